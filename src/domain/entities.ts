@@ -1,0 +1,128 @@
+import type { BackupStatus, BackupType, RetentionType, StorageProviderType, TaskStatus, TaskType } from './enums.js';
+import type { EnvironmentSnapshot } from './environment-snapshot.js';
+
+/** An ISO 8601 timestamp in UTC, e.g. `2024-12-11T10:30:00.000Z`. */
+export type IsoDateTime = string;
+
+/**
+ * A backup record: every column of the spec's `backups` table, in its wire (snake_case) names.
+ *
+ * Deviations, documented in docs/decisions.md: the table's `create_date` / `write_date` are
+ * `created_at` / `updated_at` (the names the spec's API returns); `organization_id`,
+ * `project_id` and `include_filestore` are added so quota queries and jobs need no joins.
+ */
+export interface Backup {
+  id: string;
+  environment_id: string;
+  organization_id: string;
+  project_id: string;
+  storage_config_id: string | null;
+  task_id: string | null;
+  status: BackupStatus;
+  backup_type: BackupType;
+  include_filestore: boolean;
+  /** Storage key of the ZIP (`organizations/{org}/projects/{project}/environments/{env}/{id}.zip`). */
+  database_key: string | null;
+  /** Always null for new backups: the filestore is inside the ZIP. */
+  filestore_key: string | null;
+  /** Always null for new backups: the manifest is inside the ZIP. */
+  manifest_key: string | null;
+  /** Bytes of the `pg_dump -Fc` output. */
+  database_size: number;
+  /** Bytes of the filestore tar.gz. */
+  filestore_size: number;
+  /** database_size + filestore_size. */
+  total_size: number;
+  /** Bytes of the ZIP as stored. */
+  compressed_size: number;
+  started_at: IsoDateTime | null;
+  completed_at: IsoDateTime | null;
+  duration_seconds: number | null;
+  retention_type: RetentionType | null;
+  expires_at: IsoDateTime | null;
+  is_verified: boolean;
+  verified_at: IsoDateTime | null;
+  verification_error: string | null;
+  /** Lowercase hex SHA-256 of the dump. */
+  database_checksum: string | null;
+  /** Lowercase hex SHA-256 of the filestore tar.gz. */
+  filestore_checksum: string | null;
+  error_message: string | null;
+  error_details: Record<string, unknown> | null;
+  environment_snapshot: EnvironmentSnapshot | null;
+  created_at: IsoDateTime;
+  updated_at: IsoDateTime;
+  /** The user who asked for it; null for system (scheduled) backups. */
+  created_by: string | null;
+  write_by: string | null;
+}
+
+/** An environment's automated backup schedule and GFS retention settings. */
+export interface BackupPolicy {
+  id: string;
+  environment_id: string;
+  is_enabled: boolean;
+  /** Standard 5-field cron (0 and 7 are Sunday). */
+  schedule_cron: string;
+  /** IANA zone name; governs cron and the GFS calendar. */
+  timezone: string;
+  daily_retention: number;
+  weekly_retention: number;
+  monthly_retention: number;
+  yearly_retention: number;
+  /** 0 = Monday ... 6 = Sunday. */
+  weekly_backup_day: number;
+  storage_config_id: string | null;
+  notify_on_success: boolean;
+  notify_on_failure: boolean;
+  last_backup_at: IsoDateTime | null;
+  last_backup_status: BackupStatus | null;
+  next_backup_at: IsoDateTime | null;
+  created_at: IsoDateTime;
+  updated_at: IsoDateTime;
+}
+
+/**
+ * Where backups of an organisation go. `settings` holds the provider's non-secret options
+ * (bucket, region, endpoint, root folder, host...), `credentials` its secrets. Use
+ * `redactStorageConfig` before logging or returning a config to a client.
+ */
+export interface StorageConfig {
+  id: string;
+  organization_id: string;
+  name: string;
+  provider: StorageProviderType;
+  is_default: boolean;
+  /** Provider options without secrets; each adapter validates its own. */
+  settings: Record<string, unknown>;
+  /** Secrets (access keys, passwords, private keys). Never logged, never returned by the API. */
+  credentials: Record<string, string> | null;
+  /** Passed through to providers that support it (S3 `StorageClass`). */
+  storage_class: string | null;
+  /** Usage counters, updated atomically through `StorageConfigRepository.adjustUsage`. */
+  total_size_bytes: number;
+  object_count: number;
+  last_used_at: IsoDateTime | null;
+  created_at: IsoDateTime;
+  updated_at: IsoDateTime;
+}
+
+/** A unit of asynchronous work as users see it (the spec's `tasks` table). */
+export interface Task {
+  id: string;
+  task_type: TaskType;
+  status: TaskStatus;
+  environment_id: string;
+  backup_id: string | null;
+  /** The id the job queue knows this task's job by. */
+  job_id: string | null;
+  /** Tries started so far. */
+  attempts: number;
+  result: Record<string, unknown> | null;
+  error_message: string | null;
+  created_by: string | null;
+  created_at: IsoDateTime;
+  started_at: IsoDateTime | null;
+  completed_at: IsoDateTime | null;
+  updated_at: IsoDateTime;
+}

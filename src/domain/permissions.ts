@@ -1,0 +1,31 @@
+/** The spec's backup permission names. */
+export const Permission = {
+  BACKUPS_LIST: 'project.backups.list',
+  BACKUPS_CREATE: 'project.backups.create',
+  BACKUPS_VIEW: 'project.backups.view',
+  BACKUPS_DELETE: 'project.backups.delete',
+  POLICY_CREATE: 'org.backups.create',
+  POLICY_DELETE: 'org.backups.delete',
+} as const;
+/** One of the spec's permission names. */
+export type Permission = (typeof Permission)[keyof typeof Permission];
+
+/** The spec's default role names. */
+export type Role = 'portal_admin' | 'org_owner' | 'org_admin' | 'org_member' | 'project_admin' | 'project_member';
+
+const ALL = Object.values(Permission) as Permission[];
+
+/** The spec's default role matrix: which backup permissions each role holds. */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  portal_admin: ALL,
+  org_owner: ALL,
+  org_admin: [Permission.BACKUPS_CREATE, Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST],
+  org_member: [Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST],
+  project_admin: [Permission.BACKUPS_CREATE, Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST, Permission.BACKUPS_DELETE],
+  project_member: [Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST],
+};
+
+/** True when `role` holds `permission` in the default matrix. */
+export function roleHasPermission(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].includes(permission);
+}

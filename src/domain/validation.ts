@@ -1,0 +1,156 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { ValidationError, type ValidationIssue } from '../errors/errors.js';
+import { BACKUP_STATUSES, BACKUP_TYPES, RETENTION_TYPES } from './enums.js';
+import { isValidTimeZone } from './zoned-time.js';
+
+/**
+ * Input schemas of the spec, as zod schemas. Hosts may reuse them in their own HTTP layer;
+ * services validate with {@link parseInput}, which throws a {@link ValidationError} naming
+ * every bad field before any side effect.
+ */
+
+/** A UUID (any version), as the spec's ids are. */
+export const UuidSchema = z.uuid({ message: 'must be a UUID' });
+
+/** True when `expr` is a 5-field cron expression cron-parser accepts. */
+export function isValidCron(expr: string): boolean {
+  return cronProblem(expr) === null;
+}
+
+function cronProblem(expr: string): string | null {
+  if (typeof expr !== 'string') return 'must be a string';
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5 || fields[0] === '') return `must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${fields[0] === '' ? 0 : fields.length}`;
+  try {
+    CronExpressionParser.parse(expr.trim(), { tz: 'UTC' });
+    return null;
+  } catch (error) {
+    return `is not a valid cron expression (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+/** A standard 5-field cron expression (0 and 7 are Sunday). */
+export const CronSchema = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** An IANA time zone name such as `Europe/Brussels` or `UTC`. */
+export const TimezoneSchema = z.string().refine(isValidTimeZone, { message: 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"' });
+
+const BackupTypeSchema = z.enum(BACKUP_TYPES as [string, ...string[]]) as z.ZodType<(typeof BACKUP_TYPES)[number]>;
+const RetentionTypeSchema = z.enum(RETENTION_TYPES as [string, ...string[]]) as z.ZodType<(typeof RETENTION_TYPES)[number]>;
+const BackupStatusSchema = z.enum(BACKUP_STATUSES as [string, ...string[]]) as z.ZodType<(typeof BACKUP_STATUSES)[number]>;
+
+const intIn = (min: number, max: number) => z.number().int({ message: 'must be a whole number' }).min(min, { message: `must be >= ${min}` }).max(max, { message: `must be <= ${max}` });
+
+/** The spec's `BackupCreate` request body. */
+export const BackupCreateSchema = z.strictObject({
+  backup_type: BackupTypeSchema.default('manual'),
+  storage_config_id: UuidSchema.nullish().transform((v) => v ?? null),
+  include_filestore: z.boolean().default(true),
+  retention_type: RetentionTypeSchema.nullish().transform((v) => v ?? null),
+});
+/** A validated {@link BackupCreateSchema} with defaults applied. */
+export type BackupCreate = z.output<typeof BackupCreateSchema>;
+/** What callers may send as a {@link BackupCreate}. */
+export type BackupCreateInput = z.input<typeof BackupCreateSchema>;
+
+const policyFields = {
+  is_enabled: z.boolean(),
+  schedule_cron: CronSchema,
+  timezone: TimezoneSchema,
+  daily_retention: intIn(0, 365),
+  weekly_retention: intIn(0, 52),
+  monthly_retention: intIn(0, 60),
+  yearly_retention: intIn(0, 10),
+  weekly_backup_day: intIn(0, 6),
+  storage_config_id: UuidSchema.nullable(),
+  notify_on_success: z.boolean(),
+  notify_on_failure: z.boolean(),
+};
+
+/** The spec's `BackupPolicyCreate`, with the spec's defaults for omitted fields. */
+export const BackupPolicyCreateSchema = z.strictObject({
+  is_enabled: policyFields.is_enabled.default(true),
+  schedule_cron: policyFields.schedule_cron.default('0 2 * * *'),
+  timezone: policyFields.timezone.default('UTC'),
+  daily_retention: policyFields.daily_retention.default(7),
+  weekly_retention: policyFields.weekly_retention.default(4),
+  monthly_retention: policyFields.monthly_retention.default(12),
+  yearly_retention: policyFields.yearly_retention.default(2),
+  weekly_backup_day: policyFields.weekly_backup_day.default(6),
+  storage_config_id: policyFields.storage_config_id.optional().transform((v) => v ?? null),
+  notify_on_success: policyFields.notify_on_success.default(false),
+  notify_on_failure: policyFields.notify_on_failure.default(true),
+});
+/** A validated {@link BackupPolicyCreateSchema} with defaults applied. */
+export type BackupPolicyCreate = z.output<typeof BackupPolicyCreateSchema>;
+/** What callers may send as a {@link BackupPolicyCreate}. */
+export type BackupPolicyCreateInput = z.input<typeof BackupPolicyCreateSchema>;
+
+/** The spec's PATCH body for a policy: any subset of the create fields; only given fields change. */
+export const BackupPolicyUpdateSchema = z.strictObject({
+  is_enabled: policyFields.is_enabled.optional(),
+  schedule_cron: policyFields.schedule_cron.optional(),
+  timezone: policyFields.timezone.optional(),
+  daily_retention: policyFields.daily_retention.optional(),
+  weekly_retention: policyFields.weekly_retention.optional(),
+  monthly_retention: policyFields.monthly_retention.optional(),
+  yearly_retention: policyFields.yearly_retention.optional(),
+  weekly_backup_day: policyFields.weekly_backup_day.optional(),
+  storage_config_id: policyFields.storage_config_id.optional(),
+  notify_on_success: policyFields.notify_on_success.optional(),
+  notify_on_failure: policyFields.notify_on_failure.optional(),
+});
+/** A validated policy update. */
+export type BackupPolicyUpdate = z.output<typeof BackupPolicyUpdateSchema>;
+
+/** Query numbers may arrive as strings from a URL: accept "2" as 2, refuse "2.5" and "abc". */
+const queryInt = (min: number, max: number, dflt: number) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), intIn(min, max)).default(dflt) as unknown as z.ZodDefault<z.ZodNumber>;
+
+/** Filters and paging of the spec's list endpoint: page >= 1, page_size 1..100 (default 20). */
+export const BackupListQuerySchema = z.strictObject({
+  status: BackupStatusSchema.optional(),
+  backup_type: BackupTypeSchema.optional(),
+  page: queryInt(1, Number.MAX_SAFE_INTEGER, 1),
+  page_size: queryInt(1, 100, 20),
+});
+/** A validated list query. */
+export type BackupListQuery = z.output<typeof BackupListQuerySchema>;
+
+/** The download endpoint's query: expires_in 300..86400 seconds, default 3600. */
+export const DownloadQuerySchema = z.strictObject({
+  expires_in: queryInt(300, 86_400, 3600),
+});
+/** A validated download query. */
+export type DownloadQuery = z.output<typeof DownloadQuerySchema>;
+
+/** Converts zod's issues into {@link ValidationIssue}s with dotted field paths. */
+export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return { field: issue.keys.join(', '), message: 'is not a known field' };
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) return { field, message: 'is required' };
+    return { field, message: issue.message };
+  });
+}
+
+/**
+ * Validates `input` against `schema` and returns the parsed value with defaults applied.
+ * Throws a {@link ValidationError} naming every bad field.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) throw new ValidationError(toValidationIssues(result.error));
+  return result.data;
+}
+
+/** Throws a {@link ValidationError} unless `id` is a UUID; `field` names it in the error. */
+export function assertUuid(id: unknown, field = 'id'): asserts id is string {
+  if (!UuidSchema.safeParse(id).success) throw new ValidationError([{ field, message: 'must be a UUID' }]);
+}

@@ -1,0 +1,132 @@
+import { BackupSdkError, type BackupSdkErrorOptions } from './backup-sdk-error.js';
+
+/** One bad field of an input, as reported by {@link ValidationError}. */
+export interface ValidationIssue {
+  /** Dotted path of the field (`daily_retention`, `range.start`); empty for the whole input. */
+  field: string;
+  /** Why it is bad, in words a person can act on. */
+  message: string;
+}
+
+/** Bad input, reported before any side effect. `details.issues` names each bad field. */
+export class ValidationError extends BackupSdkError {
+  /** Every bad field with its reason. */
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[], message?: string, code = 'E_VALIDATION') {
+    super(code, message ?? `Invalid input: ${issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ')}`, {
+      details: { issues },
+    });
+    this.issues = issues;
+  }
+}
+
+/** A record (backup, policy, task, storage config, object) that does not exist. */
+export class NotFoundError extends BackupSdkError {
+  constructor(entity: string, id: string, options: BackupSdkErrorOptions = {}) {
+    super('E_NOT_FOUND', `${entity} ${id} was not found`, { ...options, details: { entity, id, ...options.details } });
+  }
+}
+
+/** A write that lost a race or contradicts current state (duplicate, stale compare-and-set). */
+export class ConflictError extends BackupSdkError {
+  constructor(message: string, options: BackupSdkErrorOptions = {}, code = 'E_CONFLICT') {
+    super(code, message, options);
+  }
+}
+
+/** A status change the state machine does not allow (e.g. completed -> in_progress). */
+export class InvalidTransitionError extends ConflictError {
+  constructor(entity: string, from: string, to: string, id?: string) {
+    super(`${entity}${id ? ` ${id}` : ''} cannot move from '${from}' to '${to}'`, { details: { entity, id, from, to } }, 'E_INVALID_TRANSITION');
+  }
+}
+
+/** The organisation's backup storage quota is used up. */
+export class QuotaExceededError extends BackupSdkError {
+  constructor(organizationId: string, usedBytes: number, limitBytes: number) {
+    super('E_QUOTA_EXCEEDED', `Organisation ${organizationId} uses ${usedBytes} of its ${limitBytes} bytes of backup storage: delete old backups or raise the quota`, {
+      details: { organization_id: organizationId, used_bytes: usedBytes, limit_bytes: limitBytes },
+    });
+  }
+}
+
+/** Too many requests for one rate-limit key. */
+export class RateLimitError extends BackupSdkError {
+  /** Seconds until another request will be accepted. */
+  readonly retryAfterSeconds: number;
+  constructor(key: string, limit: number, windowSeconds: number, retryAfterSeconds: number) {
+    super('E_RATE_LIMITED', `Rate limit reached: at most ${limit} requests per ${windowSeconds} s; try again in ${retryAfterSeconds} s`, {
+      details: { key, limit, window_seconds: windowSeconds, retry_after_seconds: retryAfterSeconds },
+    });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The caller is not allowed to do this (the host's authorize hook said no). */
+export class PermissionDeniedError extends BackupSdkError {
+  constructor(permission: string, options: BackupSdkErrorOptions = {}) {
+    super('E_PERMISSION_DENIED', `Permission '${permission}' is required for this operation`, { ...options, details: { permission, ...options.details } });
+  }
+}
+
+/** The operation is not offered by this adapter (e.g. presigned URLs on FTP). */
+export class UnsupportedOperationError extends BackupSdkError {
+  constructor(operation: string, by: string, hint?: string) {
+    super('E_UNSUPPORTED', `${by} does not support ${operation}${hint ? `: ${hint}` : ''}`, { details: { operation, by } });
+  }
+}
+
+/** Bytes read back do not hash to what was recorded. Transient: a new transfer may succeed. */
+export class ChecksumMismatchError extends BackupSdkError {
+  constructor(part: string, expected: string, actual: string) {
+    super('E_CHECKSUM_MISMATCH', `Checksum mismatch for ${part}: expected ${expected}, got ${actual}`, {
+      details: { part, expected, actual },
+      transient: true,
+    });
+  }
+}
+
+/**
+ * A storage provider failed. `code` says which way: `E_STORAGE_AUTH`, `E_STORAGE_PERMISSION`,
+ * `E_STORAGE_NOT_FOUND` (bucket, folder or object), `E_STORAGE_UNAVAILABLE` (transient) or `E_STORAGE`.
+ */
+export class StorageError extends BackupSdkError {
+  constructor(code: `E_STORAGE${string}`, message: string, options: BackupSdkErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Reaching the database or filestore failed: `E_SOURCE_PG_DUMP`, `E_SOURCE_TAR`, `E_SOURCE_SSH`,
+ * `E_SOURCE_PG_RESTORE` or `E_SOURCE`. `details` carries the exit code, the tool's stderr tail and the phase.
+ */
+export class SourceError extends BackupSdkError {
+  constructor(code: `E_SOURCE${string}`, message: string, options: BackupSdkErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** An operation ran past its time limit (job timeout, connection timeout). Transient. */
+export class TimeoutError extends BackupSdkError {
+  constructor(operation: string, timeoutMs: number, options: BackupSdkErrorOptions = {}) {
+    super('E_TIMEOUT', `${operation} did not finish within ${Math.round(timeoutMs / 1000)} s`, {
+      ...options,
+      details: { operation, timeout_ms: timeoutMs, ...options.details },
+      transient: options.transient ?? true,
+    });
+  }
+}
+
+/** The caller's AbortSignal fired. Not transient: someone asked to stop. */
+export class AbortedError extends BackupSdkError {
+  constructor(operation: string, reason?: unknown) {
+    super('E_ABORTED', `${operation} was aborted${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, { details: { operation }, cause: reason });
+  }
+}
+
+/** An archive is corrupt, hostile (path traversal, zip bomb) or of an unknown manifest version. */
+export class ArchiveError extends BackupSdkError {
+  constructor(message: string, options: BackupSdkErrorOptions = {}, code = 'E_ARCHIVE') {
+    super(code, message, options);
+  }
+}

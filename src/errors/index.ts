@@ -1,0 +1,2 @@
+export * from './backup-sdk-error.js';
+export * from './errors.js';

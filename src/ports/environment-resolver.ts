@@ -1,0 +1,22 @@
+import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
+import type { SourceConfig } from '../domain/source-config.js';
+
+/** What the SDK needs to know of one environment, as the host answers it. */
+export interface ResolvedEnvironment {
+  environment_id: string;
+  organization_id: string;
+  project_id: string;
+  /** The Odoo database name. */
+  db_name: string;
+  odoo_version: string | null;
+  /** How to reach the database and filestore. Secrets inside are resolved at call time. */
+  source: SourceConfig;
+  /** The spec's environment_snapshot, without secrets (the SDK sets `timestamp`). */
+  snapshot: Omit<EnvironmentSnapshot, 'timestamp'>;
+}
+
+/** The host's lookup of environments. */
+export interface EnvironmentResolver {
+  /** The environment, or null when it does not exist. */
+  resolve(environmentId: string): Promise<ResolvedEnvironment | null>;
+}

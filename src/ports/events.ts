@@ -1,0 +1,69 @@
+import type { BackupStatus, TaskStatus } from '../domain/enums.js';
+
+/** The spec's SSE `task.status` event payload. */
+export interface TaskStatusEvent {
+  type: 'task.status';
+  data: {
+    task_id: string;
+    task_type: string;
+    status: TaskStatus;
+    previous_status: TaskStatus | null;
+    environment_id: string;
+    backup_id: string | null;
+    attempt?: number;
+    message?: string | null;
+    timestamp: string;
+  };
+}
+
+/** Phases of a backup run, in order. */
+export type BackupPhase = 'starting' | 'dumping' | 'uploading' | 'verifying' | 'finalizing';
+
+/** Progress of one backup, emitted at least once a second while bytes flow. */
+export interface BackupProgressEvent {
+  type: 'backup.progress';
+  data: {
+    backup_id: string;
+    environment_id: string;
+    phase: BackupPhase;
+    /** Part being written (`dump.sql`, `filestore.tar.gz`, `manifest.json`), when relevant. */
+    part?: string;
+    /** Bytes of the archive produced so far. */
+    bytes: number;
+    /** Average bytes per second since the phase began. */
+    rate_bytes_per_second: number;
+    timestamp: string;
+  };
+}
+
+/** A backup changed status. */
+export interface BackupStatusEvent {
+  type: 'backup.status';
+  data: { backup_id: string; environment_id: string; status: BackupStatus; previous_status: BackupStatus | null; message?: string | null; timestamp: string };
+}
+
+/** Something a person should know that did not fail the operation (empty filestore, over quota...). */
+export interface WarningEvent {
+  type: 'warning';
+  data: { code: string; message: string; environment_id?: string; backup_id?: string; organization_id?: string; timestamp: string; [extra: string]: unknown };
+}
+
+/** Retention, scheduler and other service events. */
+export interface ServiceEvent {
+  type: `retention.${string}` | `scheduler.${string}` | `restore.${string}` | `job.${string}`;
+  data: Record<string, unknown> & { timestamp: string };
+}
+
+/** Every event the SDK emits. */
+export type SdkEvent = TaskStatusEvent | BackupProgressEvent | BackupStatusEvent | WarningEvent | ServiceEvent;
+
+/**
+ * Where events go: a host forwards them over SSE (`event: ${type}\ndata: ${JSON.stringify(data)}`),
+ * to logs or to metrics. Must not throw; slow sinks should buffer on their side.
+ */
+export interface EventSink {
+  emit(event: SdkEvent): void;
+}
+
+/** A sink that drops everything. */
+export const nullEventSink: EventSink = { emit: () => undefined };

@@ -1,0 +1,11 @@
+// Interfaces the host implements, or picks an adapter for.
+export * from './repositories.js';
+export * from './clock.js';
+export * from './events.js';
+export * from './notifier.js';
+export * from './rate-limiter.js';
+export * from './job-queue.js';
+export * from './storage-provider.js';
+export * from './command-runner.js';
+export * from './environment-resolver.js';
+export * from './authorizer.js';

@@ -1,0 +1,2 @@
+// Barrel of src/services: each module adds its own export line here.
+export {};

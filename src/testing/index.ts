@@ -1,0 +1,10 @@
+/**
+ * Test helpers for hosts: in-memory adapters of every port, a fake clock, and the contract
+ * suites an adapter must pass. Import from `odoo-backup-sdk/testing`.
+ *
+ * @packageDocumentation
+ */
+export * from './in-memory-table.js';
+export * from './in-memory-repositories.js';
+export * from './fake-clock.js';
+export * from './recording-adapters.js';
