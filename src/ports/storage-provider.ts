@@ -78,3 +78,9 @@ export interface StorageProvider {
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/**
+ * Builds (or returns a cached) provider for a storage config. `createStorageProvider` is the
+ * SDK's own; hosts may wrap it (to cache connections, add metrics) or replace it in tests.
+ */
+export type StorageProviderFactory = (config: import('../domain/entities.js').StorageConfig) => StorageProvider;
