@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { StorageConfig } from '../domain/entities.js';
 
 /** Options of {@link StorageProvider.upload}. */
 export interface UploadOptions {
@@ -83,4 +84,4 @@ export interface StorageProvider {
  * Builds (or returns a cached) provider for a storage config. `createStorageProvider` is the
  * SDK's own; hosts may wrap it (to cache connections, add metrics) or replace it in tests.
  */
-export type StorageProviderFactory = (config: import('../domain/entities.js').StorageConfig) => StorageProvider;
+export type StorageProviderFactory = (config: StorageConfig) => StorageProvider;
