@@ -1,0 +1,68 @@
+// Makes sure the system servers and tools the integration tests need are installed.
+// As root on Debian/Ubuntu it installs the missing packages with apt-get; anywhere else it
+// stops and prints the exact command to run. Used by `npm test` and `.ci/run`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+function onPath(name) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+}
+
+function pgBinDir() {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
+  return null;
+}
+
+// binary -> Debian package that provides it
+const needs = [
+  { ok: () => pgBinDir() !== null || (onPath('initdb') && onPath('pg_ctl')), what: 'PostgreSQL server (initdb, pg_ctl, postgres)', pkg: 'postgresql' },
+  { ok: () => pgBinDir() !== null || onPath('pg_dump'), what: 'pg_dump / pg_restore', pkg: 'postgresql-client' },
+  { ok: () => existsSync('/usr/sbin/sshd') || onPath('sshd'), what: 'OpenSSH server (sshd)', pkg: 'openssh-server' },
+  { ok: () => onPath('ssh-keygen'), what: 'ssh-keygen', pkg: 'openssh-client' },
+  { ok: () => onPath('redis-server'), what: 'Redis server', pkg: 'redis-server' },
+  { ok: () => onPath('tar') && onPath('gzip'), what: 'tar and gzip', pkg: 'tar gzip' },
+  { ok: () => onPath('openssl'), what: 'openssl (test TLS certificates)', pkg: 'openssl' },
+  { ok: () => onPath('runuser'), what: 'runuser (runs PostgreSQL as a non-root user)', pkg: 'util-linux' },
+];
+
+const missing = needs.filter((n) => !n.ok());
+if (missing.length === 0) {
+  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar and openssl are installed');
+  process.exit(0);
+}
+
+const packages = [...new Set(missing.flatMap((m) => m.pkg.split(' ')))];
+const command = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+const isDebianLike = /^(ID|ID_LIKE)=.*\b(debian|ubuntu)\b/m.test(osRelease);
+
+console.log(`ensure-system-deps: missing ${missing.map((m) => m.what).join(', ')}`);
+if (!isRoot || !isDebianLike || !onPath('apt-get')) {
+  console.error(`ensure-system-deps: cannot install them here (${!isRoot ? 'not root' : 'not Debian/Ubuntu'}). Run:\n\n  sudo sh -c '${command}'\n`);
+  process.exit(1);
+}
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...packages]]) {
+  const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    console.error(`ensure-system-deps: apt-get ${args[0]} failed (exit ${r.status}). Run by hand:\n\n  ${command}\n`);
+    process.exit(1);
+  }
+}
+// Debian's postgresql package starts a cluster on 5432; the tests start their own on free ports.
+try {
+  execFileSync('sh', ['-c', 'command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | while read v c rest; do pg_ctlcluster "$v" "$c" stop || true; done'], { stdio: 'ignore' });
+} catch {
+  /* nothing to stop */
+}
+const still = needs.filter((n) => !n.ok());
+if (still.length > 0) {
+  console.error(`ensure-system-deps: still missing after install: ${still.map((m) => m.what).join(', ')}`);
+  process.exit(1);
+}
+console.log('ensure-system-deps: installed ' + packages.join(' '));
