@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { findPgBinDir } from './binaries.js';
+import { freePort } from './free-port.js';
+
+/** A throwaway PostgreSQL cluster on 127.0.0.1 for integration tests. */
+export interface PgServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  binDir: string;
+  dataDir: string;
+  /** PGHOST/PGPORT/PGUSER/PGPASSWORD for child processes. */
+  env(): Record<string, string>;
+  connectionString(db: string): string;
+  createDatabase(name: string): Promise<void>;
+  dropDatabase(name: string): Promise<void>;
+  query<R extends Record<string, unknown> = Record<string, unknown>>(db: string, sql: string, params?: unknown[]): Promise<R[]>;
+  stop(): Promise<void>;
+}
+
+/** Quotes an SQL identifier: any name, quotes and newlines included, reaches PostgreSQL intact. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+const running = new Set<() => void>();
+process.once('exit', () => {
+  for (const stop of running) stop();
+});
+
+/**
+ * Starts PostgreSQL in a temp dir. PostgreSQL refuses to run as root, so as root the cluster
+ * belongs to the `postgres` system user and its commands run through `runuser`.
+ */
+export async function startPostgres(): Promise<PgServer> {
+  const binDir = findPgBinDir();
+  const isRoot = process.getuid?.() === 0;
+  const base = mkdtempSync(join(tmpdir(), 'obsdk-pg-'));
+  const dataDir = join(base, 'data');
+  const password = randomBytes(12).toString('hex');
+  const pwfile = join(base, 'pw');
+  writeFileSync(pwfile, password + '\n');
+  if (isRoot) {
+    try {
+      execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    }
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(base, uid, gid);
+    chownSync(pwfile, uid, gid);
+  }
+  chmodSync(base, 0o700);
+  const run = (bin: string, args: string[]) => {
+    const full = join(binDir, bin);
+    return isRoot ? execFileSync('runuser', ['-u', 'postgres', '--', full, ...args], { stdio: 'pipe' }) : execFileSync(full, args, { stdio: 'pipe' });
+  };
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C.UTF-8']);
+  const port = await freePort();
+  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=128MB`;
+  run('pg_ctl', ['-D', dataDir, '-l', join(base, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
+  let stopped = false;
+  const stopSync = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+    } catch {
+      /* already gone */
+    }
+    rmSync(base, { recursive: true, force: true });
+  };
+  running.add(stopSync);
+  const host = '127.0.0.1';
+  const user = 'postgres';
+  const pools = new Map<string, pg.Pool>();
+  const pool = (db: string) => {
+    let p = pools.get(db);
+    if (!p) {
+      p = new pg.Pool({ host, port, user, password, database: db, max: 4 });
+      pools.set(db, p);
+    }
+    return p;
+  };
+  return {
+    host,
+    port,
+    user,
+    password,
+    binDir,
+    dataDir,
+    env: () => ({ PGHOST: host, PGPORT: String(port), PGUSER: user, PGPASSWORD: password }),
+    connectionString: (db) => `postgresql://${user}:${password}@${host}:${port}/${encodeURIComponent(db)}`,
+    createDatabase: async (name) => {
+      await pool('postgres').query(`CREATE DATABASE ${quoteIdent(name)}`);
+    },
+    dropDatabase: async (name) => {
+      const p = pools.get(name);
+      if (p) {
+        pools.delete(name);
+        await p.end();
+      }
+      await pool('postgres').query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    },
+    query: async <R extends Record<string, unknown>>(db: string, sql: string, params?: unknown[]) => (await pool(db).query(sql, params)).rows as R[],
+    stop: async () => {
+      await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));
+      pools.clear();
+      stopSync();
+      running.delete(stopSync);
+    },
+  };
+}
