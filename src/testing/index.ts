@@ -8,3 +8,5 @@ export * from './in-memory-table.js';
 export * from './in-memory-repositories.js';
 export * from './fake-clock.js';
 export * from './recording-adapters.js';
+export * from './contracts/contract-check.js';
+export * from './contracts/storage-provider-contract.js';

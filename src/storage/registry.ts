@@ -1,0 +1,40 @@
+import type { StorageConfig } from '../domain/entities.js';
+import type { StorageProviderType } from '../domain/enums.js';
+import { UnsupportedOperationError, ValidationError } from '../errors/errors.js';
+import type { StorageProvider } from '../ports/storage-provider.js';
+import { LocalStorageProvider } from './local/local-provider.js';
+import { MemoryStorageProvider } from './memory/memory-provider.js';
+
+/** Builds one provider kind from a config. */
+export type ProviderBuilder = (config: StorageConfig) => StorageProvider;
+
+function stringSetting(config: StorageConfig, name: string, required: true): string;
+function stringSetting(config: StorageConfig, name: string, required?: false): string | undefined;
+function stringSetting(config: StorageConfig, name: string, required = false): string | undefined {
+  const value = config.settings[name];
+  if (value === undefined || value === null || value === '') {
+    if (required) throw new ValidationError([{ field: `settings.${name}`, message: `is required for provider '${config.provider}'` }]);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw new ValidationError([{ field: `settings.${name}`, message: 'must be a string' }]);
+  return value;
+}
+
+/**
+ * One line per provider kind: adding a provider is a new file plus a line here.
+ * Kinds without a builder yet throw `UnsupportedOperationError` from {@link createStorageProvider}.
+ */
+export const PROVIDER_BUILDERS: Partial<Record<StorageProviderType, ProviderBuilder>> = {
+  memory: (c) => new MemoryStorageProvider({ namespace: stringSetting(c, 'namespace') ?? c.id }),
+  local: (c) => new LocalStorageProvider({ root: stringSetting(c, 'root', true) }),
+};
+
+/**
+ * Maps a {@link StorageConfig} to its adapter (conforms to `StorageProviderFactory`).
+ * Settings are validated here, before any connection is made.
+ */
+export function createStorageProvider(config: StorageConfig): StorageProvider {
+  const build = PROVIDER_BUILDERS[config.provider];
+  if (!build) throw new UnsupportedOperationError(`provider '${config.provider}'`, 'This build of odoo-backup-sdk');
+  return build(config);
+}

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { isBackupSdkError } from '../../errors/backup-sdk-error.js';
+import type { StorageProvider } from '../../ports/storage-provider.js';
+import { registerChecks, type ContractCheck } from './contract-check.js';
+
+/** What the storage contract needs to know about the adapter under test. */
+export interface StorageContractOptions {
+  /** Size of the large streamed round trip (default 64 MiB). */
+  largeObjectBytes?: number;
+  /** Keys to create for the paging test (default 2,500). */
+  listKeyCount?: number;
+  /** Returns leftovers (temp files, pending multipart uploads) the adapter may have left; must be empty after failures. */
+  leftovers?: () => Promise<string[]>;
+}
+
+/** A deterministic pseudo-random stream of `size` bytes, generated chunk by chunk (never held whole). */
+export function generatedStream(size: number, seed = 1): { stream: Readable; digest: () => string } {
+  const hash = createHash('sha256');
+  let produced = 0;
+  let state = seed;
+  const stream = new Readable({
+    read() {
+      if (produced >= size) return this.push(null);
+      const n = Math.min(1024 * 1024, size - produced);
+      const chunk = Buffer.allocUnsafe(n);
+      for (let i = 0; i < n; i++) {
+        if ((i & 3) === 0) state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        chunk[i] = (state >>> ((i & 3) * 8)) & 0xff;
+      }
+      produced += n;
+      hash.update(chunk);
+      this.push(chunk);
+    },
+  });
+  return { stream, digest: () => hash.digest('hex') };
+}
+
+/** SHA-256 and byte count of a stream, read to its end. */
+export async function digestStream(stream: NodeJS.ReadableStream): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+const bytes = (b: Buffer) => Readable.from([b]);
+
+/** The storage provider contract as named checks. `factory` returns a provider on an empty store. */
+export function storageProviderChecks(factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions = {}): ContractCheck[] {
+  const large = options.largeObjectBytes ?? 64 * 1024 * 1024;
+  const listCount = options.listKeyCount ?? 2500;
+  const uniq = () => `contract/${randomBytes(6).toString('hex')}`;
+  const withProvider = (fn: (p: StorageProvider) => Promise<void>) => async () => {
+    const p = await factory();
+    try {
+      await fn(p);
+    } finally {
+      await p.close();
+    }
+  };
+  return [
+    {
+      name: 'round-trips 0-byte, 1-byte and large streamed objects byte for byte',
+      run: withProvider(async (p) => {
+        for (const size of [0, 1, large]) {
+          const key = `${uniq()}/obj-${size}.bin`;
+          const src = generatedStream(size, size + 7);
+          const res = await p.upload(key, src.stream, { contentType: 'application/octet-stream' });
+          assert.equal(res.size, size);
+          const back = await digestStream(await p.download(key));
+          assert.equal(back.size, size);
+          assert.equal(back.sha256, src.digest());
+          const head = await p.head(key);
+          assert.ok(head.exists);
+          assert.equal(head.exists && head.size, size);
+          await p.delete(key);
+        }
+      }),
+    },
+    {
+      name: 'reads byte ranges',
+      run: withProvider(async (p) => {
+        const key = `${uniq()}/range.bin`;
+        const data = randomBytes(10_000);
+        await p.upload(key, bytes(data));
+        const mid = await digestStream(await p.download(key, { range: { start: 100, end: 199 } }));
+        assert.equal(mid.size, 100);
+        assert.equal(mid.sha256, createHash('sha256').update(data.subarray(100, 200)).digest('hex'));
+        const tail = await digestStream(await p.download(key, { range: { start: 9_990 } }));
+        assert.equal(tail.sha256, createHash('sha256').update(data.subarray(9_990)).digest('hex'));
+      }),
+    },
+    {
+      name: `lists ${listCount} keys under a prefix across pages, and nothing outside it`,
+      run: withProvider(async (p) => {
+        const prefix = `${uniq()}/many/`;
+        const keys = Array.from({ length: listCount }, (_, i) => `${prefix}${String(i).padStart(5, '0')}.txt`);
+        for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => p.upload(k, bytes(Buffer.from(k)))));
+        await p.upload(`${prefix.slice(0, -1)}-other/x.txt`, bytes(Buffer.from('x')));
+        const seen: string[] = [];
+        for await (const o of p.list(prefix)) seen.push(o.key);
+        assert.deepEqual(seen.sort(), keys);
+      }),
+    },
+    {
+      name: 'delete is idempotent and head reports a missing object',
+      run: withProvider(async (p) => {
+        const key = `${uniq()}/gone.txt`;
+        await p.upload(key, bytes(Buffer.from('bye')));
+        await p.delete(key);
+        await p.delete(key);
+        assert.equal((await p.head(key)).exists, false);
+      }),
+    },
+    {
+      name: 'downloading a missing key fails with E_STORAGE_NOT_FOUND',
+      run: withProvider(async (p) => {
+        await assert.rejects(
+          async () => digestStream(await p.download(`${uniq()}/missing.bin`)),
+          (e: unknown) => isBackupSdkError(e, 'E_STORAGE_NOT_FOUND'),
+        );
+      }),
+    },
+    {
+      name: 'rejects keys that could escape the root',
+      run: withProvider(async (p) => {
+        for (const key of ['../x', '/etc/passwd', 'a/../../b', 'a//b', 'a\\b']) {
+          await assert.rejects(() => p.upload(key, bytes(Buffer.from('x'))), (e: unknown) => isBackupSdkError(e, 'E_VALIDATION'));
+        }
+      }),
+    },
+    {
+      name: 'an aborted upload leaves no object and no leftovers',
+      run: withProvider(async (p) => {
+        const key = `${uniq()}/aborted.bin`;
+        const controller = new AbortController();
+        let sent = 0;
+        const body = new Readable({
+          read() {
+            sent += 256 * 1024;
+            if (sent > 2 * 1024 * 1024) controller.abort(new Error('stop'));
+            // Finite, so an adapter that ignores the signal fails the check instead of hanging it.
+            this.push(sent > 16 * 1024 * 1024 ? null : randomBytes(256 * 1024));
+          },
+        });
+        await assert.rejects(() => p.upload(key, body, { signal: controller.signal }), (e: unknown) => isBackupSdkError(e));
+        assert.equal((await p.head(key)).exists, false);
+        if (options.leftovers) assert.deepEqual(await options.leftovers(), []);
+      }),
+    },
+    {
+      name: 'a source stream that fails mid-upload leaves no object',
+      run: withProvider(async (p) => {
+        const key = `${uniq()}/broken.bin`;
+        let n = 0;
+        const body = new Readable({
+          read() {
+            if (++n > 8) return this.destroy(new Error('source broke'));
+            this.push(randomBytes(256 * 1024));
+          },
+        });
+        await assert.rejects(() => p.upload(key, body));
+        assert.equal((await p.head(key)).exists, false);
+        if (options.leftovers) assert.deepEqual(await options.leftovers(), []);
+      }),
+    },
+    {
+      name: 'presign either returns a URL that serves the object or raises E_UNSUPPORTED',
+      run: withProvider(async (p) => {
+        const key = `${uniq()}/signed.txt`;
+        await p.upload(key, bytes(Buffer.from('signed content')));
+        if (!p.canPresign) {
+          await assert.rejects(() => p.presign(key, 300), (e: unknown) => isBackupSdkError(e, 'E_UNSUPPORTED'));
+          return;
+        }
+        const res = await fetch(await p.presign(key, 300));
+        assert.equal(res.status, 200);
+        assert.equal(await res.text(), 'signed content');
+      }),
+    },
+    {
+      name: 'testConnection writes, reads back and deletes a probe',
+      run: withProvider(async (p) => {
+        const result = await p.testConnection();
+        assert.equal(result.ok, true, result.message);
+        assert.deepEqual(result.steps.map((s) => s.step), ['write', 'read', 'delete']);
+      }),
+    },
+  ];
+}
+
+/** Registers the storage contract with vitest: `runStorageProviderContract('my s3', () => provider)`. */
+export function runStorageProviderContract(name: string, factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions = {}): Promise<void> {
+  return registerChecks(`StorageProvider contract: ${name}`, storageProviderChecks(factory, options), 180_000);
+}
