@@ -9,3 +9,5 @@ export * from './storage-provider.js';
 export * from './command-runner.js';
 export * from './environment-resolver.js';
 export * from './authorizer.js';
+export * from './backup-source.js';
+export * from './quota.js';
