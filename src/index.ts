@@ -8,5 +8,6 @@ export * from './domain/index.js';
 export * from './ports/index.js';
 export * from './storage/index.js';
 export * from './sources/index.js';
+export * from './ssh/index.js';
 export * from './pipeline/index.js';
 export * from './services/index.js';
