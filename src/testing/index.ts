@@ -10,3 +10,4 @@ export * from './fake-clock.js';
 export * from './recording-adapters.js';
 export * from './contracts/contract-check.js';
 export * from './contracts/storage-provider-contract.js';
+export * from './in-memory-job-queue.js';
