@@ -4,6 +4,7 @@ import { UnsupportedOperationError, ValidationError } from '../errors/errors.js'
 import type { StorageProvider } from '../ports/storage-provider.js';
 import { LocalStorageProvider } from './local/local-provider.js';
 import { MemoryStorageProvider } from './memory/memory-provider.js';
+import { S3StorageProvider } from './s3/s3-provider.js';
 
 /** Builds one provider kind from a config. */
 export type ProviderBuilder = (config: StorageConfig) => StorageProvider;
@@ -27,6 +28,10 @@ function stringSetting(config: StorageConfig, name: string, required = false): s
 export const PROVIDER_BUILDERS: Partial<Record<StorageProviderType, ProviderBuilder>> = {
   memory: (c) => new MemoryStorageProvider({ namespace: stringSetting(c, 'namespace') ?? c.id }),
   local: (c) => new LocalStorageProvider({ root: stringSetting(c, 'root', true) }),
+  s3: (c) => S3StorageProvider.fromConfig(c),
+  r2: (c) => S3StorageProvider.fromConfig(c),
+  b2: (c) => S3StorageProvider.fromConfig(c),
+  minio: (c) => S3StorageProvider.fromConfig(c),
 };
 
 /**
