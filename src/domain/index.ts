@@ -9,3 +9,6 @@ export * from './retention-classification.js';
 export * from './validation.js';
 export * from './source-config.js';
 export * from './permissions.js';
+export * from './manifest.js';
+export * from './schedule.js';
+export * from './keep-policy.js';
