@@ -10,6 +10,3 @@ export * from './validation.js';
 export * from './source-config.js';
 export * from './permissions.js';
 export * from './schedule.js';
-export * from './gfs-periods.js';
-export * from './retention-plan.js';
-export * from './retention-simulator.js';
