@@ -1,3 +1,8 @@
 // Barrel of src/services: each module adds its own export line here.
 export {};
 export * from './quota.js';
+export * from './backup-responses.js';
+export * from './backup-job.js';
+export * from './backup-service.js';
+export * from './stale-recovery.js';
+export * from './authorize-call.js';
