@@ -10,3 +10,4 @@ export * from './validation.js';
 export * from './source-config.js';
 export * from './permissions.js';
 export * from './schedule.js';
+export * from './keep-policy.js';
