@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { isBackupSdkError } from '../../errors/backup-sdk-error.js';
 import type { StorageProvider } from '../../ports/storage-provider.js';
 import { registerChecks, type ContractCheck } from './contract-check.js';
@@ -13,6 +13,30 @@ export interface StorageContractOptions {
   listKeyCount?: number;
   /** Returns leftovers (temp files, pending multipart uploads) the adapter may have left; must be empty after failures. */
   leftovers?: () => Promise<string[]>;
+  /**
+   * Bytes sent before the abort and source-failure checks stop an upload (default 2 MiB). Set it
+   * above the adapter's part size (S3) so those checks also cover a started multipart upload.
+   */
+  midUploadBytes?: number;
+  /**
+   * Kills the real server mid-upload and starts it again: the upload must end with a typed
+   * `StorageError` and, once the server is back, no object may exist at the key.
+   */
+  serverCrash?: {
+    kill(): Promise<void>;
+    restart(): Promise<void>;
+    /** Bytes read from the source before the kill (default 8 MiB). */
+    afterBytes?: number;
+    /** The provider to use (e.g. one with short retry delays); default: the contract's factory. */
+    provider?: () => StorageProvider | Promise<StorageProvider>;
+  };
+  /**
+   * A provider with wrong credentials: its upload must fail with `E_STORAGE_AUTH`, and `secret`
+   * (the wrong password or key it was given) must not appear in its connection test result.
+   */
+  wrongCredentials?: { provider: () => StorageProvider | Promise<StorageProvider>; secret: string };
+  /** A provider whose bucket or root folder does not exist: `E_STORAGE_NOT_FOUND`, also from testConnection. */
+  missingContainer?: () => StorageProvider | Promise<StorageProvider>;
 }
 
 /** A deterministic pseudo-random stream of `size` bytes, generated chunk by chunk (never held whole). */
@@ -54,6 +78,7 @@ const bytes = (b: Buffer) => Readable.from([b]);
 export function storageProviderChecks(factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions = {}): ContractCheck[] {
   const large = options.largeObjectBytes ?? 64 * 1024 * 1024;
   const listCount = options.listKeyCount ?? 2500;
+  const mid = options.midUploadBytes ?? 2 * 1024 * 1024;
   const uniq = () => `contract/${randomBytes(6).toString('hex')}`;
   const withProvider = (fn: (p: StorageProvider) => Promise<void>) => async () => {
     const p = await factory();
@@ -143,9 +168,9 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
         const body = new Readable({
           read() {
             sent += 256 * 1024;
-            if (sent > 2 * 1024 * 1024) controller.abort(new Error('stop'));
+            if (sent > mid) controller.abort(new Error('stop'));
             // Finite, so an adapter that ignores the signal fails the check instead of hanging it.
-            this.push(sent > 16 * 1024 * 1024 ? null : randomBytes(256 * 1024));
+            this.push(sent > mid + 16 * 1024 * 1024 ? null : randomBytes(256 * 1024));
           },
         });
         await assert.rejects(() => p.upload(key, body, { signal: controller.signal }), (e: unknown) => isBackupSdkError(e));
@@ -160,7 +185,7 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
         let n = 0;
         const body = new Readable({
           read() {
-            if (++n > 8) return this.destroy(new Error('source broke'));
+            if (++n > Math.ceil(mid / (256 * 1024))) return this.destroy(new Error('source broke'));
             this.push(randomBytes(256 * 1024));
           },
         });
@@ -183,6 +208,7 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
         assert.equal(await res.text(), 'signed content');
       }),
     },
+    ...optionalChecks(factory, options, uniq),
     {
       name: 'testConnection writes, reads back and deletes a probe',
       run: withProvider(async (p) => {
@@ -192,6 +218,95 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
       }),
     },
   ];
+}
+
+const isStorageCode = (code: string) => (e: unknown) => isBackupSdkError(e, code);
+
+/** The checks that need a handle on the real server or a second, misconfigured provider. */
+function optionalChecks(factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions, uniq: () => string): ContractCheck[] {
+  const checks: ContractCheck[] = [];
+  const { serverCrash, wrongCredentials, missingContainer } = options;
+  if (serverCrash) {
+    checks.push({
+      name: 'a server killed mid-upload gives a typed storage error and no partial object after restart',
+      run: async () => {
+        const key = `${uniq()}/crash.bin`;
+        let killing: Promise<void> | undefined;
+        const src = generatedStream(64 * 1024 * 1024, 5);
+        let seen = 0;
+        const body = src.stream.pipe(
+          new Transform({
+            transform(chunk: Buffer, _enc, cb) {
+              seen += chunk.length;
+              if (!killing && seen >= (serverCrash.afterBytes ?? 8 * 1024 * 1024)) killing = serverCrash.kill();
+              cb(null, chunk);
+            },
+          }),
+        );
+        const make = serverCrash.provider ?? factory;
+        const p = await make();
+        try {
+          const error = await p.upload(key, body).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          await killing;
+          assert.ok(isBackupSdkError(error) && error.code.startsWith('E_STORAGE'), `expected a StorageError, got ${String(error)}`);
+        } finally {
+          await serverCrash.restart();
+          await p.close();
+        }
+        const after = await make();
+        try {
+          assert.equal((await after.head(key)).exists, false);
+          const listed: string[] = [];
+          for await (const o of after.list(key.split('/')[0] + '/')) listed.push(o.key);
+          assert.deepEqual(listed.filter((k) => k.startsWith(key.slice(0, key.lastIndexOf('/')))), []);
+        } finally {
+          await after.close();
+        }
+      },
+    });
+  }
+  if (wrongCredentials) {
+    checks.push({
+      name: 'wrong credentials fail with E_STORAGE_AUTH, at once and without the secret in the message',
+      run: async () => {
+        const p = await wrongCredentials.provider();
+        try {
+          const error = await p.upload(`${uniq()}/x.txt`, bytes(Buffer.from('x'))).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          assert.ok(isBackupSdkError(error, 'E_STORAGE_AUTH'), `expected E_STORAGE_AUTH, got ${String(error)}`);
+          assert.equal(error.transient, false);
+          assert.ok(!JSON.stringify(error.toJSON()).includes(wrongCredentials.secret), 'the secret appears in the error');
+          const result = await p.testConnection();
+          assert.equal(result.ok, false);
+          assert.ok(!JSON.stringify(result).includes(wrongCredentials.secret), 'the secret appears in the connection test result');
+        } finally {
+          await p.close();
+        }
+      },
+    });
+  }
+  if (missingContainer) {
+    checks.push({
+      name: 'a missing bucket or root folder fails with E_STORAGE_NOT_FOUND and testConnection says so',
+      run: async () => {
+        const p = await missingContainer();
+        try {
+          await assert.rejects(() => p.upload(`${uniq()}/x.txt`, bytes(Buffer.from('x'))), isStorageCode('E_STORAGE_NOT_FOUND'));
+          const result = await p.testConnection();
+          assert.equal(result.ok, false);
+          assert.match(result.message, /does not exist/);
+        } finally {
+          await p.close();
+        }
+      },
+    });
+  }
+  return checks;
 }
 
 /** Registers the storage contract with vitest: `runStorageProviderContract('my s3', () => provider)`. */
