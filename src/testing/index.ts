@@ -11,3 +11,5 @@ export * from './recording-adapters.js';
 export * from './contracts/contract-check.js';
 export * from './contracts/storage-provider-contract.js';
 export * from './in-memory-job-queue.js';
+export * from './fake-backup-source.js';
+export * from './static-environment-resolver.js';

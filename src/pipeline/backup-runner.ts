@@ -1,0 +1,458 @@
+import { PassThrough, type Readable } from 'node:stream';
+import type { Backup, StorageConfig } from '../domain/entities.js';
+import type { BackupStatus, RetentionType } from '../domain/enums.js';
+import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
+import { ARCHIVE_ENTRIES, buildManifest, serializeManifest, type BackupManifest } from '../domain/manifest.js';
+import { DEFAULT_RETENTION, classifyRetention, computeExpiry, type RetentionSettings } from '../domain/retention-classification.js';
+import { assertBackupTransition } from '../domain/status-machine.js';
+import { backupStorageKey } from '../domain/storage-keys.js';
+import { AbortedError, ConflictError, NotFoundError, TimeoutError, ValidationError } from '../errors/errors.js';
+import { BackupSdkError } from '../errors/backup-sdk-error.js';
+import type { BackupSource, BackupSourceFactory, SourceStream } from '../ports/backup-source.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import type { EnvironmentResolver, ResolvedEnvironment } from '../ports/environment-resolver.js';
+import { nullEventSink, type BackupPhase, type EventSink } from '../ports/events.js';
+import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../ports/repositories.js';
+import type { StorageProvider, StorageProviderFactory } from '../ports/storage-provider.js';
+import { defaultBackupSources } from './default-backup-sources.js';
+import { createStorageProvider } from '../storage/registry.js';
+import { ArchiveWriter } from './archive-writer.js';
+import type { DumpLister } from './dump-lister.js';
+import { MeasuringStream, type Measurement } from './measuring-stream.js';
+import { ProgressReporter } from './progress-reporter.js';
+import { verifyBackupArchive, type ArchiveVerification } from './verify-archive.js';
+
+/**
+ * `pg_dump -Z` level used when the caller does not choose one (DECISIONS 11). Chosen from
+ * `npm run bench` figures: see docs/pipeline.md ("Compression level").
+ */
+export const DEFAULT_DUMP_COMPRESSION_LEVEL = 1;
+
+/** The tool name written into manifests. */
+export const MANIFEST_TOOL = 'odoo-backup-sdk/0.1.0';
+
+/** What a {@link BackupRunner} needs. Everything but the repositories and resolver has a default. */
+export interface BackupRunnerDeps {
+  backups: BackupRepository;
+  storageConfigs: StorageConfigRepository;
+  environments: EnvironmentResolver;
+  /** Retention settings (classification/expiry); spec defaults without one. */
+  policies?: BackupPolicyRepository;
+  /** Default: `createStorageProvider` (src/storage). */
+  storageProviders?: StorageProviderFactory;
+  /** Default: `createBackupSource` (src/sources). */
+  sources?: BackupSourceFactory;
+  clock?: Clock;
+  events?: EventSink;
+  /** Lists the dump during verification; default `pgRestoreLister()`; `null` checks checksums only. */
+  dumpLister?: DumpLister | null;
+  /** `pg_dump -Z` level (0-9); default {@link DEFAULT_DUMP_COMPRESSION_LEVEL}. */
+  compressionLevel?: number;
+}
+
+/** Options of {@link BackupRunner.run}. */
+export interface RunBackupOptions {
+  /** Aborting kills the tools, removes the partial upload and fails the record (`E_ABORTED`). */
+  signal?: AbortSignal;
+  /** Read the archive back and check it after upload. Default: true for scheduled backups. */
+  verify?: boolean;
+  /** Fails the run with a `TimeoutError` after this many ms of the runner's clock (default: none). */
+  timeoutMs?: number;
+}
+
+interface Deferred {
+  promise: Promise<never>;
+  reject: (error: unknown) => void;
+}
+
+function failureLatch(): Deferred {
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<never>((_, r) => (reject = r));
+  promise.catch(() => undefined);
+  return { promise, reject };
+}
+
+/** Phases as recorded in `error_details.phase`. */
+type RunPhase = 'prepare' | 'dump' | 'filestore' | 'upload' | 'verify' | 'finalize';
+
+/**
+ * Runs one backup: streams `pg_dump -Fc` and the filestore tarball into a ZIP (hashing and
+ * counting each part in flight) and the ZIP into storage, in one pass with no temp file, then
+ * optionally reads it back to verify it. Moves the record pending -> in_progress -> uploading ->
+ * completed by compare-and-set, and emits `backup.status` and `backup.progress` events.
+ *
+ * On any failure the tools are killed, the upload is aborted and the object removed, the record
+ * ends `failed` with a person-readable `error_message` and `error_details`, and the typed error
+ * is rethrown (`error.transient` says whether a retry may help).
+ */
+export class BackupRunner {
+  private readonly clock: Clock;
+  private readonly events: EventSink;
+  private readonly storageProviders: StorageProviderFactory;
+  private readonly sources: BackupSourceFactory;
+
+  constructor(private readonly deps: BackupRunnerDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.events = deps.events ?? nullEventSink;
+    this.storageProviders = deps.storageProviders ?? createStorageProvider;
+    this.sources = deps.sources ?? defaultBackupSources;
+    const level = deps.compressionLevel;
+    if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
+      throw new ValidationError([{ field: 'compressionLevel', message: 'must be a whole number from 0 to 9' }]);
+    }
+  }
+
+  /**
+   * Runs a `pending` backup to `completed` and returns the record. On failure the record ends
+   * `failed` (error_message, error_details), no object remains in storage, and the typed error
+   * is rethrown.
+   */
+  async run(backupId: string, options: RunBackupOptions = {}): Promise<Backup> {
+    const backup = await this.deps.backups.get(backupId);
+    if (!backup) throw new NotFoundError('Backup', backupId);
+    assertBackupTransition(backup.status, 'in_progress', backup.id);
+    return new Run(this.deps, this.clock, this.events, this.storageProviders, this.sources, backup, options).execute();
+  }
+}
+
+/** One execution of a backup; holds everything that must be cleaned up. */
+class Run {
+  private status: BackupStatus;
+  private phase: RunPhase = 'prepare';
+  private readonly controller = new AbortController();
+  private readonly failure = failureLatch();
+  private readonly progress: ProgressReporter;
+  private source: BackupSource | null = null;
+  private readonly streams: SourceStream[] = [];
+  private provider: StorageProvider | null = null;
+  private key: string | null = null;
+  private archive: ArchiveWriter | null = null;
+  private body: PassThrough | null = null;
+  private upload: Promise<unknown> | null = null;
+  private readonly startedAt: Date;
+  private cleanupNotes: string[] = [];
+
+  constructor(
+    private readonly deps: BackupRunnerDeps,
+    private readonly clock: Clock,
+    private readonly events: EventSink,
+    private readonly storageProviders: StorageProviderFactory,
+    private readonly sources: BackupSourceFactory,
+    private record: Backup,
+    private readonly options: RunBackupOptions,
+  ) {
+    this.status = record.status;
+    this.startedAt = clock.now();
+    this.progress = new ProgressReporter({ backup_id: record.id, environment_id: record.environment_id }, clock, this.events);
+  }
+
+  async execute(): Promise<Backup> {
+    const stopWatching = this.watchSignals();
+    try {
+      return await this.work();
+    } catch (error) {
+      const typed = this.typed(error);
+      await this.cleanUp(typed);
+      await this.recordFailure(typed);
+      throw typed;
+    } finally {
+      stopWatching();
+      this.controller.abort();
+      await this.source?.close().catch(() => undefined);
+    }
+  }
+
+  /** The caller's signal and the timeout both fail the run through the latch. */
+  private watchSignals(): () => void {
+    const { signal, timeoutMs } = this.options;
+    const onAbort = () => this.failure.reject(new AbortedError(`Backup ${this.record.id}`, signal?.reason));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = new AbortController();
+    if (timeoutMs !== undefined) {
+      this.clock.sleep(timeoutMs, timer.signal).then(
+        () => this.failure.reject(new TimeoutError(`Backup ${this.record.id}`, timeoutMs)),
+        () => undefined,
+      );
+    }
+    return () => {
+      signal?.removeEventListener('abort', onAbort);
+      timer.abort();
+    };
+  }
+
+  /** Awaits `promise` unless the run fails first. */
+  private guard<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.failure.promise]);
+  }
+
+  private async work(): Promise<Backup> {
+    const b = this.record;
+    // Prepare: everything that can be refused before a process starts or a byte is written.
+    const env = await this.guard(this.deps.environments.resolve(b.environment_id));
+    if (!env) throw new NotFoundError('Environment', b.environment_id);
+    const storageConfig = await this.guard(this.storageConfig());
+    const retention = await this.guard(this.retentionSettings(b.environment_id));
+    const createdAt = new Date(b.created_at);
+    const retentionType: RetentionType = b.retention_type ?? classifyRetention(createdAt, retention);
+    const expiresAt = computeExpiry(createdAt, retentionType, retention);
+    const key = backupStorageKey({ organization_id: b.organization_id, project_id: b.project_id, environment_id: b.environment_id, backup_id: b.id });
+    const snapshot = { ...structuredClone(env.snapshot), timestamp: this.startedAt.toISOString() } as EnvironmentSnapshot;
+    const provider = this.storageProviders(storageConfig);
+    this.provider = provider;
+
+    await this.move('in_progress', {
+      started_at: this.startedAt.toISOString(),
+      storage_config_id: storageConfig.id,
+      database_key: key,
+      filestore_key: null,
+      manifest_key: null,
+      retention_type: retentionType,
+      environment_snapshot: snapshot,
+      error_message: null,
+      error_details: null,
+    });
+    this.key = key;
+
+    // One pass: source -> measuring -> ZIP -> counting -> storage.
+    this.source = this.sources(env.source);
+    const archive = new ArchiveWriter(this.startedAt);
+    this.archive = archive;
+    const body = new PassThrough();
+    this.body = body;
+    let archiveBytes = 0;
+    archive.output.on('error', (error) => body.destroy(error));
+    archive.output.pipe(body);
+    const counted = new MeasuringStream((n) => {
+      archiveBytes += n;
+      this.progress.add(n);
+    });
+    body.on('error', (error) => counted.destroy(error));
+    body.pipe(counted);
+    this.phase = 'upload';
+    const upload = provider.upload(key, counted as Readable, { contentType: 'application/zip', signal: this.controller.signal });
+    this.upload = upload;
+    upload.catch((error: unknown) => this.failure.reject(error));
+
+    this.phase = 'dump';
+    this.progress.enter('dumping', ARCHIVE_ENTRIES.DUMP);
+    const level = this.deps.compressionLevel ?? DEFAULT_DUMP_COMPRESSION_LEVEL;
+    const dump = await this.guard(this.start(this.source.dumpDatabase({ signal: this.controller.signal, compressionLevel: level })));
+    const database = await this.part(archive, ARCHIVE_ENTRIES.DUMP, dump);
+
+    let filestore: Measurement | null = null;
+    if (b.include_filestore) {
+      this.phase = 'filestore';
+      const fsStream = await this.guard(this.source.archiveFilestore({ signal: this.controller.signal }));
+      if (fsStream) {
+        this.streams.push(fsStream);
+        this.progress.enter('dumping', ARCHIVE_ENTRIES.FILESTORE);
+        filestore = await this.part(archive, ARCHIVE_ENTRIES.FILESTORE, fsStream);
+      } else {
+        this.warn('E_FILESTORE_MISSING', `The filestore folder of environment ${b.environment_id} does not exist: the backup holds the database only (normal for a new environment)`);
+      }
+    }
+
+    // The sources are done; what remains is the manifest and the storage's commit.
+    this.phase = 'upload';
+    await this.move('uploading', {});
+    this.progress.enter('uploading', ARCHIVE_ENTRIES.MANIFEST);
+    const manifest = this.manifest(env, key, database, filestore, retentionType, expiresAt, snapshot, level);
+    archive.addBuffer(ARCHIVE_ENTRIES.MANIFEST, serializeManifest(manifest));
+    archive.end();
+    const stored = (await this.guard(upload)) as { size: number };
+    const compressedSize = counted.size;
+    if (stored.size !== compressedSize) {
+      throw new BackupSdkError('E_STORAGE_SIZE', `Storage reports ${stored.size} bytes stored but ${compressedSize} were sent`, { transient: true, details: { stored: stored.size, sent: compressedSize } });
+    }
+    void archiveBytes;
+
+    // Optional read-back.
+    let verification: Partial<Backup> = {};
+    const verify = this.options.verify ?? b.backup_type === 'scheduled';
+    if (verify) {
+      this.phase = 'verify';
+      this.progress.enter('verifying');
+      verification = await this.verify(provider, key, database, filestore);
+    }
+
+    this.phase = 'finalize';
+    this.progress.enter('finalizing');
+    const completedAt = this.clock.now();
+    const final = await this.move('completed', {
+      completed_at: completedAt.toISOString(),
+      duration_seconds: Math.max(0, Math.round((completedAt.getTime() - this.startedAt.getTime()) / 1000)),
+      database_size: database.size,
+      filestore_size: filestore?.size ?? 0,
+      total_size: database.size + (filestore?.size ?? 0),
+      compressed_size: compressedSize,
+      database_checksum: database.sha256,
+      filestore_checksum: filestore?.sha256 ?? null,
+      expires_at: expiresAt ? expiresAt.toISOString() : null,
+      ...verification,
+    });
+    // The object is final now: count it against the storage config (atomic increment).
+    await this.deps.storageConfigs
+      .adjustUsage(storageConfig.id, { bytes: compressedSize, objects: 1, last_used_at: completedAt.toISOString() })
+      .catch((error: unknown) => this.warn('E_USAGE_UPDATE', `The storage usage counters of ${storageConfig.id} could not be updated: ${(error as Error).message}`));
+    return final;
+  }
+
+  private async start(started: Promise<SourceStream>): Promise<SourceStream> {
+    const stream = await started;
+    this.streams.push(stream);
+    return stream;
+  }
+
+  /** Streams one source into the archive; resolves when its bytes are in and its tool exited 0. */
+  private async part(archive: ArchiveWriter, name: string, source: SourceStream): Promise<Measurement> {
+    const { measured } = archive.addStream(name, source.stream);
+    const [measurement] = await this.guard(Promise.all([measured, source.done]));
+    return measurement;
+  }
+
+  private manifest(
+    env: ResolvedEnvironment,
+    key: string,
+    database: Measurement,
+    filestore: Measurement | null,
+    retentionType: RetentionType,
+    expiresAt: Date | null,
+    snapshot: EnvironmentSnapshot,
+    level: number,
+  ): BackupManifest {
+    const b = this.record;
+    return buildManifest({
+      backup_id: b.id,
+      environment_id: b.environment_id,
+      backup_type: b.backup_type,
+      created_at: b.created_at,
+      database: { name: env.db_name, key, size: database.size, checksum: database.sha256, compression_level: level },
+      filestore: filestore ? { size: filestore.size, checksum: filestore.sha256 } : null,
+      include_filestore: b.include_filestore,
+      environment_snapshot: snapshot,
+      retention: { type: retentionType, expires_at: expiresAt ? expiresAt.toISOString() : null },
+      odoo_version: env.odoo_version,
+      tool: MANIFEST_TOOL,
+    });
+  }
+
+  private async verify(provider: StorageProvider, key: string, database: Measurement, filestore: Measurement | null): Promise<Partial<Backup>> {
+    try {
+      const result: ArchiveVerification = await this.guard(
+        verifyBackupArchive(provider, key, {
+          signal: this.controller.signal,
+          expected: { database_checksum: database.sha256, filestore_checksum: filestore?.sha256 ?? null },
+          ...(this.deps.dumpLister !== undefined ? { lister: this.deps.dumpLister } : {}),
+        }),
+      );
+      void result;
+      return { is_verified: true, verified_at: this.clock.now().toISOString(), verification_error: null };
+    } catch (error) {
+      // Abort and timeout fail the run; a failed check is recorded on a completed backup.
+      if (this.options.signal?.aborted || error instanceof AbortedError || error instanceof TimeoutError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      this.warn('E_VERIFICATION_FAILED', `Backup ${this.record.id} was stored but did not verify: ${message}`);
+      return { is_verified: false, verified_at: null, verification_error: message };
+    }
+  }
+
+  private async storageConfig(): Promise<StorageConfig> {
+    const b = this.record;
+    const config = b.storage_config_id ? await this.deps.storageConfigs.get(b.storage_config_id) : await this.deps.storageConfigs.getDefault(b.organization_id);
+    if (!config) {
+      throw b.storage_config_id
+        ? new NotFoundError('Storage config', b.storage_config_id)
+        : new ValidationError([{ field: 'storage_config_id', message: `organisation ${b.organization_id} has no default storage config: pass one` }]);
+    }
+    return config;
+  }
+
+  private async retentionSettings(environmentId: string): Promise<RetentionSettings> {
+    const policy = this.deps.policies ? await this.deps.policies.getByEnvironment(environmentId) : null;
+    return policy ?? DEFAULT_RETENTION;
+  }
+
+  /** Compare-and-set status move (src/domain/status-machine.ts), with a `backup.status` event. */
+  private async move(to: BackupStatus, patch: Partial<Backup>): Promise<Backup> {
+    const from = this.status;
+    assertBackupTransition(from, to, this.record.id);
+    const updated = await this.deps.backups.update(this.record.id, { ...patch, status: to }, { status: from });
+    this.status = to;
+    this.record = updated;
+    this.events.emit({
+      type: 'backup.status',
+      data: { backup_id: updated.id, environment_id: updated.environment_id, status: to, previous_status: from, message: patch.error_message ?? null, timestamp: this.clock.now().toISOString() },
+    });
+    return updated;
+  }
+
+  private warn(code: string, message: string): void {
+    this.events.emit({
+      type: 'warning',
+      data: { code, message, backup_id: this.record.id, environment_id: this.record.environment_id, organization_id: this.record.organization_id, timestamp: this.clock.now().toISOString() },
+    });
+  }
+
+  /** Kills the tools, aborts the upload and removes whatever reached storage. */
+  private async cleanUp(error: BackupSdkError): Promise<void> {
+    this.controller.abort(error);
+    for (const s of this.streams) s.abort();
+    this.archive?.destroy(error);
+    this.body?.destroy(error);
+    if (this.upload) await this.upload.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const s of this.streams) await s.done.catch(() => undefined);
+    if (this.provider && this.key) {
+      // The upload may have completed before a later step failed: the object must not stay.
+      await this.provider.delete(this.key).catch((e: unknown) => this.cleanupNotes.push(`could not delete ${this.key}: ${(e as Error).message}`));
+    }
+  }
+
+  private async recordFailure(error: BackupSdkError): Promise<void> {
+    if (this.status === 'pending' && this.phase === 'prepare' && error instanceof ConflictError) return;
+    const details: Record<string, unknown> = {
+      code: error.code,
+      phase: phaseOf(error, this.phase),
+      transient: error.transient,
+      ...error.details,
+      ...(this.cleanupNotes.length ? { cleanup: this.cleanupNotes } : {}),
+    };
+    try {
+      await this.move('failed', { error_message: `Backup failed while ${PHASE_WORDS[phaseOf(error, this.phase)]}: ${error.message}`, error_details: details, completed_at: null });
+    } catch (moveError) {
+      // Someone else moved the record (deleted it, say): their state wins.
+      this.events.emit({
+        type: 'warning',
+        data: { code: 'E_RECORD_FAILED', message: `Backup ${this.record.id} failed (${error.message}) but its record could not be marked failed: ${(moveError as Error).message}`, backup_id: this.record.id, timestamp: this.clock.now().toISOString() },
+      });
+    }
+  }
+
+  /** Any thrown value as a typed SDK error whose message says what failed, in words. */
+  private typed(error: unknown): BackupSdkError {
+    if (this.options.signal?.aborted && !(error instanceof AbortedError)) return new AbortedError(`Backup ${this.record.id}`, this.options.signal.reason);
+    if (error instanceof BackupSdkError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new BackupSdkError('E_BACKUP', `Backup ${this.record.id} failed while ${PHASE_WORDS[this.phase]}: ${message}`, { cause: error, details: { phase: this.phase } });
+  }
+}
+
+/** Storage errors belong to the upload whichever part was streaming when storage gave up. */
+function phaseOf(error: BackupSdkError, current: RunPhase): RunPhase {
+  return error.code.startsWith('E_STORAGE') && current !== 'verify' ? 'upload' : current;
+}
+
+const PHASE_WORDS: Record<RunPhase, string> = {
+  prepare: 'preparing',
+  dump: 'dumping the database',
+  filestore: 'archiving the filestore',
+  upload: 'uploading the archive',
+  verify: 'verifying the archive',
+  finalize: 'finalizing the record',
+};
+
+/** Keeps the phase type exported for docs. */
+export type { BackupPhase };
