@@ -44,6 +44,12 @@ export interface DockerSource {
   db_user?: string;
   /** Database name. */
   database: string;
+  /**
+   * Password of `db_user`, when the container's PostgreSQL asks for one. Passed with
+   * `docker exec -e PGPASSWORD` (docker copies the value from the client's environment), never
+   * on a command line.
+   */
+  password?: Secret;
   /** Filestore root inside the Odoo container (default `/var/lib/odoo/filestore`). */
   filestore_root?: string;
   /** The docker executable (default `docker`). */
@@ -77,3 +83,11 @@ export interface SshSource {
 
 /** Any way of reaching an environment's database and filestore. */
 export type SourceConfig = LocalSource | DockerSource | SshSource;
+
+/**
+ * The spec's Docker layout for an environment: containers `{environment_id}_db` and
+ * `{environment_id}_odoo`, user `odoo`, filestore under `/var/lib/odoo/filestore`.
+ */
+export function defaultDockerSource(environmentId: string, database: string, overrides: Partial<Omit<DockerSource, 'kind'>> = {}): DockerSource {
+  return { kind: 'docker', db_container: `${environmentId}_db`, odoo_container: `${environmentId}_odoo`, db_user: 'odoo', database, filestore_root: '/var/lib/odoo/filestore', ...overrides };
+}

@@ -1,0 +1,57 @@
+import { AbortedError } from '../errors/errors.js';
+import type { BackupSource, DumpOptions, SourceStream, SourceStreamOptions } from '../ports/backup-source.js';
+import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
+import { checkCompressionLevel } from './pg-dump-command.js';
+import { startToolStream } from './tool-stream.js';
+
+/** How a {@link CommandBackupSource} builds its two commands. */
+export interface SourceCommands {
+  /** `local`, `docker`, `ssh`. */
+  kind: string;
+  runner: CommandRunner;
+  /** Close the runner with the source (true when the source created it). */
+  ownsRunner?: boolean;
+  /**
+   * The `pg_dump` command, the secrets it carries (to redact from its messages) and where it
+   * runs, for messages (`in container x_db`, `on odoo@vm:22`).
+   */
+  dumpCommand(compressionLevel: number | undefined): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
+  /** The `tar` command and where it runs, or null when there is no filestore folder. */
+  filestoreCommand(signal?: AbortSignal): Promise<{ spec: CommandSpec; where?: string } | null>;
+}
+
+/**
+ * A {@link BackupSource} that runs `pg_dump` and `tar` through a {@link CommandRunner}: the local,
+ * docker and ssh sources differ only in the commands and the runner.
+ */
+export class CommandBackupSource implements BackupSource {
+  readonly kind: string;
+  private closed = false;
+
+  constructor(private readonly commands: SourceCommands) {
+    this.kind = commands.kind;
+  }
+
+  async dumpDatabase(options: DumpOptions = {}): Promise<SourceStream> {
+    checkCompressionLevel(options.compressionLevel);
+    const { spec, secrets, where } = await this.commands.dumpCommand(options.compressionLevel);
+    return startToolStream({ runner: this.commands.runner, spec, tool: 'pg_dump', phase: 'dump', where, secrets, signal: options.signal });
+  }
+
+  async archiveFilestore(options: SourceStreamOptions = {}): Promise<SourceStream | null> {
+    let command: { spec: CommandSpec; where?: string } | null;
+    try {
+      command = await this.commands.filestoreCommand(options.signal);
+    } catch (error) {
+      throw options.signal?.aborted ? new AbortedError('tar', options.signal.reason) : error;
+    }
+    if (!command) return null;
+    return startToolStream({ runner: this.commands.runner, spec: command.spec, tool: 'tar', phase: 'filestore', where: command.where, signal: options.signal });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.commands.ownsRunner) await this.commands.runner.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { posix } from 'node:path';
+import { resolveSecret, type DockerSource } from '../domain/source-config.js';
+import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
+import type { SourceCommands } from './command-backup-source.js';
+import { probeFolder } from './folder-probe.js';
+import { pgDumpArgs } from './pg-dump-command.js';
+import { tarArgs } from './tar-command.js';
+
+/** Defaults of a {@link DockerSource}. */
+export const DOCKER_DEFAULTS = { db_user: 'odoo', filestore_root: '/var/lib/odoo/filestore', docker_bin: 'docker' } as const;
+
+/**
+ * `docker exec [-e PGPASSWORD] <db_container> pg_dump -Fc [-Z<level>] --username=<user>
+ * --no-password --dbname=dbname='<db>'`: the spec's `docker exec {env}_db pg_dump -U odoo -Fc -Z9 {db}`
+ * with the database passed so no name is misread. With a password, `-e PGPASSWORD` (no value)
+ * makes docker copy it from the client's environment: it never appears on a command line.
+ */
+export function dockerDumpArgv(config: DockerSource, compressionLevel: number | undefined, withPassword: boolean): string[] {
+  const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
+  const env = withPassword ? ['-e', 'PGPASSWORD'] : [];
+  const args = pgDumpArgs({ database: config.database, user: config.db_user ?? DOCKER_DEFAULTS.db_user, compressionLevel });
+  return [docker, 'exec', ...env, config.db_container, 'pg_dump', ...args];
+}
+
+/** The filestore folder inside the Odoo container: `<filestore_root>/<database>`. */
+export function dockerFilestorePath(config: DockerSource): string {
+  return posix.join(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database);
+}
+
+/** `docker exec <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the spec's filestore command. */
+export function dockerTarArgv(config: DockerSource): string[] {
+  const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
+  return [docker, 'exec', config.odoo_container, 'tar', ...tarArgs(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database)];
+}
+
+/** Where a {@link DockerSource}'s `docker` commands run. */
+export interface DockerCommandsOptions {
+  runner: CommandRunner;
+  ownsRunner?: boolean;
+  /** For messages (`on odoo@vm:22`); the container is added. */
+  where?: string;
+  kind?: string;
+}
+
+/** The commands of a {@link DockerSource}; the filestore is probed with `docker exec <odoo> test -d`. */
+export function dockerSourceCommands(config: DockerSource, options: DockerCommandsOptions): SourceCommands {
+  const { runner } = options;
+  const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
+  const suffix = options.where ? ` ${options.where}` : '';
+  return {
+    kind: options.kind ?? 'docker',
+    runner,
+    ownsRunner: options.ownsRunner,
+    async dumpCommand(compressionLevel) {
+      const password = await resolveSecret(config.password);
+      const spec: CommandSpec = { argv: dockerDumpArgv(config, compressionLevel, password !== undefined) };
+      if (password !== undefined) spec.env = { PGPASSWORD: password };
+      return { spec, secrets: password ? [password] : [], where: `in container ${config.db_container}${suffix}` };
+    },
+    async filestoreCommand(signal) {
+      const where = `in container ${config.odoo_container}${suffix}`;
+      const exists = await probeFolder(runner, [docker, 'exec', config.odoo_container], dockerFilestorePath(config), { where, signal });
+      return exists ? { spec: { argv: dockerTarArgv(config) }, where } : null;
+    },
+  };
+}
