@@ -6,3 +6,6 @@ export * from './backup-job.js';
 export * from './backup-service.js';
 export * from './stale-recovery.js';
 export * from './authorize-call.js';
+export * from './policy-service.js';
+export * from './schedule-claims.js';
+export * from './scheduler.js';
