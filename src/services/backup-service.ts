@@ -348,16 +348,24 @@ export class BackupService {
    */
   async deleteBackup(backupId: string, options: DeleteBackupOptions = {}, actor: Actor | null = null): Promise<void> {
     const backup = await this.loadAuthorized(backupId, Permission.BACKUPS_DELETE, actor);
+    // Only a backup that completed has an object counted in the usage counters; one that never
+    // completed has nothing stored, so its key is cleared and cleanup has nothing to subtract.
+    const stored = backup.completed_at !== null && backup.database_key !== null;
     let current = backup;
     if (backup.status !== 'deleted') {
-      current = await moveBackup(this.jobDeps, backup, { status: 'deleted', write_by: actor?.id ?? null }, 'Deleted on request');
+      current = await moveBackup(
+        this.jobDeps,
+        backup,
+        { status: 'deleted', write_by: actor?.id ?? null, ...(stored ? {} : { database_key: null, filestore_key: null, manifest_key: null }) },
+        'Deleted on request',
+      );
     }
-    if (!options.purge || current.database_key === null) return;
+    if (!options.purge || !stored) return;
     await removeLeftoverObject(this.jobDeps, current);
-    // Only objects of completed (later expired) backups were counted in the usage counters.
-    const counted = backup.status === 'completed' || backup.status === 'expired';
+    // Compare-and-set on the key: a concurrent cleanup or purge that got there first wins, and
+    // the counters drop once.
     await this.options.backups.update(current.id, { database_key: null, filestore_key: null, manifest_key: null }, { status: 'deleted', database_key: current.database_key });
-    if (counted && current.storage_config_id) {
+    if (current.storage_config_id) {
       await this.options.storageConfigs.adjustUsage(current.storage_config_id, { bytes: -current.compressed_size, objects: -1 });
     }
   }
