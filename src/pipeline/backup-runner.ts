@@ -14,7 +14,7 @@ import type { EnvironmentResolver, ResolvedEnvironment } from '../ports/environm
 import { nullEventSink, type BackupPhase, type EventSink } from '../ports/events.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../ports/repositories.js';
 import type { StorageProvider, StorageProviderFactory } from '../ports/storage-provider.js';
-import { defaultBackupSources } from './default-backup-sources.js';
+import { createBackupSource } from '../sources/create-backup-source.js';
 import { createStorageProvider } from '../storage/registry.js';
 import { ArchiveWriter } from './archive-writer.js';
 import type { DumpLister } from './dump-lister.js';
@@ -95,7 +95,7 @@ export class BackupRunner {
     this.clock = deps.clock ?? systemClock;
     this.events = deps.events ?? nullEventSink;
     this.storageProviders = deps.storageProviders ?? createStorageProvider;
-    this.sources = deps.sources ?? defaultBackupSources;
+    this.sources = deps.sources ?? ((config) => createBackupSource(config));
     const level = deps.compressionLevel;
     if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
       throw new ValidationError([{ field: 'compressionLevel', message: 'must be a whole number from 0 to 9' }]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AbortedError, SourceError } from '../../../src/index.js';
+import { AbortedError, SourceError, type EnvironmentSnapshot } from '../../../src/index.js';
 import { FakeBackupSource, StaticEnvironmentResolver, fakeBackupSourceFactory, fakeBytes, makeResolvedEnvironment } from '../../../src/testing/index.js';
 
 async function drain(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -88,8 +88,8 @@ describe('StaticEnvironmentResolver', () => {
     const r = new StaticEnvironmentResolver([env]);
     const got = await r.resolve(env.environment_id);
     expect(got).toEqual(env);
-    got!.snapshot.environment.name = 'changed';
-    expect((await r.resolve(env.environment_id))!.snapshot.environment.name).toBe('Staging');
+    (got!.snapshot as EnvironmentSnapshot).environment.name = 'changed';
+    expect(((await r.resolve(env.environment_id))!.snapshot as EnvironmentSnapshot).environment.name).toBe('Staging');
     expect(await r.resolve('nope')).toBeNull();
     expect(r.lookups).toEqual([env.environment_id, env.environment_id, 'nope']);
   });
@@ -97,6 +97,6 @@ describe('StaticEnvironmentResolver', () => {
   it('plausible environments hold no secrets in their snapshot', () => {
     const env = makeResolvedEnvironment({ source: { kind: 'local', connection: { database: 'db', password: 'hunter2' }, filestore_path: null } });
     expect(JSON.stringify(env.snapshot)).not.toContain('hunter2');
-    expect(env.snapshot.project.odoo_version).toBe('18.0');
+    expect((env.snapshot as EnvironmentSnapshot).project.odoo_version).toBe('18.0');
   });
 });

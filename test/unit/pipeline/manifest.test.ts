@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ArchiveError, buildManifest, manifestMajor, parseManifest, serializeManifest } from '../../../src/index.js';
+import { type ArchiveError, buildManifest, manifestMajor, parseManifest, serializeManifest } from '../../../src/index.js';
 
 const input = {
   backup_id: '550e8400-e29b-41d4-a716-446655440000',
