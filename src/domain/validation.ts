@@ -18,12 +18,22 @@ export function isValidCron(expr: string): boolean {
   return cronProblem(expr) === null;
 }
 
+/** One standard cron field: `*`, numbers or names, ranges, lists and `/step`; no `?`, `L`, `W`, `#` or `H`. */
+const CRON_ITEM = String.raw`(?:\*|(?:[0-9]+|[A-Za-z]{3})(?:-(?:[0-9]+|[A-Za-z]{3}))?)(?:/[0-9]+)?`;
+const STANDARD_CRON_FIELD = new RegExp(`^${CRON_ITEM}(?:,${CRON_ITEM})*$`);
+const CRON_FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
+
 function cronProblem(expr: string): string | null {
   if (typeof expr !== 'string') return 'must be a string';
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5 || fields[0] === '') return `must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${fields[0] === '' ? 0 : fields.length}`;
+  for (const [i, field] of fields.entries()) {
+    // Names (JAN, MON) belong to the month and day-of-week fields only; cron-parser checks the rest.
+    const syntaxOk = STANDARD_CRON_FIELD.test(field) && (i >= 3 || /^[0-9*,/-]+$/.test(field));
+    if (!syntaxOk) return `has a non-standard ${CRON_FIELD_NAMES[i]} field "${field}" (use numbers, names, *, ranges a-b, lists a,b and steps /n; ? L W # H are not supported)`;
+  }
   try {
-    CronExpressionParser.parse(expr.trim(), { tz: 'UTC' });
+    CronExpressionParser.parse(fields.join(' '), { tz: 'UTC' });
     return null;
   } catch (error) {
     return `is not a valid cron expression (${error instanceof Error ? error.message : String(error)})`;
@@ -36,8 +46,19 @@ export const CronSchema = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** An IANA time zone name such as `Europe/Brussels` or `UTC`. */
-export const TimezoneSchema = z.string().refine(isValidTimeZone, { message: 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"' });
+function timeZoneProblem(timeZone: string): string | null {
+  if (!isValidTimeZone(timeZone)) return 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"';
+  // Intl accepts any letter case; other systems (zoneinfo files, PostgreSQL on some platforms) do not.
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  if (resolved !== timeZone && resolved.toLowerCase() === timeZone.toLowerCase()) return `must be spelled "${resolved}"`;
+  return null;
+}
+
+/** An IANA time zone name such as `Europe/Brussels` or `UTC`, spelled with its proper letter case. */
+export const TimezoneSchema = z.string().superRefine((value, ctx) => {
+  const problem = timeZoneProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const BackupTypeSchema = z.enum(BACKUP_TYPES as [string, ...string[]]) as z.ZodType<(typeof BACKUP_TYPES)[number]>;
 const RetentionTypeSchema = z.enum(RETENTION_TYPES as [string, ...string[]]) as z.ZodType<(typeof RETENTION_TYPES)[number]>;
@@ -128,15 +149,47 @@ export const DownloadQuerySchema = z.strictObject({
 /** A validated download query. */
 export type DownloadQuery = z.output<typeof DownloadQuerySchema>;
 
-/** Converts zod's issues into {@link ValidationIssue}s with dotted field paths. */
-export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
-  return error.issues.map((issue) => {
-    const field = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return { field: issue.keys.join(', '), message: 'is not a known field' };
+const TYPE_NAMES: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  string: 'a string',
+  object: 'an object',
+  array: 'an array',
+};
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/**
+ * Converts zod's issues into {@link ValidationIssue}s with dotted field paths. Pass the parsed
+ * `input` so a missing field ("is required") is told apart from one of the wrong type.
+ */
+export function toValidationIssues(error: z.ZodError, input?: unknown): ValidationIssue[] {
+  return error.issues.flatMap((issue): ValidationIssue[] => {
+    const prefix = issue.path.map(String);
+    const field = prefix.join('.');
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...prefix, key].join('.'), message: 'is not a known field' }));
+    if (issue.code === 'invalid_type') {
+      const value = issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+      if (value === undefined) return [{ field, message: 'is required' }];
+      return [{ field, message: `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(value)}` }];
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) return { field, message: 'is required' };
-    return { field, message: issue.message };
+    if (issue.code === 'invalid_value') return [{ field, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+    return [{ field, message: issue.message }];
   });
 }
 
@@ -146,7 +199,7 @@ export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input ?? {});
-  if (!result.success) throw new ValidationError(toValidationIssues(result.error));
+  if (!result.success) throw new ValidationError(toValidationIssues(result.error, input ?? {}));
   return result.data;
 }
 
