@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Backup, StorageConfig } from '../domain/entities.js';
 import type { BackupStatus, RetentionType } from '../domain/enums.js';
 import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
@@ -127,7 +127,7 @@ class Run {
   private provider: StorageProvider | null = null;
   private key: string | null = null;
   private archive: ArchiveWriter | null = null;
-  private body: PassThrough | null = null;
+  private body: MeasuringStream | null = null;
   private upload: Promise<unknown> | null = null;
   private readonly startedAt: Date;
   private cleanupNotes: string[] = [];
@@ -218,17 +218,15 @@ class Run {
     this.source = this.sources(env.source);
     const archive = new ArchiveWriter(this.startedAt);
     this.archive = archive;
-    const body = new PassThrough();
-    this.body = body;
     let archiveBytes = 0;
-    archive.output.on('error', (error) => body.destroy(error));
-    archive.output.pipe(body);
+    // Counts the archive bytes (compressed_size, progress); no hash needed for the whole ZIP.
     const counted = new MeasuringStream((n) => {
       archiveBytes += n;
       this.progress.add(n);
-    });
-    body.on('error', (error) => counted.destroy(error));
-    body.pipe(counted);
+    }, false);
+    this.body = counted;
+    archive.output.on('error', (error) => counted.destroy(error));
+    archive.output.pipe(counted);
     this.phase = 'upload';
     const upload = provider.upload(key, counted as Readable, { contentType: 'application/zip', signal: this.controller.signal });
     this.upload = upload;

@@ -14,16 +14,24 @@ export interface Measurement {
  * and sizes are known the moment the last byte passes: no second read, no temp file.
  */
 export class MeasuringStream extends Transform {
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash | null;
   private bytes = 0;
   private digest: string | null = null;
 
-  constructor(private readonly onBytes?: (delta: number) => void) {
+  /**
+   * @param onBytes Called with the size of every chunk that passes.
+   * @param hash False to only count (no SHA-256), for streams whose digest nobody needs.
+   */
+  constructor(
+    private readonly onBytes?: (delta: number) => void,
+    hash = true,
+  ) {
     super();
+    this.hash = hash ? createHash('sha256') : null;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);
@@ -34,9 +42,9 @@ export class MeasuringStream extends Transform {
     return this.bytes;
   }
 
-  /** The measurement; call once the stream has ended. */
+  /** The measurement; call once the stream has ended. `sha256` is empty when hashing was off. */
   result(): Measurement {
-    this.digest ??= this.hash.digest('hex');
+    this.digest ??= this.hash ? this.hash.digest('hex') : '';
     return { size: this.bytes, sha256: this.digest };
   }
 }

@@ -1,0 +1,359 @@
+/**
+ * Pipeline benchmark (`npm run bench -- pipeline`). On a real PostgreSQL (test/servers/postgres.ts)
+ * it builds an Odoo-shaped database of >= 2 GB and a filestore of >= 1 GB in >= 20,000 files
+ * (BENCH_SCALE=0.1 shrinks both), then times, in the same run:
+ *
+ * - raw tools: `pg_dump -Fc -Z<level>` to /dev/null, then `tar -czf -` to /dev/null;
+ * - ours: BackupRunner to a discarding provider (pure pipeline cost), to the local provider,
+ *   and to the loopback S3 server (s3rver), each in its own process so its peak RSS is its own;
+ *   at two data sizes to show memory does not grow with data;
+ * - a staged baseline done the spec's way: dump to a temp file, checksum it, tar to a temp file,
+ *   checksum it, copy both (the spec's SFTP download), zip them (ZIP_DEFLATED, as the spec says,
+ *   and a STORED variant), upload the zip to the same local provider;
+ * - `pg_dump -Z` levels 0, 1, 6, 9 for time and size (DECISIONS 11).
+ *
+ * Figures go to bench/results/pipeline.json and are printed.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import type { Readable } from 'node:stream';
+import yazl from 'yazl';
+import {
+  BackupRunner,
+  DEFAULT_DUMP_COMPRESSION_LEVEL,
+  LocalStorageProvider,
+  createStorageProvider,
+  type LocalSource,
+  type StorageConfig,
+  type StorageProvider,
+} from '../src/index.js';
+import { InMemoryBackupRepository, InMemoryStorageConfigRepository, StaticEnvironmentResolver, makeResolvedEnvironment } from '../src/testing/index.js';
+import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
+import { startPostgres, type PgServer } from '../test/servers/postgres.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const GB = 1024 ** 3;
+const MB = 1024 ** 2;
+
+// ---------------------------------------------------------------------------------------------
+// Child mode: one BackupRunner run, so its peak RSS is measured alone.
+// ---------------------------------------------------------------------------------------------
+
+interface ChildJob {
+  source: LocalSource;
+  storage: { kind: 'null' } | { kind: 'local'; root: string } | { kind: 's3'; settings: Record<string, unknown>; credentials: Record<string, string> };
+  level: number;
+}
+
+/** Drains uploads: measures the pipeline without any storage cost. */
+class DiscardingProvider extends LocalStorageProvider {
+  override async upload(key: string, body: NodeJS.ReadableStream | Readable): Promise<{ key: string; size: number }> {
+    let size = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) size += chunk.length;
+    return { key, size };
+  }
+  override async delete(): Promise<void> {}
+}
+
+async function child(job: ChildJob): Promise<void> {
+  const env = makeResolvedEnvironment({ db_name: job.source.connection.database, source: job.source });
+  const backups = new InMemoryBackupRepository();
+  const storageConfigs = new InMemoryStorageConfigRepository();
+  const config: StorageConfig =
+    job.storage.kind === 's3'
+      ? makeStorageConfig(env.organization_id, { provider: 'minio', settings: job.storage.settings, credentials: job.storage.credentials })
+      : makeStorageConfig(env.organization_id, { provider: 'local', settings: { root: job.storage.kind === 'local' ? job.storage.root : tmpdir() } });
+  await storageConfigs.create(config);
+  const storage: (c: StorageConfig) => StorageProvider = job.storage.kind === 'null' ? () => new DiscardingProvider({ root: tmpdir() }) : createStorageProvider;
+  const runner = new BackupRunner({ backups, storageConfigs, environments: new StaticEnvironmentResolver([env]), storageProviders: storage, compressionLevel: job.level });
+  const backup = await backups.create(makeBackup(env, config.id, { created_at: new Date().toISOString() }));
+  const started = performance.now();
+  const done = await runner.run(backup.id, { verify: false });
+  const seconds = (performance.now() - started) / 1000;
+  if (job.storage.kind === 'local') rmSync(join(job.storage.root, done.database_key!), { force: true });
+  if (job.storage.kind === 's3') await createStorageProvider(config).delete(done.database_key!);
+  process.stdout.write(
+    JSON.stringify({
+      seconds,
+      max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      database_size: done.database_size,
+      filestore_size: done.filestore_size,
+      compressed_size: done.compressed_size,
+    }) + '\n',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data: an Odoo-shaped database and filestore.
+// ---------------------------------------------------------------------------------------------
+
+async function buildDatabase(pg: PgServer, db: string, bytes: number): Promise<number> {
+  await pg.createDatabase(db);
+  const q = (sql: string) => pg.query(db, sql);
+  await q(`CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar, email varchar, street varchar, city varchar, zip varchar, phone varchar, comment text, is_company boolean, create_date timestamp)`);
+  await q(`CREATE TABLE mail_message (id serial PRIMARY KEY, model varchar, res_id int, message_type varchar, subject varchar, body text, author_id int, date timestamp)`);
+  await q(`CREATE TABLE account_move_line (id serial PRIMARY KEY, move_id int, account_id int, partner_id int, name varchar, debit numeric(16,2), credit numeric(16,2), balance numeric(16,2), date date, ref varchar)`);
+  await q(`CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`);
+  // Sizes are per row on disk, roughly: mail_message ~1.2 KB (html bodies, 70% of the data),
+  // account_move_line ~200 B (20%), res_partner ~400 B (10%).
+  const batches = async (table: string, rows: number, insert: (from: number, to: number) => string) => {
+    const step = 200_000;
+    for (let from = 1; from <= rows; from += step) await q(insert(from, Math.min(rows, from + step - 1)));
+    void table;
+  };
+  const partners = Math.max(1000, Math.round((bytes * 0.1) / 400));
+  await batches('res_partner', partners, (a, b) =>
+    `INSERT INTO res_partner (name, email, street, city, zip, phone, comment, is_company, create_date)
+     SELECT 'Partner ' || g || ' ' || substr(md5(g::text), 1, 8), 'contact' || g || '@example.' || (ARRAY['com','be','fr','de'])[1 + g % 4],
+            g || ' ' || (ARRAY['Rue de la Loi','Main Street','Avenue Louise','Hauptstrasse'])[1 + g % 4], (ARRAY['Brussels','Paris','Berlin','Ghent','Lyon'])[1 + g % 5],
+            lpad((g % 9999)::text, 4, '0'), '+32 2 ' || lpad((g % 999999)::text, 6, '0'),
+            CASE WHEN g % 3 = 0 THEN repeat('Preferred customer. ', 1 + g % 5) || md5(g::text) ELSE NULL END, g % 7 = 0, now() - (g || ' minutes')::interval
+     FROM generate_series(${a}, ${b}) g`,
+  );
+  const lines = Math.round((bytes * 0.2) / 200);
+  await batches('account_move_line', lines, (a, b) =>
+    `INSERT INTO account_move_line (move_id, account_id, partner_id, name, debit, credit, balance, date, ref)
+     SELECT g / 4, 100 + g % 60, 1 + g % ${partners}, 'INV/2025/' || lpad((g / 4)::text, 6, '0') || ' line ' || g % 4,
+            CASE WHEN g % 2 = 0 THEN (g % 100000) / 100.0 ELSE 0 END, CASE WHEN g % 2 = 1 THEN (g % 100000) / 100.0 ELSE 0 END,
+            ((g % 200000) - 100000) / 100.0, date '2025-01-01' + g % 365, 'REF' || substr(md5(g::text), 1, 10)
+     FROM generate_series(${a}, ${b}) g`,
+  );
+  const messages = Math.round((bytes * 0.7) / 1200);
+  await batches('mail_message', messages, (a, b) =>
+    `INSERT INTO mail_message (model, res_id, message_type, subject, body, author_id, date)
+     SELECT (ARRAY['sale.order','account.move','res.partner','project.task'])[1 + g % 4], g % 50000, (ARRAY['comment','notification','email'])[1 + g % 3],
+            'Re: order ' || g, '<p>' || repeat('Hello, please find the updated quotation attached. ', 1 + g % 8) || '</p><p>' || md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) || '</p>' ||
+            repeat(substr(md5((g * 31)::text), 1, 16) || ' ', 10 + g % 30), 1 + g % ${partners}, now() - (g || ' seconds')::interval
+     FROM generate_series(${a}, ${b}) g`,
+  );
+  await q('VACUUM ANALYZE');
+  const [r] = await pg.query<{ n: string }>(db, 'SELECT pg_database_size(current_database())::text AS n');
+  return Number(r!.n);
+}
+
+async function buildFilestore(pg: PgServer, db: string, root: string, bytes: number, files: number): Promise<{ folder: string; bytes: number; files: number }> {
+  const folder = join(root, db);
+  const avg = bytes / files;
+  let total = 0;
+  const rows: string[] = [];
+  const flush = async () => {
+    if (rows.length) await pg.query(db, `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`);
+    rows.length = 0;
+  };
+  // Attachments are mostly PDFs and images (already compressed: random bytes stand for them),
+  // a quarter is text-like (compressible).
+  const text = Buffer.from('Invoice line, quantity 1, unit price 100.00 EUR, tax 21%.\n'.repeat(4096));
+  for (let i = 0; i < files; i++) {
+    const size = Math.max(512, Math.round(avg * (0.2 + ((i * 7919) % 1000) / 625)));
+    const data = i % 4 === 0 ? Buffer.concat([text.subarray(0, Math.min(size, text.length)), randomBytes(Math.max(0, size - text.length))]).subarray(0, size) : randomBytes(size);
+    const sha1 = createHash('sha1').update(data).digest('hex');
+    const dir = join(folder, sha1.slice(0, 2));
+    mkdirSync(dir, { recursive: true });
+    await writeFile(join(dir, sha1), data);
+    total += size;
+    rows.push(`('doc${i}.pdf', 'account.move', ${i + 1}, '${sha1.slice(0, 2)}/${sha1}', '${sha1}', ${size}, '${i % 4 === 0 ? 'text/plain' : 'application/pdf'}')`);
+    if (rows.length >= 1000) await flush();
+  }
+  await flush();
+  return { folder, bytes: total, files };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timed runs
+// ---------------------------------------------------------------------------------------------
+
+/** Runs a command with stdout counted and discarded (like `> /dev/null`); returns seconds and bytes. */
+function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seconds: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let bytes = 0;
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (bytes += d.length));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, bytes }) : reject(new Error(`${argv[0]} exited ${code}: ${err}`))));
+  });
+}
+
+function runChild(job: ChildJob): { seconds: number; max_rss_mb: number; database_size: number; filestore_size: number; compressed_size: number } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 16 * MB });
+  if (result.status !== 0) throw new Error(`child failed: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of createReadStream(path)) hash.update(c as Buffer);
+  return hash.digest('hex');
+}
+
+/** The spec's way, staged through temp files. */
+async function staged(pg: PgServer, source: LocalSource, level: number, storageRoot: string, compress: boolean): Promise<{ seconds: number }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'obsdk-staged-'));
+  const started = performance.now();
+  try {
+    const dumpFile = join(tmp, 'backup.dump');
+    const env = { PGPASSWORD: pg.password };
+    await new Promise<void>((resolve, reject) => {
+      const c = spawn(join(pg.binDir, 'pg_dump'), ['-Fc', `-Z${level}`, '-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-f', dumpFile, source.connection.database], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg_dump ${code}`))));
+    });
+    await sha256File(dumpFile);
+    const tarFile = join(tmp, 'filestore.tar.gz');
+    const folder = source.filestore_path!;
+    await new Promise<void>((resolve, reject) => {
+      const c = spawn('tar', ['-czf', tarFile, '-C', dirname(folder), '--', folder.slice(dirname(folder).length + 1)], { stdio: 'ignore' });
+      c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar ${code}`))));
+    });
+    await sha256File(tarFile);
+    // "Download files via SFTP, verify checksums, save to temp directory".
+    const local = join(tmp, 'local');
+    mkdirSync(local);
+    await copyFile(dumpFile, join(local, 'dump.sql'));
+    await copyFile(tarFile, join(local, 'filestore.tar.gz'));
+    await sha256File(join(local, 'dump.sql'));
+    await sha256File(join(local, 'filestore.tar.gz'));
+    const zipFile = join(tmp, 'backup.zip');
+    const zip = new yazl.ZipFile();
+    zip.addFile(join(local, 'dump.sql'), 'dump.sql', { compress });
+    zip.addFile(join(local, 'filestore.tar.gz'), 'filestore.tar.gz', { compress });
+    zip.addBuffer(Buffer.from('{"version":"1.0"}'), 'manifest.json');
+    zip.end();
+    await pipeline(zip.outputStream, createWriteStream(zipFile));
+    const provider = new LocalStorageProvider({ root: storageRoot });
+    await provider.upload('staged/backup.zip', createReadStream(zipFile));
+    const seconds = (performance.now() - started) / 1000;
+    await provider.delete('staged/backup.zip');
+    return { seconds };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const scale = Number(process.env.BENCH_SCALE ?? '1');
+  if (!(scale > 0)) throw new Error('BENCH_SCALE must be a positive number');
+  const level = DEFAULT_DUMP_COMPRESSION_LEVEL;
+  const dbTarget = 2 * GB * scale;
+  const fsTarget = 1 * GB * scale;
+  const fileCount = Math.max(200, Math.round(20_000 * scale));
+  const log = (...a: unknown[]) => console.log(`[pipeline.bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+  const pg = await startPostgres();
+  const work = mkdtempSync(join(tmpdir(), 'obsdk-bench-'));
+  const results: Record<string, unknown> = { scale, compression_level: level, machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+  try {
+    // Two data sizes: full and a quarter, to show peak RSS does not grow with data.
+    const sets: { name: string; source: LocalSource; db_bytes: number; fs: { bytes: number; files: number } }[] = [];
+    for (const [name, factor] of [
+      ['full', 1],
+      ['quarter', 0.25],
+    ] as const) {
+      const db = `bench_${name}`;
+      log(`building ${name} data set: database ~${((dbTarget * factor) / GB).toFixed(2)} GB, filestore ~${((fsTarget * factor) / GB).toFixed(2)} GB in ${Math.round(fileCount * factor)} files`);
+      const dbBytes = await buildDatabase(pg, db, dbTarget * factor);
+      const fs = await buildFilestore(pg, db, join(work, `filestore-${name}`), fsTarget * factor, Math.max(100, Math.round(fileCount * factor)));
+      sets.push({
+        name,
+        db_bytes: dbBytes,
+        fs: { bytes: fs.bytes, files: fs.files },
+        source: { kind: 'local', connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db }, filestore_path: fs.folder, pg_bin_dir: pg.binDir },
+      });
+      log(`${name}: database ${(dbBytes / GB).toFixed(2)} GB, filestore ${(fs.bytes / GB).toFixed(2)} GB in ${fs.files} files`);
+    }
+    results.data = sets.map((s) => ({ name: s.name, database_bytes: s.db_bytes, filestore_bytes: s.fs.bytes, filestore_files: s.fs.files }));
+    const [full, quarter] = sets as [(typeof sets)[number], (typeof sets)[number]];
+    const pgEnv = { PGPASSWORD: pg.password };
+    const pgArgs = (db: string, z: number) => [join(pg.binDir, 'pg_dump'), '-Fc', `-Z${z}`, '-h', pg.host, '-p', String(pg.port), '-U', pg.user, db];
+    const tarArgs = (folder: string) => ['tar', '-czf', '-', '-C', dirname(folder), '--', folder.slice(dirname(folder).length + 1)];
+
+    // pg_dump -Z levels, on the quarter set (same data shape; keeps the sweep affordable).
+    const levels: Record<string, { seconds: number; bytes: number }> = {};
+    for (const z of [0, 1, 6, 9]) {
+      levels[`Z${z}`] = await timed(pgArgs(quarter.source.connection.database, z), pgEnv);
+      log(`pg_dump -Z${z} (quarter set): ${levels[`Z${z}`]!.seconds.toFixed(1)} s, ${(levels[`Z${z}`]!.bytes / MB).toFixed(0)} MB`);
+    }
+    results.pg_dump_levels = { data_set: 'quarter', ...levels };
+
+    // Raw tools on the full set, same level as ours.
+    const rawDump = await timed(pgArgs(full.source.connection.database, level), pgEnv);
+    const rawTar = await timed(tarArgs(full.source.filestore_path!));
+    const raw = rawDump.seconds + rawTar.seconds;
+    log(`raw tools (full): pg_dump ${rawDump.seconds.toFixed(1)} s (${(rawDump.bytes / MB).toFixed(0)} MB) + tar ${rawTar.seconds.toFixed(1)} s (${(rawTar.bytes / MB).toFixed(0)} MB) = ${raw.toFixed(1)} s`);
+
+    const storageRoot = join(work, 'storage');
+    mkdirSync(storageRoot, { recursive: true });
+    const oursNull = runChild({ source: full.source, storage: { kind: 'null' }, level });
+    log(`ours -> discard (full): ${oursNull.seconds.toFixed(1)} s, peak RSS ${oursNull.max_rss_mb} MB`);
+    const oursLocal = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
+    log(`ours -> local (full): ${oursLocal.seconds.toFixed(1)} s, peak RSS ${oursLocal.max_rss_mb} MB, zip ${(oursLocal.compressed_size / MB).toFixed(0)} MB`);
+    const oursLocalQuarter = runChild({ source: quarter.source, storage: { kind: 'local', root: storageRoot }, level });
+    log(`ours -> local (quarter): ${oursLocalQuarter.seconds.toFixed(1)} s, peak RSS ${oursLocalQuarter.max_rss_mb} MB`);
+
+    let oursS3: ReturnType<typeof runChild> | null = null;
+    try {
+      const { startS3 } = await import('../test/servers/s3.js');
+      const s3 = await startS3();
+      try {
+        oursS3 = runChild({
+          source: full.source,
+          storage: { kind: 's3', settings: { bucket: s3.bucket, endpoint: s3.endpoint, part_size_mb: 16, queue_size: 2 }, credentials: { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey } },
+          level,
+        });
+        log(`ours -> s3rver (full): ${oursS3.seconds.toFixed(1)} s, peak RSS ${oursS3.max_rss_mb} MB`);
+      } finally {
+        await s3.stop();
+      }
+    } catch (error) {
+      log(`S3 run skipped: ${(error as Error).message}`);
+      results.s3_error = (error as Error).message;
+    }
+
+    const stagedDeflate = await staged(pg, full.source, level, storageRoot, true);
+    log(`staged, spec's way with ZIP_DEFLATED (full): ${stagedDeflate.seconds.toFixed(1)} s`);
+    const stagedStored = await staged(pg, full.source, level, storageRoot, false);
+    log(`staged, temp files but STORED zip (full): ${stagedStored.seconds.toFixed(1)} s`);
+
+    results.raw_tools = { pg_dump_seconds: rawDump.seconds, dump_bytes: rawDump.bytes, tar_seconds: rawTar.seconds, tar_bytes: rawTar.bytes, total_seconds: raw };
+    results.ours = { discard: oursNull, local: oursLocal, local_quarter: oursLocalQuarter, s3: oursS3 };
+    results.staged = { spec_deflate_seconds: stagedDeflate.seconds, stored_seconds: stagedStored.seconds };
+    results.ratios = {
+      ours_discard_vs_raw: oursNull.seconds / raw,
+      ours_local_vs_raw: oursLocal.seconds / raw,
+      ours_s3_vs_raw: oursS3 ? oursS3.seconds / raw : null,
+      staged_spec_vs_ours_local: stagedDeflate.seconds / oursLocal.seconds,
+      staged_stored_vs_ours_local: stagedStored.seconds / oursLocal.seconds,
+    };
+    results.peak_rss_mb = { full: oursLocal.max_rss_mb, quarter: oursLocalQuarter.max_rss_mb, discard_full: oursNull.max_rss_mb, s3_full: oursS3?.max_rss_mb ?? null };
+    results.targets = {
+      ratio_vs_raw_le_1_10: (results.ratios as { ours_discard_vs_raw: number }).ours_discard_vs_raw <= 1.1,
+      staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,
+      peak_rss_le_200mb: Math.max(oursLocal.max_rss_mb, oursLocalQuarter.max_rss_mb, oursNull.max_rss_mb, oursS3?.max_rss_mb ?? 0) <= 200,
+    };
+    mkdirSync(join(here, 'results'), { recursive: true });
+    writeFileSync(join(here, 'results', 'pipeline.json'), JSON.stringify(results, null, 2) + '\n');
+    console.log(JSON.stringify(results, null, 2));
+  } finally {
+    await pg.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') {
+  child(JSON.parse(process.argv[3]!) as ChildJob).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
