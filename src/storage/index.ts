@@ -11,3 +11,8 @@ export * from './settings.js';
 export * from './s3/s3-presets.js';
 export * from './s3/s3-errors.js';
 export * from './s3/s3-provider.js';
+export * from './connection-pool.js';
+export * from './temp-name.js';
+export * from './ftp/ftp-options.js';
+export * from './ftp/ftp-errors.js';
+export * from './ftp/ftp-provider.js';

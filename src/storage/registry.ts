@@ -5,6 +5,7 @@ import type { StorageProvider } from '../ports/storage-provider.js';
 import { LocalStorageProvider } from './local/local-provider.js';
 import { MemoryStorageProvider } from './memory/memory-provider.js';
 import { S3StorageProvider } from './s3/s3-provider.js';
+import { FtpStorageProvider } from './ftp/ftp-provider.js';
 
 /** Builds one provider kind from a config. */
 export type ProviderBuilder = (config: StorageConfig) => StorageProvider;
@@ -32,6 +33,7 @@ export const PROVIDER_BUILDERS: Partial<Record<StorageProviderType, ProviderBuil
   r2: (c) => S3StorageProvider.fromConfig(c),
   b2: (c) => S3StorageProvider.fromConfig(c),
   minio: (c) => S3StorageProvider.fromConfig(c),
+  ftp: (c) => FtpStorageProvider.fromConfig(c),
 };
 
 /**
