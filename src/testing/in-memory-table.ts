@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, NotFoundError } from '../errors/errors.js';
 import type { Where } from '../ports/repositories.js';
 
@@ -30,6 +31,8 @@ export class InMemoryTable<T extends { id: string; updated_at?: string }> {
     if (!row) throw new NotFoundError(this.entity, id);
     if (where) {
       for (const [field, expected] of Object.entries(where)) {
+        // An undefined condition is no condition (as it would be once serialised to JSON).
+        if (expected === undefined) continue;
         const actual = (row as Record<string, unknown>)[field];
         if (!sameValue(actual, expected)) {
           throw new ConflictError(`${this.entity} ${id} changed concurrently: ${field} is no longer ${JSON.stringify(expected)}`, {
@@ -38,8 +41,10 @@ export class InMemoryTable<T extends { id: string; updated_at?: string }> {
         }
       }
     }
-    const next = { ...row, ...structuredClone(patch), id: row.id } as T;
-    if ('updated_at' in row && !('updated_at' in patch)) (next as { updated_at?: string }).updated_at = this.now().toISOString();
+    // Undefined patch fields change nothing, as with a JSON-backed store.
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    const next = { ...row, ...structuredClone(defined), id: row.id } as T;
+    if ('updated_at' in row && !('updated_at' in defined)) (next as { updated_at?: string }).updated_at = this.now().toISOString();
     this.rows.set(id, next);
     return structuredClone(next);
   }
@@ -54,8 +59,7 @@ export class InMemoryTable<T extends { id: string; updated_at?: string }> {
   }
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === undefined || b === undefined) return a === null || b === null ? a == b : false;
-  return JSON.stringify(a) === JSON.stringify(b);
+/** Whole-value equality, as jsonb compares: key order does not matter, a missing field equals null. */
+function sameValue(actual: unknown, expected: unknown): boolean {
+  return isDeepStrictEqual(actual === undefined ? null : actual, expected);
 }

@@ -8,6 +8,10 @@ export interface SqlClient {
 
 const UNIQUE_VIOLATION = '23505';
 
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === UNIQUE_VIOLATION;
+}
+
 /** Shared CRUD with compare-and-set over one `(id text, data jsonb)` table. */
 export class JsonbTable<T extends { id: string }> {
   constructor(
@@ -21,12 +25,16 @@ export class JsonbTable<T extends { id: string }> {
     try {
       await this.client.query(`INSERT INTO ${this.table} (id, data) VALUES ($1, $2::jsonb)`, [record.id, JSON.stringify(record)]);
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) {
-        throw new ConflictError(conflictMessage ?? `${this.entity} ${record.id} already exists`, { details: { entity: this.entity, id: record.id } });
+      if (isUniqueViolation(error)) {
+        // The primary key is a duplicate id; any other unique index carries its own meaning (one policy per environment).
+        const duplicateId = (error as { constraint?: string }).constraint === `${this.table}_pkey`;
+        throw new ConflictError(duplicateId ? `${this.entity} ${record.id} already exists` : (conflictMessage ?? `${this.entity} ${record.id} conflicts with an existing record`), {
+          details: { entity: this.entity, id: record.id },
+        });
       }
       throw error;
     }
-    return record;
+    return structuredClone(record);
   }
 
   async get(id: string): Promise<T | null> {
@@ -35,17 +43,31 @@ export class JsonbTable<T extends { id: string }> {
   }
 
   /**
-   * One atomic statement: the patch applies only when `data @> where`. JSON containment compares
-   * scalars by value, `null` included, which is what compare-and-set on status or timestamps needs.
+   * One atomic statement: the patch applies only when every `where` field equals the stored value
+   * (jsonb equality: objects and arrays compare whole, a missing field counts as null), which is
+   * what compare-and-set on status or timestamps needs.
    */
   async update(id: string, patch: Partial<T>, where?: Where<T>, touch = true): Promise<T> {
-    const full: Record<string, unknown> = { ...patch };
-    delete full.id;
+    const full: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) if (value !== undefined && key !== 'id') full[key] = value;
     if (touch && !('updated_at' in full)) full.updated_at = this.now().toISOString();
-    const { rows } = await this.client.query<{ data: T }>(
-      `UPDATE ${this.table} SET data = data || $2::jsonb WHERE id = $1 AND data @> $3::jsonb RETURNING data`,
-      [id, JSON.stringify(full), JSON.stringify(where ?? {})],
-    );
+    const params: unknown[] = [id, JSON.stringify(full)];
+    const conditions: string[] = [];
+    for (const [field, expected] of Object.entries(where ?? {})) {
+      if (expected === undefined) continue;
+      params.push(field, JSON.stringify(expected));
+      conditions.push(`COALESCE(data -> $${params.length - 1}::text, 'null'::jsonb) = $${params.length}::jsonb`);
+    }
+    let rows: { data: T }[];
+    try {
+      ({ rows } = await this.client.query<{ data: T }>(
+        `UPDATE ${this.table} SET data = data || $2::jsonb WHERE id = $1${conditions.map((c) => ` AND ${c}`).join('')} RETURNING data`,
+        params,
+      ));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictError(`${this.entity} ${id} would duplicate another record's unique field`, { details: { entity: this.entity, id, fields: Object.keys(full) } });
+      throw error;
+    }
     if (rows[0]) return rows[0].data;
     const current = await this.get(id);
     if (!current) throw new NotFoundError(this.entity, id);

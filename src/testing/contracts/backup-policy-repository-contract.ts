@@ -43,6 +43,13 @@ export function backupPolicyRepositoryChecks(factory: BackupPolicyRepositoryFact
       assert.equal(outcome.fulfilled.length, 1, 'concurrent creates for one environment: exactly one must win');
       allHaveCode(outcome.rejected.map((r) => r.reason), 'E_CONFLICT');
     }),
+    check('an update cannot give a policy an environment that already has one', async (repo) => {
+      const a = await repo.create(makeBackupPolicy());
+      const b = await repo.create(makeBackupPolicy());
+      await rejectsWithCode(() => repo.update(b.id, { environment_id: a.environment_id }), 'E_CONFLICT');
+      assert.deepEqual(await repo.getByEnvironment(a.environment_id), a);
+      assert.deepEqual(await repo.get(b.id), b);
+    }),
     check('delete removes the policy (a missing one is not an error) and frees its environment', async (repo) => {
       const policy = await repo.create(makeBackupPolicy());
       await repo.delete(policy.id);

@@ -103,6 +103,18 @@ export function backupRepositoryChecks(factory: BackupRepositoryFactory): Contra
       await rejectsWithCode(() => repo.update(backup.id, { status: 'expired' }, { completed_at: null }), 'E_CONFLICT');
       assert.deepEqual(await repo.get(backup.id), backup);
     }),
+    check('compare-and-set compares whole values: an object in where must equal the stored one, not be part of it', async (repo) => {
+      const backup = await repo.create(makeBackup({ error_details: { phase: 'dump', exit_code: 1 } }));
+      await rejectsWithCode(() => repo.update(backup.id, { status: 'deleted' }, { error_details: { phase: 'dump' } }), 'E_CONFLICT');
+      const moved = await repo.update(backup.id, { status: 'deleted' }, { error_details: { exit_code: 1, phase: 'dump' } });
+      assert.equal(moved.status, 'deleted');
+    }),
+    check('a patch field that is undefined leaves the stored value alone', async (repo) => {
+      const backup = await repo.create(makeBackup({ error_message: 'kept' }));
+      const updated = await repo.update(backup.id, { error_message: undefined, is_verified: false });
+      assert.equal(updated.error_message, 'kept');
+      assert.equal((await repo.get(backup.id))!.error_message, 'kept');
+    }),
     check('of concurrent compare-and-set status moves exactly one wins', async (repo) => {
       for (let round = 0; round < 5; round++) {
         const backup = await repo.create(makeBackup({ status: 'pending', started_at: null }));

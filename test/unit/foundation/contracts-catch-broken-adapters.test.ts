@@ -31,6 +31,24 @@ class BackupCasIgnoresWhere extends InMemoryBackupRepository {
   }
 }
 
+/** Compare-and-set by JSON containment (`data @> where`): a partial object matches. */
+class BackupCasContainment extends InMemoryBackupRepository {
+  override async update(id: string, patch: Partial<Backup>, where?: Where<Backup>): Promise<Backup> {
+    const current = await this.get(id);
+    if (!current || !where) return super.update(id, patch, where);
+    const contains = (a: unknown, b: unknown): boolean =>
+      b !== null && typeof b === 'object' ? a !== null && typeof a === 'object' && Object.entries(b).every(([k, v]) => contains((a as Record<string, unknown>)[k], v)) : a === b;
+    return contains(current, where) ? super.update(id, patch) : super.update(id, patch, where);
+  }
+}
+
+/** Stores undefined patch fields as null (`{ ...row, ...patch }` then JSON with a replacer). */
+class BackupUndefinedClears extends InMemoryBackupRepository {
+  override update(id: string, patch: Partial<Backup>, where?: Where<Backup>): Promise<Backup> {
+    return super.update(id, Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === undefined ? null : v])) as Partial<Backup>, where);
+  }
+}
+
 /** Hands out its stored objects instead of copies. */
 class BackupSharesRecords extends InMemoryBackupRepository {
   private readonly live = new Map<string, Backup>();
@@ -259,8 +277,13 @@ describe('contract suites catch broken adapters', () => {
   it('BackupRepository: CAS ignoring where, shared records, wrong order, status lists, inclusive expiry', async () => {
     expect(await failingChecks(backupRepositoryChecks(() => new BackupCasIgnoresWhere()))).toEqual([
       'a compare-and-set whose where does not match fails with E_CONFLICT and changes nothing',
+      'compare-and-set compares whole values: an object in where must equal the stored one, not be part of it',
       'of concurrent compare-and-set status moves exactly one wins',
     ]);
+    expect(await failingChecks(backupRepositoryChecks(() => new BackupCasContainment()))).toContain(
+      'compare-and-set compares whole values: an object in where must equal the stored one, not be part of it',
+    );
+    expect(await failingChecks(backupRepositoryChecks(() => new BackupUndefinedClears()))).toEqual(['a patch field that is undefined leaves the stored value alone']);
     expect(await failingChecks(backupRepositoryChecks(() => new BackupSharesRecords()))).toEqual([
       'records are copies: mutating an input or a returned record does not change the store',
     ]);
