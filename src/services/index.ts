@@ -9,3 +9,4 @@ export * from './authorize-call.js';
 export * from './policy-service.js';
 export * from './schedule-claims.js';
 export * from './scheduler.js';
+export * from './retention-service.js';
