@@ -35,6 +35,22 @@ function errorJson(error: unknown): DeadLetter['error'] {
   return { message: String(error) };
 }
 
+/** Prefix of job ids that had to be encoded for BullMQ. */
+const ENCODED = 'sdk64-';
+
+/**
+ * BullMQ refuses custom ids that contain `:` or read as an integer, and treats `''` as "no id"; the
+ * port allows any string. Such ids (and ids that look encoded) travel base64url-encoded.
+ */
+function toBullId(jobId: string): string {
+  const refused = jobId === '' || jobId.includes(':') || String(Number.parseInt(jobId, 10)) === jobId || jobId.startsWith(ENCODED);
+  return refused ? ENCODED + Buffer.from(jobId, 'utf8').toString('base64url') : jobId;
+}
+
+function fromBullId(id: string): string {
+  return id.startsWith(ENCODED) ? Buffer.from(id.slice(ENCODED.length), 'base64url').toString('utf8') : id;
+}
+
 /**
  * The {@link JobQueue} port on BullMQ (Redis): `odoo-backup-sdk/bullmq`. Retries are BullMQ
  * attempts with a custom backoff that reads the SDK's `backoffMs` list; errors without
@@ -68,16 +84,17 @@ export class BullMqJobQueue implements JobQueue {
   async enqueue(name: string, payload: unknown, options: JobOptions): Promise<JobInfo> {
     const q = this.queue(name);
     const data: StoredJob = { payload, backoffMs: options.backoffMs ?? [] };
-    // BullMQ ignores an add with an existing jobId, which is the port's idempotence.
+    // BullMQ ignores an add with an existing jobId, which is the port's idempotence; but the Job it
+    // returns then carries the new call's data, so the stored job is read back.
     const job = await q.add(name, data, {
-      jobId: options.jobId,
+      jobId: toBullId(options.jobId),
       attempts: Math.max(1, options.attempts ?? 1),
       backoff: { type: 'sdk' },
       ...(options.delayMs ? { delay: options.delayMs } : {}),
       removeOnComplete: false,
       removeOnFail: false,
     });
-    return this.info(job, name);
+    return this.info((await q.getJob(toBullId(options.jobId))) ?? job, name);
   }
 
   process(name: string, handler: JobHandler, options: { concurrency?: number } = {}): Worker {
@@ -87,7 +104,7 @@ export class BullMqJobQueue implements JobQueue {
         const maxAttempts = job.opts.attempts ?? 1;
         try {
           return await handler(job.data.payload, {
-            jobId: String(job.id),
+            jobId: fromBullId(String(job.id)),
             attempt: job.attemptsMade + 1,
             maxAttempts,
             signal: signal ?? new AbortController().signal,
@@ -115,7 +132,7 @@ export class BullMqJobQueue implements JobQueue {
 
   async getJob(jobId: string): Promise<JobInfo | null> {
     for (const [name, q] of this.queues) {
-      const job = await q.getJob(jobId);
+      const job = await q.getJob(toBullId(jobId));
       if (job) return this.info(job, name);
     }
     return null;
@@ -126,7 +143,7 @@ export class BullMqJobQueue implements JobQueue {
     for (const [name, q] of this.queues) {
       for (const job of (await q.getFailed()) as Job<StoredJob>[]) {
         out.push({
-          jobId: String(job.id),
+          jobId: fromBullId(String(job.id)),
           name,
           payload: job.data.payload,
           attempts: job.attemptsMade,
@@ -146,7 +163,7 @@ export class BullMqJobQueue implements JobQueue {
   private async info(job: Job, name: string): Promise<JobInfo> {
     const state = await job.getState();
     return {
-      jobId: String(job.id),
+      jobId: fromBullId(String(job.id)),
       name,
       state: STATE[state] ?? 'waiting',
       attempt: job.attemptsMade,

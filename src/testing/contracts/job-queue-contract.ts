@@ -126,6 +126,16 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
       await ticks(10);
       assert.deepEqual(seen, [{ v: 1 }]);
     }),
+    check('accepts any job id string (colons, digits only, unicode) and hands it back unchanged', async (env) => {
+      const seen: string[] = [];
+      env.process(async (_payload, ctx) => void seen.push(ctx.jobId));
+      const ids = [`backup:${env.name}:x:y`, String(Date.now()), `${env.name} é/ü`, `sdk64-${env.name}`];
+      for (const jobId of ids) assert.equal((await env.queue.enqueue(env.name, { jobId }, { jobId })).jobId, jobId);
+      for (const jobId of ids) await completed(env, jobId);
+      assert.deepEqual([...seen].sort(), [...ids].sort());
+      for (const jobId of ids) assert.equal((await env.queue.getJob(jobId))?.jobId, jobId);
+      assert.equal((await env.queue.enqueue(env.name, {}, { jobId: ids[0]! })).state, 'completed', 'the same id again is the same job');
+    }),
     check('runs at most `concurrency` jobs at once, and really runs that many together', async (env) => {
       let active = 0;
       let maxActive = 0;
