@@ -3,6 +3,7 @@ import type { BackupStatus } from '../domain/enums.js';
 import { assertBackupTransition, assertTaskTransition, canTransitionTask } from '../domain/status-machine.js';
 import { backupStorageKey } from '../domain/storage-keys.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
+import { ConflictError } from '../errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventSink } from '../ports/events.js';
 import type { Notifier } from '../ports/notifier.js';
@@ -208,5 +209,13 @@ export async function recordPolicyOutcome(deps: Pick<LifecycleDeps, 'policies'>,
   if (backup.backup_type !== 'scheduled' || !deps.policies) return;
   const policy = await deps.policies.getByEnvironment(backup.environment_id);
   if (!policy) return;
-  await deps.policies.update(policy.id, { last_backup_status: status });
+  // The scheduler stamps last_backup_at when it fires; a backup created before the latest stamp
+  // belongs to an older slot and must not overwrite the newer one's status.
+  if (policy.last_backup_at !== null && Date.parse(backup.created_at) < Date.parse(policy.last_backup_at)) return;
+  try {
+    await deps.policies.update(policy.id, { last_backup_status: status }, { last_backup_at: policy.last_backup_at });
+  } catch (error) {
+    // A newer slot fired meanwhile: its status stands.
+    if (!(error instanceof ConflictError)) throw error;
+  }
 }

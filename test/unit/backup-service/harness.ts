@@ -149,3 +149,25 @@ export async function snapshotState(h: Harness) {
     config: await h.storageConfigs.get(h.config.id),
   };
 }
+
+/**
+ * Waits (in real event-loop turns, never on the clock) until `check` holds: the jobs under test
+ * run on streams and promises that need turns of the loop. Fails after `timeoutMs` of real time.
+ */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/** Waits until no job is running or ready to run: what is left waits on the clock (or is done). */
+export async function quiet(h: Harness): Promise<void> {
+  await eventually('the queue to be quiet', () => h.queue.jobsInfo().every((j) => j.state !== 'active' && j.state !== 'waiting'));
+}
+
+/** Waits until a backup record reaches `status`. */
+export async function backupReaches(h: Harness, id: string, status: string): Promise<void> {
+  await eventually(`backup ${id} to be ${status}`, async () => (await h.backups.get(id))?.status === status);
+}

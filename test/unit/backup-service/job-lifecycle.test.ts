@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKUP_JOB_RETRY, createStorageProvider, MemoryStorageProvider, type TaskStatusEvent } from '../../../src/index.js';
 import { FakeBackupSource } from '../../../src/testing/index.js';
-import { alice, makeHarness, policy, T0, type Harness } from './harness.js';
+import { alice, backupReaches, makeHarness, policy, quiet, T0, type Harness } from './harness.js';
 
 const t = (offsetMs: number) => new Date(Date.parse(T0) + offsetMs).toISOString();
 
@@ -81,7 +81,7 @@ describe('executeBackupJob', () => {
     const res = await h.service.createBackup(h.env.environment_id, { backup_type: 'scheduled' }, null);
     h.service.startWorker();
 
-    await h.queue.settle();
+    await quiet(h);
     // Try 1 failed: the backup is a clean pending again, the task queued with the reason, the job waits 60 s.
     expect(source.started.dump).toBe(1);
     expect(await h.backups.get(res.id)).toMatchObject({ status: 'pending', error_message: null, database_key: null, compressed_size: 0 });
@@ -92,15 +92,16 @@ describe('executeBackupJob', () => {
     expect(h.storage.keys()).toEqual([]);
 
     await h.clock.advance(59_999);
-    await h.queue.settle();
+    await quiet(h);
     expect(source.started.dump).toBe(1);
     await h.clock.advance(1);
-    await h.queue.settle();
+    await quiet(h);
     expect(source.started.dump).toBe(2);
+    expect(h.queue.jobsInfo()[0]).toMatchObject({ state: 'delayed', attempt: 2 });
     expect(h.storage.keys()).toEqual([]);
 
     await h.clock.advance(299_999);
-    await h.queue.settle();
+    await quiet(h);
     expect(source.started.dump).toBe(2);
     await h.clock.advance(1);
     await h.queue.idle();
@@ -165,9 +166,10 @@ describe('executeBackupJob', () => {
     const p = await h.policies.create(policy({ environment_id: h.env.environment_id }));
     const res = await h.service.createBackup(h.env.environment_id, { backup_type: 'scheduled' }, null);
     h.service.startWorker();
-    await h.queue.settle();
+    await quiet(h);
     await h.clock.advance(60_000);
-    await h.queue.settle();
+    await quiet(h);
+    expect(source.started.filestore).toBe(2);
     expect(h.notifier.sent).toEqual([]);
     await h.clock.advance(300_000);
     await h.queue.idle();
@@ -212,8 +214,9 @@ describe('executeBackupJob', () => {
     });
     const res = await h2.service.createBackup(h2.env.environment_id, {}, alice);
     h2.service.startWorker();
-    await h2.queue.settle();
+    await quiet(h2);
     expect(await h2.backups.get(res.id)).toMatchObject({ status: 'pending' });
+    expect((await h2.tasks.get(res.task_id))!.error_message).toMatch(/injected upload failure/);
     expect(h2.storage.keys()).toEqual([]);
     await h2.clock.advance(BACKUP_JOB_RETRY.backoffMs[0]!);
     await h2.queue.idle();
@@ -227,13 +230,12 @@ describe('executeBackupJob', () => {
     const h = await makeHarness({ source });
     const res = await h.service.createBackup(h.env.environment_id, {}, alice);
     h.service.startWorker();
-    await h.queue.settle();
-    expect((await h.backups.get(res.id))!.status).toBe('in_progress');
+    await backupReaches(h, res.id, 'in_progress');
     await h.clock.advance(3_599_999);
     await h.queue.settle();
     expect((await h.backups.get(res.id))!.status).toBe('in_progress');
     await h.clock.advance(1);
-    await h.queue.settle();
+    await quiet(h);
     expect(source.running).toBe(0);
     const task = await h.tasks.get(res.task_id);
     expect(task).toMatchObject({ status: 'queued' });
@@ -250,7 +252,7 @@ describe('executeBackupJob', () => {
     const h = await makeHarness({ source, service: { retry: { attempts: 1, backoffMs: [] }, jobTimeoutMs: 10_000 } });
     const res = await h.service.createBackup(h.env.environment_id, {}, alice);
     h.service.startWorker();
-    await h.queue.settle();
+    await backupReaches(h, res.id, 'in_progress');
     await h.clock.advance(10_000);
     await h.queue.idle();
     const backup = await h.backups.get(res.id);
@@ -266,7 +268,7 @@ describe('executeBackupJob', () => {
     const h = await makeHarness({ source });
     const res = await h.service.createBackup(h.env.environment_id, {}, alice);
     h.service.startWorker();
-    await h.queue.settle();
+    await backupReaches(h, res.id, 'in_progress');
     h.queue.cancel(res.task_id, new Error('host shutdown'));
     await h.queue.idle();
     expect(source.started.dump).toBe(1);

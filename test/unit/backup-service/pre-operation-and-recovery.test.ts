@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BackupSdkError, BackupService, TimeoutError, ValidationError, WORKER_LOST_CODE } from '../../../src/index.js';
 import { FakeBackupSource, InMemoryJobQueue } from '../../../src/testing/index.js';
-import { alice, makeHarness, policy, T0, type Harness } from './harness.js';
+import { alice, eventually, makeHarness, policy, quiet, T0, type Harness } from './harness.js';
 
 describe('createPreOperationBackup', () => {
   it('resolves with the completed, verified backup, created by the actor', async () => {
@@ -23,7 +23,9 @@ describe('createPreOperationBackup', () => {
       (b) => (settled = b),
       (e: unknown) => (settled = e),
     );
-    await h.queue.settle();
+    await eventually('try 1 to fail', () => source.started.dump === 1);
+    await quiet(h);
+    expect(h.queue.jobsInfo()[0]).toMatchObject({ state: 'delayed', attempt: 1 });
     expect(settled).toBe('pending');
     await h.clock.advance(60_000);
     await done;
@@ -53,7 +55,8 @@ describe('createPreOperationBackup', () => {
   it('gives up waiting with a TimeoutError when no worker runs the job', async () => {
     const h = await makeHarness();
     const waiting = h.service.createPreOperationBackup(h.env.environment_id, 'pre_upgrade', alice, { timeoutMs: 120_000 }).catch((e: unknown) => e);
-    await h.queue.settle();
+    // Parked: the time limit and the repository poll both sleep on the clock.
+    await eventually('the wait to park on the clock', () => h.clock.pendingSleeps === 2);
     await h.clock.advance(120_000);
     const error = await waiting;
     expect(error).toBeInstanceOf(TimeoutError);
@@ -67,7 +70,7 @@ describe('createPreOperationBackup', () => {
     const other = new BackupService({ backups: h.backups, tasks: h.tasks, storageConfigs: h.storageConfigs, environments: h.environments, queue: otherQueue, clock: h.clock, sources: () => h.source, runnerOptions: { dumpLister: null } });
     let result: unknown = 'pending';
     const waiting = h.service.createPreOperationBackup(h.env.environment_id, 'pre_restore', alice).then((b) => (result = b));
-    await h.queue.settle();
+    await eventually('the wait to park on the clock', () => h.clock.pendingSleeps === 2);
     const [job] = h.queue.jobsInfo();
     await other.executeBackupJob(job!.payload as never, { jobId: job!.jobId, attempt: 1, maxAttempts: 3, signal: new AbortController().signal });
     expect(result).toBe('pending');
@@ -143,11 +146,11 @@ describe('recoverStale', () => {
     const h = await makeHarness({ source });
     const running = await h.service.createBackup(h.env.environment_id, {}, alice);
     h.service.startWorker({ concurrency: 1 });
-    await h.queue.settle();
+    await eventually('the first backup to hang', async () => (await h.backups.get(running.id))!.status === 'in_progress' && source.started.dump === 1);
     // A second one waits behind it in the queue.
     const waiting = await h.service.createBackup(h.env.environment_id, {}, alice);
     await h.queue.settle();
-    expect((await h.backups.get(running.id))!.status).toBe('in_progress');
+    expect(h.queue.jobsInfo().map((j) => j.state)).toEqual(['active', 'waiting']);
     await h.clock.advance(600_000);
     expect(await h.service.recoverStale()).toEqual({ recovered: [], errors: [] });
     expect((await h.backups.get(running.id))!.status).toBe('in_progress');

@@ -10,7 +10,7 @@ import {
   type StorageProvider,
 } from '../../../src/index.js';
 import { FakeBackupSource } from '../../../src/testing/index.js';
-import { alice, bob, makeHarness, policy, snapshotState, T0, type Harness } from './harness.js';
+import { alice, backupReaches, bob, makeHarness, policy, snapshotState, T0, type Harness } from './harness.js';
 
 const LIST_FIELDS = [
   'backup_type',
@@ -246,7 +246,7 @@ describe('deleteBackup', () => {
     const h = await makeHarness({ source, authorize: (req) => !(req.permission === 'project.backups.delete' && req.actor?.id === bob.id) });
     const res = await h.service.createBackup(h.env.environment_id, {}, alice);
     h.service.startWorker();
-    await h.queue.settle();
+    await backupReaches(h, res.id, 'in_progress');
     const before = await snapshotState(h);
     const running = await h.service.deleteBackup(res.id, {}, alice).catch((e: unknown) => e);
     expect(running).toBeInstanceOf(ConflictError);
