@@ -294,8 +294,16 @@ describe('executeBackupJob', () => {
     const h = await makeHarness();
     const created = [];
     for (let i = 0; i < 12; i++) created.push(await h.service.createBackup(h.env.environment_id, { backup_type: 'scheduled' }, null));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    h.events.subscribe((e) => {
+      if (e.type !== 'task.status') return;
+      if (e.data.status === 'running') maxInFlight = Math.max(maxInFlight, ++inFlight);
+      if (e.data.previous_status === 'running') inFlight--;
+    });
     h.service.startWorker({ concurrency: 4 });
     await h.queue.idle();
+    expect(maxInFlight).toBe(4);
     const all = await h.backups.find({});
     expect(all.every((b) => b.status === 'completed')).toBe(true);
     expect(h.storage.keys()).toHaveLength(12);
