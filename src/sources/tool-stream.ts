@@ -39,6 +39,10 @@ export async function startToolStream(request: ToolStreamRequest): Promise<Sourc
     });
   }
   const running = command;
+  // A stream the consumer has not started reading yet (the tarball while the dump streams) may
+  // be destroyed with an error (abort, SSH drop): that must not be an uncaught exception. Readers
+  // still get the error; `done` reports it too.
+  running.stdout.on('error', () => undefined);
   let aborted: AbortedError | null = null;
   let settled = false;
   const abort = (reason?: unknown) => {
