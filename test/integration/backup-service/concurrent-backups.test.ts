@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService, createStorageProvider, getQuotaStatus, type StorageConfig } from '../../../src/index.js';
 import { createPostgresRepositories, type PostgresRepositories } from '../../../src/integrations/postgres/index.js';
 import { InMemoryJobQueue, makeResolvedEnvironment, MemoryEventSink, StaticEnvironmentResolver } from '../../../src/testing/index.js';
+import { createOdooFixture, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { startS3, type S3Server } from '../../servers/s3.js';
 
@@ -19,23 +17,13 @@ let pgServer: PgServer;
 let s3: S3Server;
 let pool: pg.Pool;
 let repos: PostgresRepositories;
-let filestoreRoot: string;
+let fixture: OdooFixture;
 
 beforeAll(async () => {
   [pgServer, s3] = await Promise.all([startPostgres(), startS3()]);
   await pgServer.createDatabase('obsdk_records');
-  await pgServer.createDatabase('odoo_concurrent');
-  await pgServer.query(
-    'odoo_concurrent',
-    `CREATE TABLE res_partner (id serial PRIMARY KEY, name text NOT NULL, email text);
-     INSERT INTO res_partner (name, email) SELECT 'Partner ' || g, 'p' || g || '@example.com' FROM generate_series(1, 2000) g;
-     CREATE TABLE ir_attachment (id serial PRIMARY KEY, store_fname text);
-     INSERT INTO ir_attachment (store_fname) SELECT 'ab/' || md5(g::text) FROM generate_series(1, 200) g;`,
-  );
-  filestoreRoot = mkdtempSync(join(tmpdir(), 'obsdk-fs-'));
-  const folder = join(filestoreRoot, 'odoo_concurrent', 'ab');
-  mkdirSync(folder, { recursive: true });
-  for (let i = 0; i < 20; i++) writeFileSync(join(folder, `file-${i}.bin`), Buffer.alloc(4096, i));
+  // An Odoo-shaped database (about 1 MB of table data) and its filestore.
+  fixture = await createOdooFixture(pgServer, { dbName: 'odoo_concurrent', databaseMb: 1, filestoreMb: 0.5 });
   pool = new pg.Pool({ connectionString: pgServer.connectionString('obsdk_records'), max: 20 });
   repos = createPostgresRepositories({ client: pool });
   await repos.migrate();
@@ -43,8 +31,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.end();
+  await fixture?.cleanup();
   await Promise.all([pgServer?.stop(), s3?.stop()]);
-  if (filestoreRoot) rmSync(filestoreRoot, { recursive: true, force: true });
 });
 
 describe('BackupService under concurrency (PostgreSQL records, pg_dump, S3)', () => {
@@ -54,7 +42,7 @@ describe('BackupService under concurrency (PostgreSQL records, pg_dump, S3)', ()
       source: {
         kind: 'local',
         connection: { host: pgServer.host, port: pgServer.port, user: pgServer.user, password: pgServer.password, database: 'odoo_concurrent' },
-        filestore_path: join(filestoreRoot, 'odoo_concurrent'),
+        filestore_path: fixture.filestorePath,
         pg_bin_dir: pgServer.binDir,
       },
     });
