@@ -172,6 +172,8 @@ describe('BackupPolicyCreate', () => {
       [
         ['an unknown zone', 'Mars/Olympus_Mons'],
         ['an offset', '+01:00'],
+        ['a negative offset', '-05:00'],
+        ['a compact offset', '+0100'],
         ['a lowercase name', 'europe/brussels'],
         ['lowercase utc', 'utc'],
         ['a name with spaces', ' UTC'],
