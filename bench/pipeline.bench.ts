@@ -124,17 +124,23 @@ async function buildDatabase(pg: PgServer, db: string, bytes: number): Promise<n
             ((g % 200000) - 100000) / 100.0, date '2025-01-01' + g % 365, 'REF' || substr(md5(g::text), 1, 10)
      FROM generate_series(${a}, ${b}) g`,
   );
-  const messages = Math.round((bytes * 0.7) / 1200);
-  await batches('mail_message', messages, (a, b) =>
+  const messageSql = (a: number, b: number) =>
     `INSERT INTO mail_message (model, res_id, message_type, subject, body, author_id, date)
      SELECT (ARRAY['sale.order','account.move','res.partner','project.task'])[1 + g % 4], g % 50000, (ARRAY['comment','notification','email'])[1 + g % 3],
             'Re: order ' || g, '<p>' || repeat('Hello, please find the updated quotation attached. ', 1 + g % 8) || '</p><p>' || md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) || '</p>' ||
             repeat(substr(md5((g * 31)::text), 1, 16) || ' ', 10 + g % 30), 1 + g % ${partners}, now() - (g || ' seconds')::interval
-     FROM generate_series(${a}, ${b}) g`,
-  );
+     FROM generate_series(${a}, ${b}) g`;
+  let messages = Math.round((bytes * 0.7) / 1200);
+  await batches('mail_message', messages, messageSql);
+  const size = async () => Number((await pg.query<{ n: string }>(db, 'SELECT pg_database_size(current_database())::text AS n'))[0]!.n);
+  // Row sizes are estimates: top up with messages until the database really has the target size.
+  for (let current = await size(); current < bytes; current = await size()) {
+    const more = Math.max(10_000, Math.min(200_000, Math.ceil((bytes - current) / 1000)));
+    await q(messageSql(messages + 1, messages + more));
+    messages += more;
+  }
   await q('VACUUM ANALYZE');
-  const [r] = await pg.query<{ n: string }>(db, 'SELECT pg_database_size(current_database())::text AS n');
-  return Number(r!.n);
+  return size();
 }
 
 async function buildFilestore(pg: PgServer, db: string, root: string, bytes: number, files: number): Promise<{ folder: string; bytes: number; files: number }> {

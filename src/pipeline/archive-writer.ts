@@ -15,7 +15,10 @@ export class ArchiveWriter {
   private ended = false;
 
   /** @param mtime Modification time written on every entry (the backup's start). */
-  constructor(private readonly mtime: Date) {}
+  constructor(private readonly mtime: Date) {
+    // yazl reports its own failures as 'error' events on the ZipFile: surface them on the output.
+    this.zip.on('error', (error: Error) => this.output.destroy(error));
+  }
 
   /** The ZIP bytes; pipe them into storage. */
   get output(): Readable {

@@ -72,6 +72,9 @@ function failureLatch(): Deferred {
   return { promise, reject };
 }
 
+/** How long a failed run waits for its upload and tools to stop before recording the failure. */
+const CLEANUP_WAIT_MS = 30_000;
+
 /** Phases as recorded in `error_details.phase`. */
 type RunPhase = 'prepare' | 'dump' | 'filestore' | 'upload' | 'verify' | 'finalize';
 
@@ -398,11 +401,12 @@ class Run {
     for (const s of this.streams) s.abort();
     this.archive?.destroy(error);
     this.body?.destroy(error);
-    if (this.upload) await this.upload.then(
-      () => undefined,
-      () => undefined,
-    );
-    for (const s of this.streams) await s.done.catch(() => undefined);
+    // Wait for the upload and the tools to settle, but never forever: a stuck remote must not
+    // keep the record from being marked failed.
+    const settled = Promise.all([this.upload?.catch(() => undefined), ...this.streams.map((s) => s.done.catch(() => undefined))]);
+    const giveUp = new AbortController();
+    await Promise.race([settled, this.clock.sleep(CLEANUP_WAIT_MS, giveUp.signal).catch(() => undefined)]);
+    giveUp.abort();
     if (this.provider && this.key) {
       // The upload may have completed before a later step failed: the object must not stay.
       await this.provider.delete(this.key).catch((e: unknown) => this.cleanupNotes.push(`could not delete ${this.key}: ${(e as Error).message}`));
