@@ -3,16 +3,7 @@ import type { BackupType } from '../domain/enums.js';
 import { NotFoundError } from '../errors/errors.js';
 import type { JobContext, JobHandler } from '../ports/job-queue.js';
 import type { TaskCompletionHub } from './task-completion.js';
-import {
-  errorDetailsOf,
-  errorMessageOf,
-  moveBackup,
-  moveTask,
-  notifyBackupOutcome,
-  recordPolicyOutcome,
-  resetForRetry,
-  type LifecycleDeps,
-} from './backup-lifecycle.js';
+import { announceOutcome, errorDetailsOf, errorMessageOf, moveBackup, moveTask, resetForRetry, type LifecycleDeps } from './backup-lifecycle.js';
 import { startJobDeadline } from './job-timeout.js';
 
 /** The queue name of backup jobs. */
@@ -101,13 +92,12 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
     { status: 'running', started_at: task.started_at ?? now, attempts: ctx.attempt, error_message: null },
     `Try ${ctx.attempt} of ${ctx.maxAttempts}`,
   );
-  // Each try is a clean run: whatever a previous try left is removed first.
-  backup = await resetForRetry(deps, backup, `Starting try ${ctx.attempt} of ${ctx.maxAttempts} from a clean state`);
-
   const timeoutMs = deps.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
   const deadline = startJobDeadline(deps.clock, timeoutMs, `Backup ${backup.id}`, ctx.signal);
   let completed: Backup;
   try {
+    // Each try is a clean run: whatever a previous try left is removed first.
+    backup = await resetForRetry(deps, backup, `Starting try ${ctx.attempt} of ${ctx.maxAttempts} from a clean state`);
     // Backups that guard an operation are read back and checked before anyone relies on them.
     const verify = backup.backup_type === 'pre_restore' || backup.backup_type === 'pre_upgrade' || backup.backup_type === 'pre_destroy' ? true : undefined;
     completed = await deps.runner.run(backup.id, { signal: deadline.signal, ...(verify ? { verify } : {}) });
@@ -161,17 +151,4 @@ async function markBackupFailed(deps: BackupJobDeps, backupId: string, error: un
 async function endTask(deps: BackupJobDeps, task: Task, status: 'completed' | 'failed', message: string | null, result: Record<string, unknown> | null): Promise<void> {
   await moveTask(deps, task, { status, completed_at: deps.clock.now().toISOString(), error_message: message, ...(result ? { result } : {}) }, message);
   deps.completions?.announce(task.id);
-}
-
-/** Notification and policy status of a backup that ended; neither may fail the job. */
-async function announceOutcome(deps: BackupJobDeps, backup: Backup, success: boolean, message: string): Promise<void> {
-  await notifyBackupOutcome(deps, backup, success, message);
-  try {
-    await recordPolicyOutcome(deps, backup, success ? 'completed' : 'failed');
-  } catch (error) {
-    deps.events.emit({
-      type: 'warning',
-      data: { code: 'W_POLICY_UPDATE_FAILED', message: `Could not record the outcome on the policy: ${errorMessageOf(error)}`, environment_id: backup.environment_id, backup_id: backup.id, timestamp: deps.clock.now().toISOString() },
-    });
-  }
 }

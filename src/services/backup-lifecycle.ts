@@ -219,3 +219,26 @@ export async function recordPolicyOutcome(deps: Pick<LifecycleDeps, 'policies'>,
     if (!(error instanceof ConflictError)) throw error;
   }
 }
+
+/**
+ * What follows the end of a backup: the notification per policy and the policy's
+ * `last_backup_status`. Never throws: the backup's outcome is already recorded, so a failing
+ * notifier or policy store becomes a `warning` event instead of failing the job.
+ */
+export async function announceOutcome(deps: Pick<LifecycleDeps, 'policies' | 'notifier' | 'events' | 'clock'>, backup: Backup, success: boolean, message: string): Promise<void> {
+  const warn = (code: string, what: string, error: unknown) =>
+    deps.events.emit({
+      type: 'warning',
+      data: { code, message: `${what}: ${errorMessageOf(error)}`, environment_id: backup.environment_id, organization_id: backup.organization_id, backup_id: backup.id, timestamp: deps.clock.now().toISOString() },
+    });
+  try {
+    await notifyBackupOutcome(deps, backup, success, message);
+  } catch (error) {
+    warn('W_NOTIFICATION_FAILED', 'Could not decide or send the outcome notification', error);
+  }
+  try {
+    await recordPolicyOutcome(deps, backup, success ? 'completed' : 'failed');
+  } catch (error) {
+    warn('W_POLICY_UPDATE_FAILED', 'Could not record the outcome on the policy', error);
+  }
+}

@@ -45,6 +45,7 @@ import {
   type Page,
 } from './backup-responses.js';
 import { startJobDeadline } from './job-timeout.js';
+import { newBackupRecord } from './new-backup-record.js';
 import { getQuotaStatus, QUOTA_COUNTED_STATUSES } from './quota.js';
 import { recoverStaleBackups, type StaleRecoveryOptions, type StaleRecoveryReport } from './stale-recovery.js';
 import { TaskCompletionHub } from './task-completion.js';
@@ -550,54 +551,4 @@ function assertActor(actor: unknown): asserts actor is Actor | null {
   if (typeof actor !== 'object' || actor === undefined || (id !== null && typeof id !== 'string')) {
     throw new ValidationError([{ field: 'actor', message: 'must be null (the system) or an object with an id (a string or null)' }]);
   }
-}
-
-interface NewBackupParams {
-  id: string;
-  env: ResolvedEnvironment;
-  config: StorageConfig;
-  taskId: string;
-  type: Backup['backup_type'];
-  includeFilestore: boolean;
-  retentionType: Backup['retention_type'];
-  at: string;
-  actorId: string | null;
-}
-
-function newBackupRecord(p: NewBackupParams): Backup {
-  return {
-    id: p.id,
-    environment_id: p.env.environment_id,
-    organization_id: p.env.organization_id,
-    project_id: p.env.project_id,
-    storage_config_id: p.config.id,
-    task_id: p.taskId,
-    status: 'pending',
-    backup_type: p.type,
-    include_filestore: p.includeFilestore,
-    database_key: null,
-    filestore_key: null,
-    manifest_key: null,
-    database_size: 0,
-    filestore_size: 0,
-    total_size: 0,
-    compressed_size: 0,
-    started_at: null,
-    completed_at: null,
-    duration_seconds: null,
-    retention_type: p.retentionType,
-    expires_at: null,
-    is_verified: false,
-    verified_at: null,
-    verification_error: null,
-    database_checksum: null,
-    filestore_checksum: null,
-    error_message: null,
-    error_details: null,
-    environment_snapshot: null,
-    created_at: p.at,
-    updated_at: p.at,
-    created_by: p.actorId,
-    write_by: p.actorId,
-  };
 }

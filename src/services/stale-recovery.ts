@@ -2,15 +2,7 @@ import type { Backup } from '../domain/entities.js';
 import type { BackupStatus } from '../domain/enums.js';
 import { ConflictError } from '../errors/errors.js';
 import type { JobInfo, JobQueue } from '../ports/job-queue.js';
-import {
-  errorMessageOf,
-  moveBackup,
-  moveTask,
-  notifyBackupOutcome,
-  recordPolicyOutcome,
-  removeLeftoverObject,
-  type LifecycleDeps,
-} from './backup-lifecycle.js';
+import { announceOutcome, errorMessageOf, moveBackup, moveTask, removeLeftoverObject, type LifecycleDeps } from './backup-lifecycle.js';
 import type { TaskCompletionHub } from './task-completion.js';
 
 /** What {@link recoverStaleBackups} needs. */
@@ -102,7 +94,6 @@ async function recoverOne(deps: StaleRecoveryDeps, backup: Backup, now: Date): P
     await moveTask(deps, task, { status: 'failed', error_message: message, completed_at: now.toISOString() }, message);
     deps.completions?.announce(task.id);
   }
-  await notifyBackupOutcome(deps, failed, false, message);
-  await recordPolicyOutcome(deps, failed, 'failed');
+  await announceOutcome(deps, failed, false, message);
   return { backup_id: backup.id, task_id: task?.id ?? null, previous_status: backup.status, job_state: jobState };
 }

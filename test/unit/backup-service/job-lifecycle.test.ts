@@ -64,6 +64,19 @@ describe('executeBackupJob', () => {
     expect((await h.backups.get(res.id))!.is_verified).toBe(true);
   });
 
+  it('a notifier that throws does not fail the job: the outcome stands and a warning says why', async () => {
+    const h = await makeHarness({ service: { notifier: { notify: async () => Promise.reject(new Error('SMTP down')) } } });
+    await h.policies.create(policy({ environment_id: h.env.environment_id, notify_on_success: true }));
+    const res = await h.service.createBackup(h.env.environment_id, {}, alice);
+    h.service.startWorker();
+    await h.queue.idle();
+    expect((await h.backups.get(res.id))!.status).toBe('completed');
+    expect((await h.tasks.get(res.task_id))!.status).toBe('completed');
+    expect(await h.queue.deadLetters()).toEqual([]);
+    expect(h.events.ofType('warning').map((w) => [w.data.code, w.data.backup_id])).toEqual([['W_NOTIFICATION_FAILED', res.id]]);
+    expect(h.events.ofType('warning')[0]!.data.message).toMatch(/SMTP down/);
+  });
+
   it('a manual backup leaves the policy status alone', async () => {
     const h = await makeHarness();
     const p = await h.policies.create(policy({ environment_id: h.env.environment_id }));
