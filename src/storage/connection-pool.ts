@@ -13,6 +13,8 @@ export class ConnectionPool<T> {
     private readonly create: () => Promise<T>,
     private readonly destroyConnection: (c: T) => void | Promise<void>,
     private readonly max: number,
+    /** Whether an idle connection still works (a server may have dropped it meanwhile). */
+    private readonly isAlive: (c: T) => boolean = () => true,
   ) {}
 
   /** Runs `fn` with a connection; destroys it instead of reusing it when `fn` throws. */
@@ -31,8 +33,13 @@ export class ConnectionPool<T> {
   /** A connection for the caller's exclusive use; give it back with `release` or `destroy`. */
   async acquire(): Promise<T> {
     if (this.closed) throw new Error('connection pool is closed');
-    const c = this.idle.pop();
-    if (c !== undefined) return c;
+    for (let c = this.idle.pop(); c !== undefined; c = this.idle.pop()) {
+      if (this.isAlive(c)) return c;
+      this.open--;
+      void Promise.resolve()
+        .then(() => this.destroyConnection(c))
+        .catch(() => undefined);
+    }
     if (this.open < this.max) {
       this.open++;
       try {

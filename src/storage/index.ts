@@ -16,3 +16,6 @@ export * from './temp-name.js';
 export * from './ftp/ftp-options.js';
 export * from './ftp/ftp-errors.js';
 export * from './ftp/ftp-provider.js';
+export * from './sftp/sftp-options.js';
+export * from './sftp/sftp-errors.js';
+export * from './sftp/sftp-provider.js';

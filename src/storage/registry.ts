@@ -6,6 +6,7 @@ import { LocalStorageProvider } from './local/local-provider.js';
 import { MemoryStorageProvider } from './memory/memory-provider.js';
 import { S3StorageProvider } from './s3/s3-provider.js';
 import { FtpStorageProvider } from './ftp/ftp-provider.js';
+import { SftpStorageProvider } from './sftp/sftp-provider.js';
 
 /** Builds one provider kind from a config. */
 export type ProviderBuilder = (config: StorageConfig) => StorageProvider;
@@ -34,6 +35,7 @@ export const PROVIDER_BUILDERS: Partial<Record<StorageProviderType, ProviderBuil
   b2: (c) => S3StorageProvider.fromConfig(c),
   minio: (c) => S3StorageProvider.fromConfig(c),
   ftp: (c) => FtpStorageProvider.fromConfig(c),
+  sftp: (c) => SftpStorageProvider.fromConfig(c),
 };
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageProvider, type StorageConfig, type StorageProvider } from '../../../src/index.js';
-import { S3StorageProvider } from '../../../src/storage/index.js';
+import type { S3StorageProvider } from '../../../src/storage/index.js';
 import { digestStream, generatedStream, runStorageProviderContract } from '../../../src/testing/index.js';
 import { startS3, type S3Server } from '../../servers/s3.js';
 
