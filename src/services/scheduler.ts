@@ -95,6 +95,8 @@ export class Scheduler {
   private readonly policyChanges: PolicyChangeSource | undefined;
   private readonly recheckIntervalMs: number;
   private readonly concurrency: number;
+  /** Wait after a failed tick before the next (the smaller of the re-check interval and a minute). */
+  private readonly retryDelayMs: number;
 
   private readonly inFlight = new Set<Promise<unknown>>();
   private loop: Promise<void> | null = null;
@@ -117,6 +119,7 @@ export class Scheduler {
     this.policyChanges = options.policyChanges;
     this.recheckIntervalMs = positive(options.recheckIntervalMs ?? 60_000, 'recheckIntervalMs');
     this.concurrency = positive(options.concurrency ?? 8, 'concurrency');
+    this.retryDelayMs = Math.min(this.recheckIntervalMs, 60_000);
   }
 
   /** True between {@link Scheduler.start} and {@link Scheduler.stop}. */
@@ -167,9 +170,11 @@ export class Scheduler {
 
   private async runLoop(): Promise<void> {
     while (!this.stopping) {
+      let failed = false;
       try {
-        await this.tick(this.clock.now());
+        failed = (await this.tick(this.clock.now())).errors.length > 0;
       } catch (error) {
+        failed = true;
         this.emitError(null, null, error);
       }
       if (this.stopping) break;
@@ -183,8 +188,11 @@ export class Scheduler {
           wakeAt = this.clock.now().getTime() + this.recheckIntervalMs;
         }
       } while (this.wakeRequested && !this.stopping);
-      const ms = wakeAt - this.clock.now().getTime();
-      if (ms <= 0 || this.stopping) continue;
+      let ms = wakeAt - this.clock.now().getTime();
+      if (this.stopping) continue;
+      // Still due right after a tick: a slot came due while it ran (go again shortly), or the
+      // repository keeps failing (back off rather than spin).
+      if (ms <= 0) ms = failed ? this.retryDelayMs : 1000;
       const controller = new AbortController();
       this.sleepController = controller;
       try {
