@@ -82,6 +82,7 @@ async function child(job: ChildJob): Promise<void> {
     JSON.stringify({
       seconds,
       max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      node_cpu_seconds: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6,
       database_size: done.database_size,
       filestore_size: done.filestore_size,
       compressed_size: done.compressed_size,
@@ -188,7 +189,7 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seco
   });
 }
 
-function runChild(job: ChildJob): { seconds: number; max_rss_mb: number; database_size: number; filestore_size: number; compressed_size: number } {
+function runChild(job: ChildJob): { seconds: number; max_rss_mb: number; node_cpu_seconds: number; database_size: number; filestore_size: number; compressed_size: number } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 16 * MB });
   if (result.status !== 0) throw new Error(`child failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!);

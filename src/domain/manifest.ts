@@ -33,8 +33,12 @@ export interface ManifestDatabase {
   format: 'pg_dump_custom';
   /** Added: the `pg_dump -Z` level used. */
   compression_level?: number | null;
-  /** Added: `pg_dump --version` / server version, when known. */
+  /** Added: version of the PostgreSQL server dumped (from the dump's header), when known. */
   pg_version?: string | null;
+  /** Added: version of the pg_dump that wrote the dump, when known. */
+  pg_dump_version?: string | null;
+  /** Added: custom-format archive version (`1.14`...), when known. */
+  archive_version?: string | null;
 }
 
 /** The `filestore` part of a manifest (null when the archive holds no filestore). */
@@ -75,7 +79,16 @@ export interface ManifestInput {
   environment_id: string;
   backup_type: BackupType;
   created_at: string;
-  database: { name: string; key: string; size: number; checksum: string; compression_level?: number | null; pg_version?: string | null };
+  database: {
+    name: string;
+    key: string;
+    size: number;
+    checksum: string;
+    compression_level?: number | null;
+    pg_version?: string | null;
+    pg_dump_version?: string | null;
+    archive_version?: string | null;
+  };
   filestore: { size: number; checksum: string } | null;
   include_filestore: boolean;
   environment_snapshot: EnvironmentSnapshot | null;
@@ -100,6 +113,8 @@ export function buildManifest(input: ManifestInput): BackupManifest {
       format: 'pg_dump_custom',
       ...(input.database.compression_level !== undefined ? { compression_level: input.database.compression_level } : {}),
       ...(input.database.pg_version !== undefined ? { pg_version: input.database.pg_version } : {}),
+      ...(input.database.pg_dump_version !== undefined ? { pg_dump_version: input.database.pg_dump_version } : {}),
+      ...(input.database.archive_version !== undefined ? { archive_version: input.database.archive_version } : {}),
     },
     filestore: input.filestore ? { key: null, size: input.filestore.size, checksum: input.filestore.checksum, format: 'tar.gz' } : null,
     environment_snapshot: input.environment_snapshot,

@@ -30,8 +30,8 @@ export class ArchiveWriter {
    * has passed into the archive; rejects if `source` fails. The caller still awaits the tool's
    * exit: a stream can end cleanly while its tool failed.
    */
-  addStream(name: string, source: Readable, onBytes?: (delta: number) => void): { measured: Promise<Measurement>; meter: MeasuringStream } {
-    const meter = new MeasuringStream(onBytes);
+  addStream(name: string, source: Readable, options: { keepHead?: number } = {}): { measured: Promise<Measurement>; meter: MeasuringStream } {
+    const meter = new MeasuringStream(undefined, options);
     source.on('error', (error) => meter.destroy(error));
     source.pipe(meter);
     this.zip.addReadStream(meter, name, { compress: false, mtime: this.mtime, mode: 0o100640 });

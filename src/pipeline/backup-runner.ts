@@ -19,6 +19,7 @@ import { createStorageProvider } from '../storage/registry.js';
 import { ArchiveWriter } from './archive-writer.js';
 import type { DumpLister } from './dump-lister.js';
 import { MeasuringStream, type Measurement } from './measuring-stream.js';
+import { parsePgDumpHeader, type PgDumpHeader } from './pg-dump-header.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { verifyBackupArchive, type ArchiveVerification } from './verify-archive.js';
 
@@ -226,7 +227,7 @@ class Run {
     const counted = new MeasuringStream((n) => {
       archiveBytes += n;
       this.progress.add(n);
-    }, false);
+    }, { hash: false });
     this.body = counted;
     archive.output.on('error', (error) => counted.destroy(error));
     archive.output.pipe(counted);
@@ -239,7 +240,8 @@ class Run {
     this.progress.enter('dumping', ARCHIVE_ENTRIES.DUMP);
     const level = this.deps.compressionLevel ?? DEFAULT_DUMP_COMPRESSION_LEVEL;
     const dump = await this.guard(this.start(this.source.dumpDatabase({ signal: this.controller.signal, compressionLevel: level })));
-    const database = await this.part(archive, ARCHIVE_ENTRIES.DUMP, dump);
+    const { measurement: database, head } = await this.part(archive, ARCHIVE_ENTRIES.DUMP, dump, 4096);
+    const dumpHeader = parsePgDumpHeader(head);
 
     let filestore: Measurement | null = null;
     if (b.include_filestore) {
@@ -248,7 +250,7 @@ class Run {
       if (fsStream) {
         this.streams.push(fsStream);
         this.progress.enter('dumping', ARCHIVE_ENTRIES.FILESTORE);
-        filestore = await this.part(archive, ARCHIVE_ENTRIES.FILESTORE, fsStream);
+        filestore = (await this.part(archive, ARCHIVE_ENTRIES.FILESTORE, fsStream)).measurement;
       } else {
         this.warn('E_FILESTORE_MISSING', `The filestore folder of environment ${b.environment_id} does not exist: the backup holds the database only (normal for a new environment)`);
       }
@@ -258,7 +260,7 @@ class Run {
     this.phase = 'upload';
     await this.move('uploading', {});
     this.progress.enter('uploading', ARCHIVE_ENTRIES.MANIFEST);
-    const manifest = this.manifest(env, key, database, filestore, retentionType, expiresAt, snapshot, level);
+    const manifest = this.manifest(env, key, database, filestore, retentionType, expiresAt, snapshot, level, dumpHeader);
     archive.addBuffer(ARCHIVE_ENTRIES.MANIFEST, serializeManifest(manifest));
     archive.end();
     const stored = (await this.guard(upload)) as { size: number };
@@ -306,10 +308,10 @@ class Run {
   }
 
   /** Streams one source into the archive; resolves when its bytes are in and its tool exited 0. */
-  private async part(archive: ArchiveWriter, name: string, source: SourceStream): Promise<Measurement> {
-    const { measured } = archive.addStream(name, source.stream);
+  private async part(archive: ArchiveWriter, name: string, source: SourceStream, keepHead = 0): Promise<{ measurement: Measurement; head: Buffer }> {
+    const { measured, meter } = archive.addStream(name, source.stream, { keepHead });
     const [measurement] = await this.guard(Promise.all([measured, source.done]));
-    return measurement;
+    return { measurement, head: meter.head };
   }
 
   private manifest(
@@ -321,6 +323,7 @@ class Run {
     expiresAt: Date | null,
     snapshot: EnvironmentSnapshot,
     level: number,
+    header: PgDumpHeader | null,
   ): BackupManifest {
     const b = this.record;
     return buildManifest({
@@ -328,7 +331,16 @@ class Run {
       environment_id: b.environment_id,
       backup_type: b.backup_type,
       created_at: b.created_at,
-      database: { name: env.db_name, key, size: database.size, checksum: database.sha256, compression_level: level },
+      database: {
+        name: env.db_name,
+        key,
+        size: database.size,
+        checksum: database.sha256,
+        compression_level: level,
+        pg_version: header?.server_version ?? null,
+        pg_dump_version: header?.pg_dump_version ?? null,
+        archive_version: header?.archive_version ?? null,
+      },
       filestore: filestore ? { size: filestore.size, checksum: filestore.sha256 } : null,
       include_filestore: b.include_filestore,
       environment_snapshot: snapshot,

@@ -6,3 +6,4 @@ export * from './dump-lister.js';
 export * from './storage-range-reader.js';
 export * from './verify-archive.js';
 export * from './backup-runner.js';
+export * from './pg-dump-header.js';

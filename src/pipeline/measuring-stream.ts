@@ -18,20 +18,35 @@ export class MeasuringStream extends Transform {
   private bytes = 0;
   private digest: string | null = null;
 
+  private readonly headChunks: Buffer[] = [];
+  private headBytes = 0;
+  private readonly keepHead: number;
+
   /**
    * @param onBytes Called with the size of every chunk that passes.
-   * @param hash False to only count (no SHA-256), for streams whose digest nobody needs.
+   * @param options `hash: false` only counts (for streams whose digest nobody needs);
+   *   `keepHead` keeps that many first bytes (to read a file header in flight).
    */
   constructor(
     private readonly onBytes?: (delta: number) => void,
-    hash = true,
+    options: { hash?: boolean; keepHead?: number } = {},
   ) {
     super();
-    this.hash = hash ? createHash('sha256') : null;
+    this.hash = options.hash === false ? null : createHash('sha256');
+    this.keepHead = options.keepHead ?? 0;
+  }
+
+  /** The first `keepHead` bytes seen (fewer if the stream was shorter). */
+  get head(): Buffer {
+    return Buffer.concat(this.headChunks).subarray(0, this.keepHead);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash?.update(chunk);
+    if (this.headBytes < this.keepHead) {
+      this.headChunks.push(Buffer.from(chunk.subarray(0, this.keepHead - this.headBytes)));
+      this.headBytes += Math.min(chunk.length, this.keepHead - this.headBytes);
+    }
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);

@@ -109,6 +109,11 @@ describe('backup pipeline on a real PostgreSQL', () => {
     const manifest = parseManifest(Buffer.concat(chunks));
     expect(manifest.database).toMatchObject({ name: DB, size: done.database_size, checksum: done.database_checksum, compression_level: 1 });
     expect(JSON.stringify(manifest)).not.toContain(server.password);
+    // Versions read in flight from the dump's header.
+    const [{ v }] = (await server.query<{ v: string }>(DB, "SELECT current_setting('server_version') AS v")) as [{ v: string }];
+    expect(manifest.database.pg_version).toBe(v);
+    expect(manifest.database.pg_dump_version).toMatch(/^\d+\.\d+/);
+    expect(manifest.database.archive_version).toMatch(/^1\.\d+$/);
 
     // Restore the dump into a fresh database with pg_restore, straight from the archive.
     await server.createDatabase('odoo_restored');
