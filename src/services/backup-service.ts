@@ -430,9 +430,9 @@ export class BackupService {
 
   /**
    * A backup that guards an operation (restore, upgrade, destroy): created like any other (its
-   * job goes through the queue, with retries), then awaited. Resolves with the completed record;
-   * throws when it failed (a `BackupSdkError` carrying the failure's code) so the host does not
-   * proceed. Not rate limited; allowed over quota (with a warning), since refusing it would only
+   * job goes through the queue, with retries), read back and verified, then awaited. Resolves
+   * with the completed, verified record; throws when it failed (a `BackupSdkError` carrying the
+   * failure's code) or did not verify (`E_VERIFICATION_FAILED`) so the host does not proceed. Not rate limited; allowed over quota (with a warning), since refusing it would only
    * remove a safety net. A worker must be processing the queue.
    */
   async createPreOperationBackup(environmentId: string, type: PreOperationBackupType, actor: Actor | null, options: PreOperationBackupOptions = {}): Promise<Backup> {
@@ -463,7 +463,13 @@ export class BackupService {
       deadline.dispose();
     }
     const backup = await this.options.backups.get(created.id);
-    if (backup?.status === 'completed') return backup;
+    if (backup?.status === 'completed') {
+      if (backup.is_verified) return backup;
+      // Stored but it did not read back as written: not a backup anyone should rely on.
+      throw new BackupSdkError('E_VERIFICATION_FAILED', `The ${type} backup ${created.id} of environment ${environmentId} was stored but did not verify: ${backup.verification_error ?? 'unknown reason'}`, {
+        details: { backup_id: created.id, task_id: created.task_id, status: backup.status, verification_error: backup.verification_error },
+      });
+    }
     const cause = backup?.error_details ?? {};
     const code = typeof cause.code === 'string' ? cause.code : 'E_BACKUP_FAILED';
     throw new BackupSdkError(code, `The ${type} backup ${created.id} of environment ${environmentId} did not complete: ${backup?.error_message ?? `it is ${backup?.status ?? 'gone'}`}`, {

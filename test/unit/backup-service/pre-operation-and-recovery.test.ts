@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BackupSdkError, BackupService, TimeoutError, ValidationError, WORKER_LOST_CODE } from '../../../src/index.js';
+import { BackupSdkError, BackupService, createStorageProvider, TimeoutError, ValidationError, WORKER_LOST_CODE } from '../../../src/index.js';
 import { FakeBackupSource, InMemoryJobQueue } from '../../../src/testing/index.js';
 import { alice, eventually, makeHarness, policy, quiet, T0, type Harness } from './harness.js';
 
@@ -44,6 +44,40 @@ describe('createPreOperationBackup', () => {
     expect((error as Error).message).toMatch(/pre_destroy backup .* did not complete: .*permission denied for table res_users/);
     const [backup] = await h.backups.find({});
     expect((error as BackupSdkError).details).toMatchObject({ backup_id: backup!.id, task_id: backup!.task_id, status: 'failed' });
+  });
+
+  it('throws E_VERIFICATION_FAILED when the stored archive does not read back as written', async () => {
+    // Storage that flips a byte on the way back: the upload is fine, the read-back is not.
+    const h = await makeHarness({
+      storageProviders: (config) => {
+        const provider = createStorageProvider(config);
+        const download = provider.download.bind(provider);
+        provider.download = async (key, options) => {
+          const stream = await download(key, options);
+          let first = true;
+          return stream.pipe(
+            new Transform({
+              transform(chunk: Buffer, _enc, cb) {
+                if (first && chunk.length > 200) {
+                  chunk = Buffer.from(chunk);
+                  chunk[100] = chunk[100]! ^ 0xff;
+                  first = false;
+                }
+                cb(null, chunk);
+              },
+            }),
+          );
+        };
+        return provider;
+      },
+    });
+    h.service.startWorker();
+    const error = await h.service.createPreOperationBackup(h.env.environment_id, 'pre_restore', alice).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackupSdkError);
+    expect((error as BackupSdkError).code).toBe('E_VERIFICATION_FAILED');
+    const [backup] = await h.backups.find({});
+    expect(backup).toMatchObject({ status: 'completed', is_verified: false });
+    expect((error as BackupSdkError).details).toMatchObject({ backup_id: backup!.id, verification_error: backup!.verification_error });
   });
 
   it('refuses other backup types before any side effect', async () => {
