@@ -39,5 +39,6 @@ export function isTransientNetworkError(error: unknown): boolean {
 export function scrubMessage(message: string, secrets: readonly (string | undefined)[] = []): string {
   let out = message;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
-  return out.replace(/(^|[\s'"`(=:])\/[^\s'"`),]*/g, '$1<path>');
+  // Quoted paths may hold spaces; unquoted ones end at whitespace or punctuation.
+  return out.replace(/(['"`])\/[^'"`\n]*\1/g, '$1<path>$1').replace(/(^|[\s(=:])\/[^\s'"`),]*/g, '$1<path>');
 }

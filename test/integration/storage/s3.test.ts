@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageProvider, type StorageConfig, type StorageProvider } from '../../../src/index.js';
@@ -99,6 +100,26 @@ describe('S3 provider details against s3rver', () => {
     const back = await digestStream(await p.download('chk/one.bin'));
     expect(back.sha256).toBe(data.digest());
     expect(createHash('sha256').update('').digest('hex')).not.toBe(back.sha256);
+  });
+
+  it('passes storage_class through on single and multipart uploads (s3rver stores and validates it)', async () => {
+    const raw = new S3Client({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+    const ia = createStorageProvider({ ...config(), storage_class: 'STANDARD_IA' });
+    try {
+      await ia.upload('class/small.bin', generatedStream(1000, 1).stream);
+      await ia.upload('class/multi.bin', generatedStream(11 * 1024 * 1024, 2).stream);
+      for (const Key of ['class/small.bin', 'class/multi.bin']) {
+        const head = await raw.send(new HeadObjectCommand({ Bucket: server.bucket, Key }));
+        expect(head.StorageClass).toBe('STANDARD_IA');
+      }
+      // A class the server does not know is a permanent, typed failure.
+      const bad = createStorageProvider({ ...config(), storage_class: 'NOT_A_CLASS' });
+      await expect(bad.upload('class/bad.bin', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({ code: 'E_STORAGE', transient: false });
+      await bad.close();
+    } finally {
+      raw.destroy();
+      await ia.close();
+    }
   });
 
   it('never shows the secret in toJSON or inspection', () => {
