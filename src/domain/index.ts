@@ -15,3 +15,5 @@ export * from './keep-policy.js';
 export * from './gfs-periods.js';
 export * from './retention-plan.js';
 export * from './retention-simulator.js';
+export * from './iso-timestamp.js';
+export * from './newest-first-order.js';

@@ -1,4 +1,6 @@
 import { ValidationError, type ValidationIssue } from '../errors/errors.js';
+import { parseIsoTimestamp } from './iso-timestamp.js';
+import { newestFirstOrder } from './newest-first-order.js';
 import { civilFromEpochDay, epochDay, instantFromZoned, isoWeekdayOfEpochDay, isValidTimeZone, localMs } from './zoned-time.js';
 
 /**
@@ -194,17 +196,13 @@ export function planKeepPolicy<T>(snapshots: readonly T[], keep: KeepPolicy, opt
   const times = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const raw = timeOf(snapshots[i]!);
-    const t = raw instanceof Date ? raw.getTime() : typeof raw === 'number' ? raw : Date.parse(raw);
+    const t = raw instanceof Date ? raw.getTime() : typeof raw === 'number' ? raw : parseIsoTimestamp(raw);
     if (Number.isNaN(t)) throw new ValidationError([{ field: `snapshots[${i}].time`, message: `'${String(raw)}' is not a valid time` }]);
     times[i] = t;
   }
 
   // Newest first, stable (restic's sort.Stable). Hosts usually pass newest-first lists already.
-  let order: Uint32Array | number[] = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (times[i]! > times[i - 1]!) sorted = false;
-  if (!sorted) order = Array.from(order).sort((a, b) => times[b]! - times[a]! || a - b);
+  const order = newestFirstOrder(times);
 
   // The anchor of `within*`: the newest snapshot not in the future (restic's findLatestTimestamp).
   const nowMs = options.now ? options.now.getTime() : Number.POSITIVE_INFINITY;
@@ -256,12 +254,13 @@ export function planKeepPolicy<T>(snapshots: readonly T[], keep: KeepPolicy, opt
     const idx = order[nr]!;
     const t = times[idx]!;
     const isOldest = nr === n - 1;
-    const reasons: string[] = [];
+    // Most snapshots of a long history are removed: allocate reasons only for kept ones.
+    let reasons: string[] | null = null;
     if (tagLists.length) {
       const tags = tagsOf(snapshots[idx]!) ?? [];
-      for (let k = 0; k < tagLists.length; k++) if (hasTags(tags, tagLists[k]!)) reasons.push(tagLabels[k]!);
+      for (let k = 0; k < tagLists.length; k++) if (hasTags(tags, tagLists[k]!)) (reasons ??= []).push(tagLabels[k]!);
     }
-    if (!Number.isNaN(withinStart) && t > withinStart) reasons.push(withinLabel);
+    if (!Number.isNaN(withinStart) && t > withinStart) (reasons ??= []).push(withinLabel);
 
     let y = 0;
     let m = 0;
@@ -282,7 +281,7 @@ export function planKeepPolicy<T>(snapshots: readonly T[], keep: KeepPolicy, opt
       if (count > 0 || count === -1) {
         const val = bucketValue(COUNT_BUCKETS[i]!, nr, y, m, d, h, days);
         if (val !== countLast[i] || isOldest) {
-          reasons.push(val === countLast[i] ? `oldest ${COUNT_REASONS[i]}` : COUNT_REASONS[i]!);
+          (reasons ??= []).push(val === countLast[i] ? `oldest ${COUNT_REASONS[i]}` : COUNT_REASONS[i]!);
           countLast[i] = val;
           if (count > 0) countLeft[i] = count - 1;
         }
@@ -293,13 +292,13 @@ export function planKeepPolicy<T>(snapshots: readonly T[], keep: KeepPolicy, opt
       if (!Number.isNaN(start) && t > start) {
         const val = bucketValue(WITHIN_BUCKETS[i]!, nr, y, m, d, h, days);
         if (val !== withinLast[i] || isOldest) {
-          reasons.push(`${val === withinLast[i] ? 'oldest ' : ''}${WITHIN_REASONS[i]} ${bucketLabels[i]}`);
+          (reasons ??= []).push(`${val === withinLast[i] ? 'oldest ' : ''}${WITHIN_REASONS[i]} ${bucketLabels[i]}`);
           withinLast[i] = val;
         }
       }
     }
 
-    if (reasons.length) {
+    if (reasons) {
       const counters: KeepCounters = {};
       for (let i = 0; i < 6; i++) if (countLeft[i] !== 0) counters[COUNT_RULES[i]!] = countLeft[i]!;
       kept.push({ item: snapshots[idx]!, reasons, counters });

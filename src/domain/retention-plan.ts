@@ -3,6 +3,8 @@ import type { Backup, IsoDateTime } from './entities.js';
 import type { RetentionType } from './enums.js';
 import { describeGfsPeriod, weekStartDay, type GfsPeriodKind } from './gfs-periods.js';
 import { classifyRetention, retentionDays, type RetentionSettings } from './retention-classification.js';
+import { parseIsoTimestamp } from './iso-timestamp.js';
+import { newestFirstOrder } from './newest-first-order.js';
 import { civilFromEpochDay, isValidTimeZone, localMs } from './zoned-time.js';
 
 const DAY_MS = 86_400_000;
@@ -136,7 +138,7 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
   const originalTier = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const b = items[i]!;
-    const c = Date.parse(b.created_at);
+    const c = parseIsoTimestamp(b.created_at);
     if (Number.isNaN(c)) throw new ValidationError([{ field: `backups[${b.id}].created_at`, message: `'${b.created_at}' is not a valid time` }]);
     created[i] = c;
     const t = b.retention_type === null ? tierIndex(classifyRetention(new Date(c), policy)) : tierIndex(b.retention_type);
@@ -144,19 +146,23 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
     originalTier[i] = t;
     if (t === PERMANENT || b.expires_at === null) expiry[i] = Number.POSITIVE_INFINITY;
     else {
-      const e = Date.parse(b.expires_at);
+      const e = parseIsoTimestamp(b.expires_at);
       if (Number.isNaN(e)) throw new ValidationError([{ field: `backups[${b.id}].expires_at`, message: `'${b.expires_at}' is not a valid time` }]);
       expiry[i] = e;
     }
   }
 
-  // Newest first, ties by id descending (the repositories' order); usually already so.
-  let order: Uint32Array | number[] = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const newer = (a: number, b: number) => created[b]! - created[a]! || (items[a]!.id < items[b]!.id ? 1 : items[a]!.id > items[b]!.id ? -1 : 0);
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (newer(i - 1, i) > 0) sorted = false;
-  if (!sorted) order = Array.from(order).sort(newer);
+  // Newest first, ties by id descending (the repositories' order), whatever the input order.
+  const order = newestFirstOrder(created);
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    while (end < n && created[order[end]!] === created[order[start]!]) end++;
+    if (end - start > 1) {
+      const run = Array.from(order.subarray(start, end)).sort((a, b) => (items[a]!.id < items[b]!.id ? 1 : items[a]!.id > items[b]!.id ? -1 : 0));
+      order.set(run, start);
+    }
+    start = end;
+  }
 
   // Periods on the policy's calendar.
   const week = new Float64Array(n);
@@ -201,6 +207,9 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
   }
 
   const newest = n > 0 ? order[0]! : -1;
+  // Reason texts per tier, so a million-backup plan builds one short string per backup.
+  const keepUntil = TIERS.map((type, t) => `${type} backup (kept ${describeRetention(t, policy)}) until `);
+  const endedAt = TIERS.map((type, t) => `${type} backup: its retention of ${describeRetention(t, policy)} ended at `);
   const plan: RetentionPlan = { environment_id: environmentId, now: new Date(nowMs).toISOString(), expire: [], promote: [], keep: [] };
   for (let k = 0; k < n; k++) {
     const i = order[k]!;
@@ -227,7 +236,7 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
     } else if (e === Number.POSITIVE_INFINITY) {
       plan.keep.push({ backup_id: b.id, retention_type: type, expires_at: null, reason: `${type} backup without an expiry date: never expires` });
     } else if (e >= nowMs) {
-      plan.keep.push({ backup_id: b.id, retention_type: type, expires_at: b.expires_at, reason: `${type} backup (kept ${describeRetention(t, policy)}) until ${b.expires_at}` });
+      plan.keep.push({ backup_id: b.id, retention_type: type, expires_at: b.expires_at, reason: keepUntil[t]! + b.expires_at });
     } else if (i === newest) {
       plan.keep.push({
         backup_id: b.id,
@@ -236,7 +245,7 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
         reason: `newest completed backup of the environment: kept although its ${type} retention ended at ${b.expires_at} (safety rule)`,
       });
     } else {
-      plan.expire.push({ backup_id: b.id, retention_type: type, expires_at: b.expires_at!, reason: `${type} backup: its retention of ${describeRetention(t, policy)} ended at ${b.expires_at}` });
+      plan.expire.push({ backup_id: b.id, retention_type: type, expires_at: b.expires_at!, reason: endedAt[t]! + b.expires_at });
     }
   }
   return plan;
