@@ -95,6 +95,7 @@ describe('nextRun: the spec\'s Common Schedules', () => {
       expect((caught as ValidationError).code, bad).toBe('E_INVALID_CRON');
     }
     expect(() => nextRun('0 2 * * *', 'Mars/Olympus', now)).toThrow(ValidationError);
+    expect(() => nextRun('0 2 * * *', '+02:00', now)).toThrow(ValidationError);
   });
 });
 
