@@ -1,5 +1,6 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { ValidationError } from '../errors/errors.js';
+import { CronSchema } from './validation.js';
 import { isValidTimeZone, zonedParts } from './zoned-time.js';
 
 /**
@@ -36,10 +37,11 @@ function parse(cron: string): ParsedCron {
   const key = typeof cron === 'string' ? cron.trim() : cron;
   const cached = parsedCache.get(key);
   if (cached) return cached;
-  const fields = typeof key === 'string' ? key.split(/\s+/) : [];
-  if (fields.length !== 5 || fields[0] === '') {
+  // The same rules as policy validation: exactly 5 standard fields, no ? L W # H extensions.
+  const checked = CronSchema.safeParse(cron);
+  if (!checked.success) {
     throw new ValidationError(
-      [{ field: 'schedule_cron', message: `must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${JSON.stringify(cron)}` }],
+      checked.error.issues.map((issue) => ({ field: 'schedule_cron', message: issue.message })),
       undefined,
       'E_INVALID_CRON',
     );

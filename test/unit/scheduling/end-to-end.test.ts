@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BackupService, PolicyService, RetentionService, Scheduler, createStorageProvider, type StorageConfig } from '../../../src/index.js';
+import { BackupService, PolicyService, RetentionService, Scheduler, createStorageProvider, type ServiceEvent, type StorageConfig } from '../../../src/index.js';
 import {
   FakeBackupSource,
   FakeClock,
@@ -87,7 +87,7 @@ describe('scheduled backups end to end', () => {
       next_backup_at: '2026-04-01T00:30:00.000Z',
     });
     // Retention cleanup ran at 03:00 UTC on each of the four days.
-    expect(events.ofType('scheduler.retention_ran').map((e) => e.data.slot)).toEqual([
+    expect(events.events.filter((e): e is ServiceEvent => e.type === 'scheduler.retention_ran').map((e) => e.data.slot)).toEqual([
       '2026-03-28T03:00:00.000Z',
       '2026-03-29T03:00:00.000Z',
       '2026-03-30T03:00:00.000Z',

@@ -84,7 +84,7 @@ describe('nextRun: the spec\'s Common Schedules', () => {
 
   it('refuses bad expressions and zones with a ValidationError', () => {
     const now = new Date('2026-01-01T00:00:00Z');
-    for (const bad of ['0 2 * *', '0 0 2 * * *', '@daily', '61 * * * *', '0 0 30 2 *', '']) {
+    for (const bad of ['0 2 * *', '0 0 2 * * *', '@daily', '61 * * * *', '0 0 30 2 *', '', 'H 2 * * *', '0 2 L * *', '0 2 * * 1#2']) {
       let caught: unknown;
       try {
         nextRun(bad, 'UTC', now);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PolicyService, Scheduler, type BackupPolicyRepository } from '../../../src/index.js';
+import { PolicyService, Scheduler, type BackupPolicyRepository, type ServiceEvent } from '../../../src/index.js';
 import { FakeClock, InMemoryBackupPolicyRepository, MemoryEventSink, flushMicrotasks } from '../../../src/testing/index.js';
 import { RecordingStarter, localTime } from './helpers.js';
 
@@ -169,7 +169,7 @@ describe('Scheduler runner (start/stop) on simulated time', () => {
     await clock.set('2026-01-01T01:02:30Z');
     expect(starter.started).toEqual([]);
     // Tries at 01:00, 01:01 and 01:02, each reported.
-    expect(events.ofType('scheduler.error').map((e) => e.data.timestamp)).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T01:01:00.000Z', '2026-01-01T01:02:00.000Z']);
+    expect(events.events.filter((e): e is ServiceEvent => e.type === 'scheduler.error').map((e) => e.data.timestamp)).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T01:01:00.000Z', '2026-01-01T01:02:00.000Z']);
     down = false;
     await clock.set('2026-01-01T01:10:00Z');
     // The 01:00 slot is caught up at the first try after the repository came back.
