@@ -56,7 +56,7 @@ export class SshCommandRunner implements CommandRunner {
       });
     });
     if (stdinPreamble) channel.write(stdinPreamble);
-    return new SshRunningCommand(channel, this.label, this.target, options.signal);
+    return new SshRunningCommand(channel, client, this.label, this.target, options.signal);
   }
 
   async close(): Promise<void> {
@@ -188,6 +188,7 @@ class SshRunningCommand implements RunningCommand {
 
   constructor(
     private readonly channel: ClientChannel,
+    client: Client,
     label: string,
     target: SshTarget,
     signal?: AbortSignal,
@@ -197,6 +198,9 @@ class SshRunningCommand implements RunningCommand {
     // whoever reads, never a clean (truncated) end.
     const out = new PassThrough({ highWaterMark: 256 * 1024 });
     this.stdout = out;
+    // Output nobody reads yet may be destroyed with the connection's loss: not an uncaught
+    // exception. Readers still get the error, and `wait()` rejects with it.
+    out.on('error', () => undefined);
     channel.pipe(out, { end: false });
     this.stdin = new Writable({
       write(_chunk, _encoding, callback) {
@@ -211,31 +215,44 @@ class SshRunningCommand implements RunningCommand {
     });
     channel.on('error', () => undefined);
     const onAbort = () => this.kill();
-    // The reader gave up (destroyed the stream): the remote command must not run on.
-    out.once('close', () => {
-      if (!this.ended) this.kill();
-    });
     this.exited = new Promise<CommandExit>((resolve, reject) => {
-      channel.once('close', () => {
+      const settle = () => {
         this.ended = true;
         signal?.removeEventListener('abort', onAbort);
-        const exit = status ?? (this.killed ? { code: null, signal: 'KILL' } : null);
-        if (exit) {
-          const result = { ...exit, stderrTail: tail.toString() };
-          if (out.destroyed || out.writableEnded) return resolve(result);
-          out.once('close', () => resolve(result));
-          out.end();
-          return;
-        }
+        client.off('close', onConnectionClosed);
+      };
+      const onConnectionClosed = () => {
+        if (this.ended || status || this.killed) return;
+        settle();
         const error = new SourceError('E_SOURCE_SSH', `The SSH connection to ${label} was lost while the command ran`, {
           details: { host: target.host, port: target.port ?? 22, phase: 'stream', stderr_tail: tail.toString() },
           transient: true,
         });
+        this.discardOutput();
         out.destroy(error);
         reject(error);
+      };
+      client.once('close', onConnectionClosed);
+      // ssh2 passes the exit to 'close' as well: under load the exit status can arrive in the
+      // same packet batch as the channel's opening, before the 'exit' listener above exists.
+      channel.once('close', (code?: number | null, sig?: string) => {
+        if (!status && code !== undefined) status = { code: typeof code === 'number' ? code : null, signal: sig ?? null };
+        if (this.ended) return;
+        // ssh2 emits 'close' without an exit status when the connection died under the channel.
+        if (!status && !this.killed) return onConnectionClosed();
+        settle();
+        const result = { ...(status ?? { code: null, signal: 'KILL' }), stderrTail: tail.toString() };
+        if (out.destroyed || out.writableEnded) return resolve(result);
+        out.once('close', () => resolve(result));
+        if (this.killed) out.destroy();
+        else out.end();
       });
     });
     this.exited.catch(() => undefined);
+    // The reader gave up (destroyed the stream): the remote command must not run on.
+    out.once('close', () => {
+      if (!this.ended) this.kill();
+    });
     if (signal?.aborted) this.kill();
     else signal?.addEventListener('abort', onAbort, { once: true });
   }
@@ -259,5 +276,13 @@ class SshRunningCommand implements RunningCommand {
     } catch {
       /* already closed */
     }
+    // ssh2 emits the channel's 'close' only once its output was read to the end: drop what is left.
+    this.discardOutput();
+  }
+
+  private discardOutput(): void {
+    this.channel.unpipe();
+    this.channel.resume();
+    this.channel.stderr.resume();
   }
 }

@@ -64,3 +64,15 @@ export function hostileName(marker: string): { name: string; markers: string[] }
 export function noMarkers(markers: string[]): boolean {
   return markers.every((m) => !existsSync(m));
 }
+
+/** The program name of process `pid` (its /proc comm), or '' once it is gone. */
+export function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Whether process `pid` is a pg_dump. */
+export const isPgDump = (pid: number): boolean => comm(pid) === 'pg_dump';

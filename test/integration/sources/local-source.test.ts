@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, createBackupSource, LocalCommandRunner, quoteShellArg, SourceError, type BackupSource, type LocalSource } from '../../../src/index.js';
 import { createOdooFixture, folderDigests, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
-import { collect, eventually, hostileName, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
+import { collect, comm, eventually, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
 
 const run = promisify(execFile);
 const marker = randomBytes(3).toString('hex');
@@ -64,7 +64,8 @@ describe('LocalCommandRunner', () => {
     // sh starts a grandchild: killing only sh would leave it behind.
     const command = await runner.start({ argv: ['sh', '-c', `sleep 5${tag} & sleep 6${tag}; echo never`] }, { signal: controller.signal });
     command.stdout.resume();
-    expect(await eventually(() => processesMatching(`sleep 5${tag}`).length === 1 && processesMatching(`sleep 6${tag}`).length === 1)).toBe(true);
+    const sleeps = () => processesMatching(tag).filter((pid) => comm(pid) === 'sleep');
+    expect(await eventually(() => sleeps().length === 2)).toBe(true);
     controller.abort();
     const exit = await command.wait();
     expect(exit).toMatchObject({ code: null, signal: 'SIGKILL' });
@@ -161,11 +162,3 @@ describe('local source', () => {
     expect(await eventually(() => processesMatching(marker).filter(isPgDump).length === 0)).toBe(true);
   });
 });
-
-function isPgDump(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pg_dump';
-  } catch {
-    return false;
-  }
-}
