@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { posix } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
@@ -14,10 +14,13 @@ import { assertSafeKey } from '../safe-key.js';
 import { isTempName, tempName } from '../temp-name.js';
 import { classifySftpError, isSftpNotFound } from './sftp-errors.js';
 import { resolveSftpOptions, type SftpProviderOptions } from './sftp-options.js';
+import { pipelinedReadStream } from './sftp-read-stream.js';
+import { pipelinedWriteStream } from './sftp-write-stream.js';
 
 /**
- * ssh2's SFTP write stream sends one request per chunk and waits for each: with the default 16 KiB
- * chunks a 20 MiB upload took 12.7 s here, with 1 MiB chunks 0.6 s.
+ * Chunk size of uploads and downloads. ssh2's SFTP streams send one request per chunk and wait for
+ * each: with the default 16 KiB chunks a 20 MiB upload took 12.7 s here, with 1 MiB chunks 0.6 s;
+ * the pipelined streams below also keep several requests in flight.
  */
 const STREAM_CHUNK = 1024 * 1024;
 
@@ -157,7 +160,13 @@ export class SftpStorageProvider implements StorageProvider {
 
   private async ensureDir(c: SftpClient, dir: string): Promise<void> {
     if (dir === this.options.root || this.knownDirs.has(dir)) return;
-    await c.mkdir(dir, true);
+    try {
+      await c.mkdir(dir, true);
+    } catch (error) {
+      // Concurrent uploads race to create the same folder: OpenSSH answers a mkdir of one that
+      // now exists with a generic failure, which ssh2-sftp-client reports as "permission denied".
+      if ((await c.exists(dir).catch(() => false)) !== 'd') throw error;
+    }
     this.knownDirs.add(dir);
   }
 
@@ -191,14 +200,15 @@ export class SftpStorageProvider implements StorageProvider {
       await this.ensureDir(c, dir).catch((e: unknown) => {
         throw this.classify(e, 'create folder', key);
       });
-      const ws = c.createWriteStream(temp, { flags: 'w', highWaterMark: STREAM_CHUNK });
+      const sftp = (c as unknown as { sftp?: SFTPWrapper }).sftp;
+      if (!sftp) throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
+      const ws = pipelinedWriteStream(sftp, temp, { highWaterMark: STREAM_CHUNK });
       opened = true;
       ws.once('error', (e: Error) => (sinkError ??= e));
       const unwatch = this.failOnLoss(c, ws);
       try {
+        // Resolves once every write is acknowledged and the handle closed: then rename.
         await pipeline(source, counter, ws, ...(signal ? [{ signal }] : []));
-        // The handle must be closed (all writes acknowledged) before the rename.
-        if (!(ws as { closed?: boolean }).closed) await once(ws, 'close');
       } finally {
         unwatch();
       }
@@ -239,11 +249,11 @@ export class SftpStorageProvider implements StorageProvider {
     const path = this.path(key);
     const r = options.range;
     if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start))) throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
-    const c = await withRetry('SFTP download', async () => {
+    const { c, size } = await withRetry('SFTP download', async () => {
       const conn = await this.pool.acquire();
       try {
-        await conn.stat(path);
-        return conn;
+        const st = await conn.stat(path);
+        return { c: conn, size: st.size };
       } catch (error) {
         const classified = this.classify(error, 'download', key);
         if (classified.transient) this.pool.destroy(conn);
@@ -251,7 +261,12 @@ export class SftpStorageProvider implements StorageProvider {
         throw classified;
       }
     }, this.options.retry);
-    const rs = c.createReadStream(path, { highWaterMark: STREAM_CHUNK, ...(r ? { start: r.start, ...(r.end !== undefined ? { end: r.end } : {}) } : {}) }) as Readable;
+    const sftp = (c as unknown as { sftp?: SFTPWrapper }).sftp;
+    if (!sftp) {
+      this.pool.destroy(c);
+      throw this.classify(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }), 'download', key);
+    }
+    const rs = pipelinedReadStream(sftp, path, { start: r?.start ?? 0, end: Math.min(r?.end ?? Infinity, size - 1) });
     const out = new PassThrough();
     const unwatch = this.failOnLoss(c, rs);
     let settled = false;
@@ -266,11 +281,8 @@ export class SftpStorageProvider implements StorageProvider {
       finish(false);
       out.destroy(this.classify(e, 'download', key));
     });
-    rs.once('end', () => {
-      // Wait for the handle to close before the connection serves someone else.
-      if ((rs as { closed?: boolean }).closed) finish(true);
-      else rs.once('close', () => finish(true));
-    });
+    // The generator closes the file handle before the stream ends.
+    rs.once('end', () => finish(true));
     out.once('close', () => {
       if (!settled && !rs.readableEnded) {
         rs.destroy();
