@@ -8,16 +8,22 @@
  * shuffled list); and scattered (the newest-first records themselves, visited in random order:
  * nearly every access misses the CPU caches, the worst case). The reference, timed in the same
  * run for each order, parses the 1,000,000 ISO timestamps and sorts them: the least any planner
- * over these records must do. Inputs are built before timing; each figure is the median of 3
- * runs. Figures go to bench/results/retention.json and are printed.
+ * over these records must do. Inputs are built before timing; the heap is collected before each
+ * timed run; each figure is the median of 3 runs. Figures go to bench/results/retention.json and
+ * are printed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyRetention, computeExpiry, planKeepPolicy, planRetention, type KeepPolicy, type RetentionCandidate, type RetentionSettings } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// A full collection before each timed run, so a run does not pay for the previous run's garbage.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 const COUNT = Math.round(1_000_000 * Number(process.env.BENCH_SCALE ?? 1));
 const RUNS = 3;
 const STEP_MS = 5 * 60_000;
@@ -86,6 +92,7 @@ function measure(fn: () => unknown, describe: (result: unknown) => string = () =
   const runs: number[] = [];
   let summary = '';
   for (let r = 0; r < RUNS; r++) {
+    collectGarbage();
     const t0 = performance.now();
     const result = fn();
     runs.push(performance.now() - t0);

@@ -168,12 +168,23 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
   const week = new Float64Array(n);
   const month = new Float64Array(n);
   const year = new Float64Array(n);
+  let prevDays = Number.NaN;
+  let w = 0;
+  let m = 0;
+  let y = 0;
   for (let i = 0; i < n; i++) {
     const days = Math.floor(localMs(created[i]!, policy.timezone) / DAY_MS);
-    const c = civilFromEpochDay(days);
-    week[i] = weekStartDay(days, policy.weekly_backup_day);
-    month[i] = c.year * 12 + c.month - 1;
-    year[i] = c.year;
+    if (days !== prevDays) {
+      // Backups come in runs on the same day: compute the calendar once per day.
+      const c = civilFromEpochDay(days);
+      w = weekStartDay(days, policy.weekly_backup_day);
+      m = c.year * 12 + c.month - 1;
+      y = c.year;
+      prevDays = days;
+    }
+    week[i] = w;
+    month[i] = m;
+    year[i] = y;
   }
   const periodArrays = [week, week, month, year];
 

@@ -116,9 +116,22 @@ function dayOffsets(day: number, timeZone: string): DayOffsets {
 export function zoneOffsetMs(instant: Date | number, timeZone: string): number {
   if (isUtc(timeZone)) return 0;
   const ms = typeof instant === 'number' ? instant : instant.getTime();
-  const o = dayOffsets(Math.floor(ms / DAY_MS), timeZone);
+  const day = Math.floor(ms / DAY_MS);
+  // Planners ask about runs of instants on the same day: skip the map lookups for those.
+  let o: DayOffsets;
+  if (day === lastDay && timeZone === lastZone) o = lastOffsets!;
+  else {
+    o = dayOffsets(day, timeZone);
+    lastDay = day;
+    lastZone = timeZone;
+    lastOffsets = o;
+  }
   return ms < o.switchAt ? o.before : o.after;
 }
+
+let lastDay = Number.NaN;
+let lastZone = '';
+let lastOffsets: DayOffsets | null = null;
 
 /**
  * Wall-clock milliseconds of `instant` in `timeZone`: the instant shifted by the zone's offset,
