@@ -85,6 +85,9 @@ export async function startPostgres(): Promise<PgServer> {
     let p = pools.get(db);
     if (!p) {
       p = new pg.Pool({ host, port, user, password, database: db, max: 4 });
+      // An idle connection ended by the server (DROP DATABASE ... WITH (FORCE), shutdown) is
+      // expected here: without a listener pg would raise it as an uncaught exception.
+      p.on('error', () => undefined);
       pools.set(db, p);
     }
     return p;
