@@ -172,10 +172,11 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
   let w = 0;
   let m = 0;
   let y = 0;
-  for (let i = 0; i < n; i++) {
+  for (let k = 0; k < n; k++) {
+    // In time order, so same-day runs compute the zone offset and the calendar once per day.
+    const i = order[k]!;
     const days = Math.floor(localMs(created[i]!, policy.timezone) / DAY_MS);
     if (days !== prevDays) {
-      // Backups come in runs on the same day: compute the calendar once per day.
       const c = civilFromEpochDay(days);
       w = weekStartDay(days, policy.weekly_backup_day);
       m = c.year * 12 + c.month - 1;
