@@ -27,11 +27,14 @@ const needs = [
   { ok: () => onPath('tar') && onPath('gzip'), what: 'tar and gzip', pkg: 'tar gzip' },
   { ok: () => onPath('openssl'), what: 'openssl (test TLS certificates)', pkg: 'openssl' },
   { ok: () => onPath('runuser'), what: 'runuser (runs PostgreSQL as a non-root user)', pkg: 'util-linux' },
+  // Independent ZIP readers the archive tests check our ZIP64 output with.
+  { ok: () => onPath('unzip'), what: 'unzip (Info-ZIP)', pkg: 'unzip' },
+  { ok: () => onPath('python3'), what: 'python3 (its zipfile module)', pkg: 'python3' },
 ];
 
 const missing = needs.filter((n) => !n.ok());
 if (missing.length === 0) {
-  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar and openssl are installed');
+  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, openssl, unzip and python3 are installed');
   process.exit(0);
 }
 

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { crc32 } from './crc32.js';
 
 /** What a {@link MeasuringStream} saw. */
 export interface Measurement {
@@ -15,6 +16,8 @@ export interface Measurement {
  */
 export class MeasuringStream extends Transform {
   private readonly hash: Hash | null;
+  private readonly withCrc: boolean;
+  private crc = 0;
   private bytes = 0;
   private digest: string | null = null;
 
@@ -25,14 +28,16 @@ export class MeasuringStream extends Transform {
   /**
    * @param onBytes Called with the size of every chunk that passes.
    * @param options `hash: false` only counts (for streams whose digest nobody needs);
-   *   `keepHead` keeps that many first bytes (to read a file header in flight).
+   *   `keepHead` keeps that many first bytes (to read a file header in flight);
+   *   `crc32: true` also computes the CRC-32 a ZIP entry needs.
    */
   constructor(
     private readonly onBytes?: (delta: number) => void,
-    options: { hash?: boolean; keepHead?: number } = {},
+    options: { hash?: boolean; keepHead?: number; crc32?: boolean } = {},
   ) {
     super();
     this.hash = options.hash === false ? null : createHash('sha256');
+    this.withCrc = options.crc32 === true;
     this.keepHead = options.keepHead ?? 0;
   }
 
@@ -43,6 +48,7 @@ export class MeasuringStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash?.update(chunk);
+    if (this.withCrc) this.crc = crc32(chunk, this.crc);
     if (this.headBytes < this.keepHead) {
       this.headChunks.push(Buffer.from(chunk.subarray(0, this.keepHead - this.headBytes)));
       this.headBytes += Math.min(chunk.length, this.keepHead - this.headBytes);
@@ -50,6 +56,11 @@ export class MeasuringStream extends Transform {
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     callback(null, chunk);
+  }
+
+  /** CRC-32 of the bytes seen so far (0 unless asked for with `crc32: true`). */
+  get crc32(): number {
+    return this.crc;
   }
 
   /** Bytes seen so far. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-const INSTALL = 'apt-get update && apt-get install -y postgresql openssh-server openssh-client redis-server';
+const INSTALL = 'apt-get update && apt-get install -y postgresql openssh-server openssh-client redis-server unzip python3';
 
 /** The newest PostgreSQL server binary folder (Debian's /usr/lib/postgresql/N/bin), or a clear error. */
 export function findPgBinDir(): string {
