@@ -37,7 +37,8 @@ type Sendable = object;
  * MinIO), on `@aws-sdk/client-s3`.
  *
  * Uploads of unknown length stream as a multipart upload of equal `partSize` parts (R2 requires
- * equal parts), at most `queueSize` in flight, so memory stays near (queueSize + 1) x partSize.
+ * equal parts), at most `queueSize` in flight, in at most (queueSize + 1) part buffers that are
+ * reused: memory stays near (queueSize + 1) x partSize.
  * An object smaller than one part is sent with a single `PutObject`. Each request is retried with
  * backoff on transient errors (p-retry; the SDK's own retries are off so there is one policy).
  * On failure or abort, in-flight part requests are cancelled and the multipart upload is aborted
@@ -138,6 +139,9 @@ export class S3StorageProvider implements StorageProvider {
     let sent = 0;
     const parts: CompletedPart[] = [];
     const inFlight = new Set<Promise<void>>();
+    // Part buffers come back here once their part is stored, so at most queueSize + 1 are ever
+    // allocated: memory is bounded by the settings, not by how fast the garbage collector runs.
+    const spare: Buffer[] = [];
     const fail = (error: unknown) => {
       if (failure === undefined) failure = error;
       controller.abort(error);
@@ -152,6 +156,7 @@ export class S3StorageProvider implements StorageProvider {
         (res) => {
           parts[partNumber - 1] = { PartNumber: partNumber, ETag: res.ETag };
           sent += data.length;
+          if (data.length === partSize) spare.push(data);
           options.onProgress?.(sent);
         },
         fail,
@@ -161,7 +166,7 @@ export class S3StorageProvider implements StorageProvider {
     };
 
     try {
-      let buffer = Buffer.allocUnsafe(partSize);
+      let buffer: Buffer = Buffer.allocUnsafe(partSize);
       let filled = 0;
       let partNumber = 0;
       let total = 0;
@@ -181,7 +186,7 @@ export class S3StorageProvider implements StorageProvider {
           while (inFlight.size >= queueSize) await Promise.race(inFlight);
           if (failure !== undefined) throw failure;
           startPart(partNumber, buffer);
-          buffer = Buffer.allocUnsafe(partSize);
+          buffer = spare.pop() ?? Buffer.allocUnsafe(partSize);
           filled = 0;
         }
       }
