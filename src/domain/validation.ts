@@ -47,8 +47,7 @@ export const CronSchema = z.string().superRefine((value, ctx) => {
 });
 
 function timeZoneProblem(timeZone: string): string | null {
-  // Node 22+ also takes UTC offsets ("+01:00") as time zones; they are not IANA names and have no DST rules.
-  if (!isValidTimeZone(timeZone) || /^[+-]/.test(timeZone)) return 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"';
+  if (!isValidTimeZone(timeZone)) return 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"';
   // Intl accepts any letter case; other systems (zoneinfo files, PostgreSQL on some platforms) do not.
   const resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   if (resolved !== timeZone && resolved.toLowerCase() === timeZone.toLowerCase()) return `must be spelled "${resolved}"`;

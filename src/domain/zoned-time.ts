@@ -41,6 +41,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 /** True when `timeZone` is an IANA zone name this runtime knows (e.g. `Europe/Brussels`, `UTC`). */
 export function isValidTimeZone(timeZone: string): boolean {
   if (typeof timeZone !== 'string' || timeZone.length === 0) return false;
+  // Node 22+ also takes UTC offsets ("+01:00") as time zones; they are not IANA names and have no DST rules.
+  if (/^[+-]/.test(timeZone)) return false;
   try {
     formatterFor(timeZone);
     return true;

@@ -1,7 +1,7 @@
 // The zoned-time helpers the GFS calendar and both planners rest on, checked against Intl.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { civilFromEpochDay, epochDay, instantFromZoned, isoWeekdayOfEpochDay, zonedParts, zoneOffsetMs } from '../../../src/index.js';
+import { civilFromEpochDay, DEFAULT_RETENTION, epochDay, instantFromZoned, isoWeekdayOfEpochDay, nextRun, planKeepPolicy, planRetention, ValidationError, zonedParts, zoneOffsetMs } from '../../../src/index.js';
 
 const ZONES = ['UTC', 'Europe/Brussels', 'America/New_York', 'Pacific/Auckland', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns'];
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
@@ -92,5 +92,14 @@ describe('zoned time', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('time zones every planner and schedule accepts', () => {
+  it('are IANA names; UTC offsets (which Node 22+ Intl takes) are refused everywhere', () => {
+    expect(() => planKeepPolicy([], { last: 1 }, { timezone: '+02:00' })).toThrow(ValidationError);
+    expect(() => planRetention([], { ...DEFAULT_RETENTION, timezone: '-0500' }, new Date())).toThrow(ValidationError);
+    expect(() => nextRun('0 2 * * *', '+02:00', new Date())).toThrow(ValidationError);
+    expect(() => planRetention([], { ...DEFAULT_RETENTION, timezone: 'Europe/Brussels' }, new Date())).not.toThrow();
   });
 });
