@@ -1,8 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
+import type { SourceStream } from '../../../src/index.js';
+import { folderDigests } from '../../fixtures/odoo-fixture.js';
 import type { PgServer } from '../../servers/postgres.js';
 
 const run = promisify(execFile);
@@ -76,3 +80,16 @@ export function comm(pid: number): string {
 
 /** Whether process `pid` is a pg_dump. */
 export const isPgDump = (pid: number): boolean => comm(pid) === 'pg_dump';
+
+/**
+ * Saves a filestore tarball under `work`, waits for its tool to exit 0, extracts it with the
+ * system's tar and returns the per-file digests of `folder` inside it (as `folderDigests`).
+ */
+export async function extractedDigests(tarball: SourceStream, work: string, folder: string): Promise<Record<string, string>> {
+  const file = join(work, `fs-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`);
+  await pipeline(tarball.stream, createWriteStream(file));
+  await tarball.done;
+  const out = await mkdtemp(join(work, 'extracted-'));
+  await run('tar', ['-xzf', file, '-C', out]);
+  return folderDigests(join(out, folder));
+}

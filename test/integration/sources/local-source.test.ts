@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, createBackupSource, LocalCommandRunner, quoteShellArg, SourceError, type BackupSource, type LocalSource } from '../../../src/index.js';
-import { createOdooFixture, folderDigests, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
+import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
-import { collect, comm, eventually, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
+import { collect, comm, eventually, extractedDigests, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
 
 const run = promisify(execFile);
 const marker = randomBytes(3).toString('hex');
@@ -100,13 +100,7 @@ describe('local source', () => {
     const source = createBackupSource(localConfig());
     const tarball = await source.archiveFilestore();
     expect(tarball).not.toBeNull();
-    const file = join(work, 'fs.tar.gz');
-    await pipeline(tarball!.stream, createWriteStream(file));
-    await tarball!.done;
-    const out = join(work, 'extracted');
-    await run('mkdir', ['-p', out]);
-    await run('tar', ['-xzf', file, '-C', out]);
-    const restored = await folderDigests(join(out, basename(fixture.filestorePath)));
+    const restored = await extractedDigests(tarball!, work, basename(fixture.filestorePath));
     expect(Object.keys(restored)).toHaveLength(fixture.counts.files);
     expect(restored).toEqual(await fixture.filestoreDigest());
     expect(noMarkers(markers)).toBe(true);

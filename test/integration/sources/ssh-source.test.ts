@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,15 +5,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, createBackupSource, SourceError, SshCommandRunner, type LocalSource, type SshSource, type SshTarget } from '../../../src/index.js';
-import { createOdooFixture, folderDigests, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
+import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { startSshd, type SshServer } from '../../servers/sshd.js';
-import { collect, comm, eventually, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
+import { collect, comm, eventually, extractedDigests, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
 
-const run = promisify(execFile);
 const marker = randomBytes(3).toString('hex');
 const { name: dbName, markers } = hostileName(marker);
 const fakeDocker = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/fake-docker/docker');
@@ -86,13 +83,7 @@ describe('ssh source', () => {
     try {
       const tarball = await source.archiveFilestore();
       expect(tarball).not.toBeNull();
-      const file = join(work, 'fs.tar.gz');
-      await pipeline(tarball!.stream, createWriteStream(file));
-      await tarball!.done;
-      const out = join(work, 'extracted');
-      await mkdir(out);
-      await run('tar', ['-xzf', file, '-C', out]);
-      expect(await folderDigests(join(out, fixture.filestorePath.split('/').pop()!))).toEqual(await fixture.filestoreDigest());
+      expect(await extractedDigests(tarball!, work, fixture.filestorePath.split('/').pop()!)).toEqual(await fixture.filestoreDigest());
       expect(await createBackupSource(sshSource(passwordTarget(), remoteLocal({}, join(work, `missing ${marker}`)))).archiveFilestore()).toBeNull();
       expect(noMarkers(markers)).toBe(true);
     } finally {
