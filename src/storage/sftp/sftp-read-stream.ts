@@ -7,7 +7,11 @@ export interface PipelinedReadOptions {
   start?: number;
   /** Last byte, inclusive. */
   end: number;
-  /** Bytes per READ request (default 256 KiB; ssh2 splits larger ones to the server's limit). */
+  /**
+   * Bytes per READ request (default: the server's limit as ssh2 learned it, else 255 KiB,
+   * OpenSSH's). ssh2 splits a larger read into requests sent one after another: asking for 256 KiB
+   * from OpenSSH (limit 255 KiB) ran at 103 MB/s here, 255 KiB at 241 MB/s.
+   */
   chunkSize?: number;
   /** READ requests kept in flight (default 8). */
   parallel?: number;
@@ -20,7 +24,7 @@ export interface PipelinedReadOptions {
  * `chunkSize x parallel` plus what the consumer buffers.
  */
 export function pipelinedReadStream(sftp: SFTPWrapper, path: string, options: PipelinedReadOptions): Readable {
-  const chunkSize = options.chunkSize ?? 256 * 1024;
+  const chunkSize = options.chunkSize ?? serverReadLimit(sftp);
   const parallel = options.parallel ?? 8;
   const first = options.start ?? 0;
   const last = options.end;
@@ -72,4 +76,10 @@ export function pipelinedReadStream(sftp: SFTPWrapper, path: string, options: Pi
   }
 
   return Readable.from(chunks(), { objectMode: false, highWaterMark: chunkSize });
+}
+
+/** The largest READ the server answers in one reply (ssh2 reads OpenSSH's limits extension). */
+function serverReadLimit(sftp: SFTPWrapper): number {
+  const known = (sftp as unknown as { _maxReadLen?: unknown })._maxReadLen;
+  return typeof known === 'number' && known > 0 ? known : 255 * 1024;
 }
