@@ -18,11 +18,21 @@ import { pipelinedReadStream } from './sftp-read-stream.js';
 import { pipelinedWriteStream } from './sftp-write-stream.js';
 
 /**
- * Chunk size of uploads and downloads. ssh2's SFTP streams send one request per chunk and wait for
- * each: with the default 16 KiB chunks a 20 MiB upload took 12.7 s here, with 1 MiB chunks 0.6 s;
- * the pipelined streams below also keep several requests in flight.
+ * Buffer of an upload stream. ssh2's own SFTP streams send one request per chunk and wait for
+ * each (with 16 KiB chunks a 20 MiB upload took 12.7 s here, with 1 MiB chunks 0.6 s); the
+ * pipelined streams used below also keep several requests in flight.
  */
 const STREAM_CHUNK = 1024 * 1024;
+
+/**
+ * The ssh2 SFTP session under an ssh2-sftp-client connection, for the pipelined streams. It is
+ * gone once the connection dropped: that is a (transient) connection reset.
+ */
+function sftpSession(c: SftpClient): SFTPWrapper {
+  const sftp = (c as unknown as { sftp?: SFTPWrapper }).sftp;
+  if (!sftp) throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
+  return sftp;
+}
 
 /**
  * A {@link StorageProvider} on an SFTP server (ssh2-sftp-client), with password or key login.
@@ -200,9 +210,7 @@ export class SftpStorageProvider implements StorageProvider {
       await this.ensureDir(c, dir).catch((e: unknown) => {
         throw this.classify(e, 'create folder', key);
       });
-      const sftp = (c as unknown as { sftp?: SFTPWrapper }).sftp;
-      if (!sftp) throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
-      const ws = pipelinedWriteStream(sftp, temp, { highWaterMark: STREAM_CHUNK });
+      const ws = pipelinedWriteStream(sftpSession(c), temp, { highWaterMark: STREAM_CHUNK });
       opened = true;
       ws.once('error', (e: Error) => (sinkError ??= e));
       const unwatch = this.failOnLoss(c, ws);
@@ -261,10 +269,12 @@ export class SftpStorageProvider implements StorageProvider {
         throw classified;
       }
     }, this.options.retry);
-    const sftp = (c as unknown as { sftp?: SFTPWrapper }).sftp;
-    if (!sftp) {
+    let sftp: SFTPWrapper;
+    try {
+      sftp = sftpSession(c);
+    } catch (error) {
       this.pool.destroy(c);
-      throw this.classify(Object.assign(new Error('connection lost'), { code: 'ECONNRESET' }), 'download', key);
+      throw this.classify(error, 'download', key);
     }
     const rs = pipelinedReadStream(sftp, path, { start: r?.start ?? 0, end: Math.min(r?.end ?? Infinity, size - 1) });
     const out = new PassThrough();
