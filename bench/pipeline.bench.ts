@@ -3,7 +3,9 @@
  * it builds an Odoo-shaped database of >= 2 GB and a filestore of >= 1 GB in >= 20,000 files
  * (BENCH_SCALE=0.1 shrinks both), then times, in the same run:
  *
- * - raw tools: `pg_dump -Fc -Z<level>` to /dev/null, then `tar -czf -` to /dev/null;
+ * - raw tools: `pg_dump -Fc -Z<level>` to /dev/null, then `tar -czf -` to /dev/null, alternated
+ *   with ours to the local provider BENCH_REPS times (default 3); the median pair's ratio is the one
+ *   held against the 1.10 target;
  * - ours: BackupRunner to a discarding provider (pure pipeline cost), to the local provider,
  *   and to the loopback S3 server (s3rver), each in its own process so its peak RSS is its own;
  *   at two data sizes to show memory does not grow with data;
@@ -38,6 +40,8 @@ import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js'
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Alternated raw-tools / ours pairs on the full set (BENCH_REPS, default 3). */
+const REPS = Math.max(1, Math.round(Number(process.env.BENCH_REPS ?? 3)));
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
@@ -289,18 +293,29 @@ async function main(): Promise<void> {
     }
     results.pg_dump_levels = { data_set: 'quarter', ...levels };
 
-    // Raw tools on the full set, same level as ours.
-    const rawDump = await timed(pgArgs(full.source.connection.database, level), pgEnv);
-    const rawTar = await timed(tarArgs(full.source.filestore_path!));
-    const raw = rawDump.seconds + rawTar.seconds;
-    log(`raw tools (full): pg_dump ${rawDump.seconds.toFixed(1)} s (${(rawDump.bytes / MB).toFixed(0)} MB) + tar ${rawTar.seconds.toFixed(1)} s (${(rawTar.bytes / MB).toFixed(0)} MB) = ${raw.toFixed(1)} s`);
-
+    // Raw tools and ours to local storage on the full set, alternated REPS times: each pair runs
+    // back to back under the same machine load, and the median pair is the one reported (a
+    // single pair moved by 10 % between runs on this shared machine).
     const storageRoot = join(work, 'storage');
     mkdirSync(storageRoot, { recursive: true });
+    const pairs: { raw_dump: { seconds: number; bytes: number }; raw_tar: { seconds: number; bytes: number }; raw_seconds: number; ours: ReturnType<typeof runChild>; ratio: number }[] = [];
+    for (let i = 0; i < REPS; i++) {
+      const rawDumpRun = await timed(pgArgs(full.source.connection.database, level), pgEnv);
+      const rawTarRun = await timed(tarArgs(full.source.filestore_path!));
+      const rawSeconds = rawDumpRun.seconds + rawTarRun.seconds;
+      const ours = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
+      pairs.push({ raw_dump: rawDumpRun, raw_tar: rawTarRun, raw_seconds: rawSeconds, ours, ratio: ours.seconds / rawSeconds });
+      log(`pair ${i + 1}/${REPS}: raw tools ${rawDumpRun.seconds.toFixed(1)} s + ${rawTarRun.seconds.toFixed(1)} s = ${rawSeconds.toFixed(1)} s; ours -> local ${ours.seconds.toFixed(1)} s (${(ours.seconds / rawSeconds).toFixed(3)}x), peak RSS ${ours.max_rss_mb} MB`);
+    }
+    const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)]!;
+    const rawDump = median.raw_dump;
+    const rawTar = median.raw_tar;
+    const raw = median.raw_seconds;
+    const oursLocal = median.ours;
+    log(`median pair: raw tools ${raw.toFixed(1)} s, ours -> local ${oursLocal.seconds.toFixed(1)} s: ${median.ratio.toFixed(3)}x`);
+
     const oursNull = runChild({ source: full.source, storage: { kind: 'null' }, level });
     log(`ours -> discard (full): ${oursNull.seconds.toFixed(1)} s, peak RSS ${oursNull.max_rss_mb} MB`);
-    const oursLocal = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
-    log(`ours -> local (full): ${oursLocal.seconds.toFixed(1)} s, peak RSS ${oursLocal.max_rss_mb} MB, zip ${(oursLocal.compressed_size / MB).toFixed(0)} MB`);
     const oursLocalQuarter = runChild({ source: quarter.source, storage: { kind: 'local', root: storageRoot }, level });
     log(`ours -> local (quarter): ${oursLocalQuarter.seconds.toFixed(1)} s, peak RSS ${oursLocalQuarter.max_rss_mb} MB`);
 
@@ -329,6 +344,7 @@ async function main(): Promise<void> {
     log(`staged, temp files but STORED zip (full): ${stagedStored.seconds.toFixed(1)} s`);
 
     results.raw_tools = { pg_dump_seconds: rawDump.seconds, dump_bytes: rawDump.bytes, tar_seconds: rawTar.seconds, tar_bytes: rawTar.bytes, total_seconds: raw };
+    results.pairs = pairs.map((q) => ({ raw_seconds: q.raw_seconds, ours_local_seconds: q.ours.seconds, ratio: q.ratio, max_rss_mb: q.ours.max_rss_mb }));
     results.ours = { discard: oursNull, local: oursLocal, local_quarter: oursLocalQuarter, s3: oursS3 };
     results.staged = { spec_deflate_seconds: stagedDeflate.seconds, stored_seconds: stagedStored.seconds };
     results.ratios = {
@@ -338,9 +354,9 @@ async function main(): Promise<void> {
       staged_spec_vs_ours_local: stagedDeflate.seconds / oursLocal.seconds,
       staged_stored_vs_ours_local: stagedStored.seconds / oursLocal.seconds,
     };
-    results.peak_rss_mb = { full: oursLocal.max_rss_mb, quarter: oursLocalQuarter.max_rss_mb, discard_full: oursNull.max_rss_mb, s3_full: oursS3?.max_rss_mb ?? null };
+    results.peak_rss_mb = { full: Math.max(...pairs.map((q) => q.ours.max_rss_mb)), quarter: oursLocalQuarter.max_rss_mb, discard_full: oursNull.max_rss_mb, s3_full: oursS3?.max_rss_mb ?? null };
     results.targets = {
-      ratio_vs_raw_le_1_10: (results.ratios as { ours_discard_vs_raw: number }).ours_discard_vs_raw <= 1.1,
+      ratio_vs_raw_le_1_10: median.ratio <= 1.1,
       staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,
       peak_rss_le_200mb: Math.max(oursLocal.max_rss_mb, oursLocalQuarter.max_rss_mb, oursNull.max_rss_mb, oursS3?.max_rss_mb ?? 0) <= 200,
     };
