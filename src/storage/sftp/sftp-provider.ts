@@ -49,6 +49,7 @@ export class SftpStorageProvider implements StorageProvider {
   private readonly options: SftpProviderOptions;
   private readonly pool: ConnectionPool<SftpClient>;
   private readonly knownDirs = new Set<string>();
+  private readonly creatingDirs = new Map<string, Promise<void>>();
   /** Per connection: what to do when it drops (ssh2 leaves pending SFTP requests unanswered). */
   private readonly onLost = new WeakMap<SftpClient, Set<(error: Error) => void>>();
   private readonly dead = new WeakSet<SftpClient>();
@@ -168,16 +169,32 @@ export class SftpStorageProvider implements StorageProvider {
     );
   }
 
-  private async ensureDir(c: SftpClient, dir: string): Promise<void> {
-    if (dir === this.options.root || this.knownDirs.has(dir)) return;
-    try {
-      await c.mkdir(dir, true);
-    } catch (error) {
-      // Concurrent uploads race to create the same folder: OpenSSH answers a mkdir of one that
-      // now exists with a generic failure, which ssh2-sftp-client reports as "permission denied".
-      if ((await c.exists(dir).catch(() => false)) !== 'd') throw error;
+  /** Creates `dir` and its parents once per provider; concurrent uploads share the creation. */
+  private ensureDir(c: SftpClient, dir: string): Promise<void> {
+    if (dir === this.options.root || this.knownDirs.has(dir)) return Promise.resolve();
+    let pending = this.creatingDirs.get(dir);
+    if (!pending) {
+      pending = this.createDir(c, dir)
+        .then(() => void this.knownDirs.add(dir))
+        .finally(() => this.creatingDirs.delete(dir));
+      this.creatingDirs.set(dir, pending);
     }
-    this.knownDirs.add(dir);
+    return pending;
+  }
+
+  private async createDir(c: SftpClient, dir: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await c.mkdir(dir, true);
+        return;
+      } catch (error) {
+        // Another client (or an upload to a sibling folder) created this folder or a parent
+        // meanwhile: OpenSSH answers a mkdir of one that now exists with a generic failure, which
+        // ssh2-sftp-client reports as "permission denied". Done if it exists; else try again.
+        if ((await c.exists(dir).catch(() => false)) === 'd') return;
+        if (attempt === 3) throw error;
+      }
+    }
   }
 
   async upload(key: string, body: NodeJS.ReadableStream | Readable, options: UploadOptions = {}): Promise<UploadResult> {
