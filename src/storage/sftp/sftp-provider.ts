@@ -274,11 +274,11 @@ export class SftpStorageProvider implements StorageProvider {
     const path = this.path(key);
     const r = options.range;
     if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start))) throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
-    const { c, size } = await withRetry('SFTP download', async () => {
+    const { c, sftp, size } = await withRetry('SFTP download', async () => {
       const conn = await this.pool.acquire();
       try {
         const st = await conn.stat(path);
-        return { c: conn, size: st.size };
+        return { c: conn, sftp: sftpSession(conn), size: st.size };
       } catch (error) {
         const classified = this.classify(error, 'download', key);
         if (classified.transient) this.pool.destroy(conn);
@@ -286,13 +286,6 @@ export class SftpStorageProvider implements StorageProvider {
         throw classified;
       }
     }, this.options.retry);
-    let sftp: SFTPWrapper;
-    try {
-      sftp = sftpSession(c);
-    } catch (error) {
-      this.pool.destroy(c);
-      throw this.classify(error, 'download', key);
-    }
     const rs = pipelinedReadStream(sftp, path, { start: r?.start ?? 0, end: Math.min(r?.end ?? Infinity, size - 1) });
     const out = new PassThrough();
     const unwatch = this.failOnLoss(c, rs);
