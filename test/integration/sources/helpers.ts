@@ -86,10 +86,10 @@ export const isPgDump = (pid: number): boolean => comm(pid) === 'pg_dump';
  * system's tar and returns the per-file digests of `folder` inside it (as `folderDigests`).
  */
 export async function extractedDigests(tarball: SourceStream, work: string, folder: string): Promise<Record<string, string>> {
-  const file = join(work, `fs-${Date.now()}-${Math.random().toString(36).slice(2)}.tar.gz`);
+  const dir = await mkdtemp(join(work, 'tarball-'));
+  const file = join(dir, 'fs.tar.gz');
   await pipeline(tarball.stream, createWriteStream(file));
   await tarball.done;
-  const out = await mkdtemp(join(work, 'extracted-'));
-  await run('tar', ['-xzf', file, '-C', out]);
-  return folderDigests(join(out, folder));
+  await run('tar', ['-xzf', file, '-C', dir]);
+  return folderDigests(join(dir, folder));
 }
