@@ -35,7 +35,12 @@ import {
   type StorageConfig,
   type StorageProvider,
 } from '../src/index.js';
-import { InMemoryBackupRepository, InMemoryStorageConfigRepository, StaticEnvironmentResolver, makeResolvedEnvironment } from '../src/testing/index.js';
+import {
+  InMemoryBackupRepository,
+  InMemoryStorageConfigRepository,
+  StaticEnvironmentResolver,
+  makeResolvedEnvironment,
+} from '../src/testing/index.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
@@ -51,7 +56,10 @@ const MB = 1024 ** 2;
 
 interface ChildJob {
   source: LocalSource;
-  storage: { kind: 'null' } | { kind: 'local'; root: string } | { kind: 's3'; settings: Record<string, unknown>; credentials: Record<string, string> };
+  storage:
+    | { kind: 'null' }
+    | { kind: 'local'; root: string }
+    | { kind: 's3'; settings: Record<string, unknown>; credentials: Record<string, string> };
   level: number;
 }
 
@@ -72,10 +80,20 @@ async function child(job: ChildJob): Promise<void> {
   const config: StorageConfig =
     job.storage.kind === 's3'
       ? makeStorageConfig(env.organization_id, { provider: 'minio', settings: job.storage.settings, credentials: job.storage.credentials })
-      : makeStorageConfig(env.organization_id, { provider: 'local', settings: { root: job.storage.kind === 'local' ? job.storage.root : tmpdir() } });
+      : makeStorageConfig(env.organization_id, {
+          provider: 'local',
+          settings: { root: job.storage.kind === 'local' ? job.storage.root : tmpdir() },
+        });
   await storageConfigs.create(config);
-  const storage: (c: StorageConfig) => StorageProvider = job.storage.kind === 'null' ? () => new DiscardingProvider({ root: tmpdir() }) : createStorageProvider;
-  const runner = new BackupRunner({ backups, storageConfigs, environments: new StaticEnvironmentResolver([env]), storageProviders: storage, compressionLevel: job.level });
+  const storage: (c: StorageConfig) => StorageProvider =
+    job.storage.kind === 'null' ? () => new DiscardingProvider({ root: tmpdir() }) : createStorageProvider;
+  const runner = new BackupRunner({
+    backups,
+    storageConfigs,
+    environments: new StaticEnvironmentResolver([env]),
+    storageProviders: storage,
+    compressionLevel: job.level,
+  });
   const backup = await backups.create(makeBackup(env, config.id, { created_at: new Date().toISOString() }));
   const started = performance.now();
   const done = await runner.run(backup.id, { verify: false });
@@ -101,10 +119,18 @@ async function child(job: ChildJob): Promise<void> {
 async function buildDatabase(pg: PgServer, db: string, bytes: number): Promise<number> {
   await pg.createDatabase(db);
   const q = (sql: string) => pg.query(db, sql);
-  await q(`CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar, email varchar, street varchar, city varchar, zip varchar, phone varchar, comment text, is_company boolean, create_date timestamp)`);
-  await q(`CREATE TABLE mail_message (id serial PRIMARY KEY, model varchar, res_id int, message_type varchar, subject varchar, body text, author_id int, date timestamp)`);
-  await q(`CREATE TABLE account_move_line (id serial PRIMARY KEY, move_id int, account_id int, partner_id int, name varchar, debit numeric(16,2), credit numeric(16,2), balance numeric(16,2), date date, ref varchar)`);
-  await q(`CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`);
+  await q(
+    `CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar, email varchar, street varchar, city varchar, zip varchar, phone varchar, comment text, is_company boolean, create_date timestamp)`,
+  );
+  await q(
+    `CREATE TABLE mail_message (id serial PRIMARY KEY, model varchar, res_id int, message_type varchar, subject varchar, body text, author_id int, date timestamp)`,
+  );
+  await q(
+    `CREATE TABLE account_move_line (id serial PRIMARY KEY, move_id int, account_id int, partner_id int, name varchar, debit numeric(16,2), credit numeric(16,2), balance numeric(16,2), date date, ref varchar)`,
+  );
+  await q(
+    `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`,
+  );
   // Sizes are per row on disk, roughly: mail_message ~1.2 KB (html bodies, 70% of the data),
   // account_move_line ~200 B (20%), res_partner ~400 B (10%).
   const batches = async (table: string, rows: number, insert: (from: number, to: number) => string) => {
@@ -113,8 +139,11 @@ async function buildDatabase(pg: PgServer, db: string, bytes: number): Promise<n
     void table;
   };
   const partners = Math.max(1000, Math.round((bytes * 0.1) / 400));
-  await batches('res_partner', partners, (a, b) =>
-    `INSERT INTO res_partner (name, email, street, city, zip, phone, comment, is_company, create_date)
+  await batches(
+    'res_partner',
+    partners,
+    (a, b) =>
+      `INSERT INTO res_partner (name, email, street, city, zip, phone, comment, is_company, create_date)
      SELECT 'Partner ' || g || ' ' || substr(md5(g::text), 1, 8), 'contact' || g || '@example.' || (ARRAY['com','be','fr','de'])[1 + g % 4],
             g || ' ' || (ARRAY['Rue de la Loi','Main Street','Avenue Louise','Hauptstrasse'])[1 + g % 4], (ARRAY['Brussels','Paris','Berlin','Ghent','Lyon'])[1 + g % 5],
             lpad((g % 9999)::text, 4, '0'), '+32 2 ' || lpad((g % 999999)::text, 6, '0'),
@@ -122,8 +151,11 @@ async function buildDatabase(pg: PgServer, db: string, bytes: number): Promise<n
      FROM generate_series(${a}, ${b}) g`,
   );
   const lines = Math.round((bytes * 0.2) / 200);
-  await batches('account_move_line', lines, (a, b) =>
-    `INSERT INTO account_move_line (move_id, account_id, partner_id, name, debit, credit, balance, date, ref)
+  await batches(
+    'account_move_line',
+    lines,
+    (a, b) =>
+      `INSERT INTO account_move_line (move_id, account_id, partner_id, name, debit, credit, balance, date, ref)
      SELECT g / 4, 100 + g % 60, 1 + g % ${partners}, 'INV/2025/' || lpad((g / 4)::text, 6, '0') || ' line ' || g % 4,
             CASE WHEN g % 2 = 0 THEN (g % 100000) / 100.0 ELSE 0 END, CASE WHEN g % 2 = 1 THEN (g % 100000) / 100.0 ELSE 0 END,
             ((g % 200000) - 100000) / 100.0, date '2025-01-01' + g % 365, 'REF' || substr(md5(g::text), 1, 10)
@@ -148,13 +180,23 @@ async function buildDatabase(pg: PgServer, db: string, bytes: number): Promise<n
   return size();
 }
 
-async function buildFilestore(pg: PgServer, db: string, root: string, bytes: number, files: number): Promise<{ folder: string; bytes: number; files: number }> {
+async function buildFilestore(
+  pg: PgServer,
+  db: string,
+  root: string,
+  bytes: number,
+  files: number,
+): Promise<{ folder: string; bytes: number; files: number }> {
   const folder = join(root, db);
   const avg = bytes / files;
   let total = 0;
   const rows: string[] = [];
   const flush = async () => {
-    if (rows.length) await pg.query(db, `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`);
+    if (rows.length)
+      await pg.query(
+        db,
+        `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`,
+      );
     rows.length = 0;
   };
   // Attachments are mostly PDFs and images (already compressed: random bytes stand for them),
@@ -162,13 +204,18 @@ async function buildFilestore(pg: PgServer, db: string, root: string, bytes: num
   const text = Buffer.from('Invoice line, quantity 1, unit price 100.00 EUR, tax 21%.\n'.repeat(4096));
   for (let i = 0; i < files; i++) {
     const size = Math.max(512, Math.round(avg * (0.2 + ((i * 7919) % 1000) / 625)));
-    const data = i % 4 === 0 ? Buffer.concat([text.subarray(0, Math.min(size, text.length)), randomBytes(Math.max(0, size - text.length))]).subarray(0, size) : randomBytes(size);
+    const data =
+      i % 4 === 0
+        ? Buffer.concat([text.subarray(0, Math.min(size, text.length)), randomBytes(Math.max(0, size - text.length))]).subarray(0, size)
+        : randomBytes(size);
     const sha1 = createHash('sha1').update(data).digest('hex');
     const dir = join(folder, sha1.slice(0, 2));
     mkdirSync(dir, { recursive: true });
     await writeFile(join(dir, sha1), data);
     total += size;
-    rows.push(`('doc${i}.pdf', 'account.move', ${i + 1}, '${sha1.slice(0, 2)}/${sha1}', '${sha1}', ${size}, '${i % 4 === 0 ? 'text/plain' : 'application/pdf'}')`);
+    rows.push(
+      `('doc${i}.pdf', 'account.move', ${i + 1}, '${sha1.slice(0, 2)}/${sha1}', '${sha1}', ${size}, '${i % 4 === 0 ? 'text/plain' : 'application/pdf'}')`,
+    );
     if (rows.length >= 1000) await flush();
   }
   await flush();
@@ -189,12 +236,26 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seco
     child.stdout.on('data', (d: Buffer) => (bytes += d.length));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, bytes }) : reject(new Error(`${argv[0]} exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve({ seconds: (performance.now() - started) / 1000, bytes })
+        : reject(new Error(`${argv[0]} exited ${code}: ${err}`)),
+    );
   });
 }
 
-function runChild(job: ChildJob): { seconds: number; max_rss_mb: number; node_cpu_seconds: number; database_size: number; filestore_size: number; compressed_size: number } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', maxBuffer: 16 * MB });
+function runChild(job: ChildJob): {
+  seconds: number;
+  max_rss_mb: number;
+  node_cpu_seconds: number;
+  database_size: number;
+  filestore_size: number;
+  compressed_size: number;
+} {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
+    encoding: 'utf8',
+    maxBuffer: 16 * MB,
+  });
   if (result.status !== 0) throw new Error(`child failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!);
 }
@@ -206,14 +267,24 @@ async function sha256File(path: string): Promise<string> {
 }
 
 /** The spec's way, staged through temp files. */
-async function staged(pg: PgServer, source: LocalSource, level: number, storageRoot: string, compress: boolean): Promise<{ seconds: number }> {
+async function staged(
+  pg: PgServer,
+  source: LocalSource,
+  level: number,
+  storageRoot: string,
+  compress: boolean,
+): Promise<{ seconds: number }> {
   const tmp = mkdtempSync(join(tmpdir(), 'obsdk-staged-'));
   const started = performance.now();
   try {
     const dumpFile = join(tmp, 'backup.dump');
     const env = { PGPASSWORD: pg.password };
     await new Promise<void>((resolve, reject) => {
-      const c = spawn(join(pg.binDir, 'pg_dump'), ['-Fc', `-Z${level}`, '-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-f', dumpFile, source.connection.database], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      const c = spawn(
+        join(pg.binDir, 'pg_dump'),
+        ['-Fc', `-Z${level}`, '-h', pg.host, '-p', String(pg.port), '-U', pg.user, '-f', dumpFile, source.connection.database],
+        { env: { ...process.env, ...env }, stdio: 'ignore' },
+      );
       c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg_dump ${code}`))));
     });
     await sha256File(dumpFile);
@@ -259,7 +330,11 @@ async function main(): Promise<void> {
 
   const pg = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'obsdk-bench-'));
-  const results: Record<string, unknown> = { scale, compression_level: level, machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+  const results: Record<string, unknown> = {
+    scale,
+    compression_level: level,
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  };
   try {
     // Two data sizes: full and a quarter, to show peak RSS does not grow with data.
     const sets: { name: string; source: LocalSource; db_bytes: number; fs: { bytes: number; files: number } }[] = [];
@@ -268,21 +343,50 @@ async function main(): Promise<void> {
       ['quarter', 0.25],
     ] as const) {
       const db = `bench_${name}`;
-      log(`building ${name} data set: database ~${((dbTarget * factor) / GB).toFixed(2)} GB, filestore ~${((fsTarget * factor) / GB).toFixed(2)} GB in ${Math.round(fileCount * factor)} files`);
+      log(
+        `building ${name} data set: database ~${((dbTarget * factor) / GB).toFixed(2)} GB, filestore ~${((fsTarget * factor) / GB).toFixed(2)} GB in ${Math.round(fileCount * factor)} files`,
+      );
       const dbBytes = await buildDatabase(pg, db, dbTarget * factor);
-      const fs = await buildFilestore(pg, db, join(work, `filestore-${name}`), fsTarget * factor, Math.max(100, Math.round(fileCount * factor)));
+      const fs = await buildFilestore(
+        pg,
+        db,
+        join(work, `filestore-${name}`),
+        fsTarget * factor,
+        Math.max(100, Math.round(fileCount * factor)),
+      );
       sets.push({
         name,
         db_bytes: dbBytes,
         fs: { bytes: fs.bytes, files: fs.files },
-        source: { kind: 'local', connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db }, filestore_path: fs.folder, pg_bin_dir: pg.binDir },
+        source: {
+          kind: 'local',
+          connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: db },
+          filestore_path: fs.folder,
+          pg_bin_dir: pg.binDir,
+        },
       });
       log(`${name}: database ${(dbBytes / GB).toFixed(2)} GB, filestore ${(fs.bytes / GB).toFixed(2)} GB in ${fs.files} files`);
     }
-    results.data = sets.map((s) => ({ name: s.name, database_bytes: s.db_bytes, filestore_bytes: s.fs.bytes, filestore_files: s.fs.files }));
+    results.data = sets.map((s) => ({
+      name: s.name,
+      database_bytes: s.db_bytes,
+      filestore_bytes: s.fs.bytes,
+      filestore_files: s.fs.files,
+    }));
     const [full, quarter] = sets as [(typeof sets)[number], (typeof sets)[number]];
     const pgEnv = { PGPASSWORD: pg.password };
-    const pgArgs = (db: string, z: number) => [join(pg.binDir, 'pg_dump'), '-Fc', `-Z${z}`, '-h', pg.host, '-p', String(pg.port), '-U', pg.user, db];
+    const pgArgs = (db: string, z: number) => [
+      join(pg.binDir, 'pg_dump'),
+      '-Fc',
+      `-Z${z}`,
+      '-h',
+      pg.host,
+      '-p',
+      String(pg.port),
+      '-U',
+      pg.user,
+      db,
+    ];
     const tarArgs = (folder: string) => ['tar', '-czf', '-', '-C', dirname(folder), '--', folder.slice(dirname(folder).length + 1)];
 
     // pg_dump -Z levels, on the quarter set (same data shape; keeps the sweep affordable).
@@ -298,14 +402,22 @@ async function main(): Promise<void> {
     // single pair moved by 10 % between runs on this shared machine).
     const storageRoot = join(work, 'storage');
     mkdirSync(storageRoot, { recursive: true });
-    const pairs: { raw_dump: { seconds: number; bytes: number }; raw_tar: { seconds: number; bytes: number }; raw_seconds: number; ours: ReturnType<typeof runChild>; ratio: number }[] = [];
+    const pairs: {
+      raw_dump: { seconds: number; bytes: number };
+      raw_tar: { seconds: number; bytes: number };
+      raw_seconds: number;
+      ours: ReturnType<typeof runChild>;
+      ratio: number;
+    }[] = [];
     for (let i = 0; i < REPS; i++) {
       const rawDumpRun = await timed(pgArgs(full.source.connection.database, level), pgEnv);
       const rawTarRun = await timed(tarArgs(full.source.filestore_path!));
       const rawSeconds = rawDumpRun.seconds + rawTarRun.seconds;
       const ours = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
       pairs.push({ raw_dump: rawDumpRun, raw_tar: rawTarRun, raw_seconds: rawSeconds, ours, ratio: ours.seconds / rawSeconds });
-      log(`pair ${i + 1}/${REPS}: raw tools ${rawDumpRun.seconds.toFixed(1)} s + ${rawTarRun.seconds.toFixed(1)} s = ${rawSeconds.toFixed(1)} s; ours -> local ${ours.seconds.toFixed(1)} s (${(ours.seconds / rawSeconds).toFixed(3)}x), peak RSS ${ours.max_rss_mb} MB`);
+      log(
+        `pair ${i + 1}/${REPS}: raw tools ${rawDumpRun.seconds.toFixed(1)} s + ${rawTarRun.seconds.toFixed(1)} s = ${rawSeconds.toFixed(1)} s; ours -> local ${ours.seconds.toFixed(1)} s (${(ours.seconds / rawSeconds).toFixed(3)}x), peak RSS ${ours.max_rss_mb} MB`,
+      );
     }
     const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)]!;
     const rawDump = median.raw_dump;
@@ -326,7 +438,11 @@ async function main(): Promise<void> {
       try {
         oursS3 = runChild({
           source: full.source,
-          storage: { kind: 's3', settings: { bucket: s3.bucket, endpoint: s3.endpoint, part_size_mb: 16, queue_size: 2 }, credentials: { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey } },
+          storage: {
+            kind: 's3',
+            settings: { bucket: s3.bucket, endpoint: s3.endpoint, part_size_mb: 16, queue_size: 2 },
+            credentials: { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey },
+          },
           level,
         });
         log(`ours -> s3rver (full): ${oursS3.seconds.toFixed(1)} s, peak RSS ${oursS3.max_rss_mb} MB`);
@@ -343,8 +459,19 @@ async function main(): Promise<void> {
     const stagedStored = await staged(pg, full.source, level, storageRoot, false);
     log(`staged, temp files but STORED zip (full): ${stagedStored.seconds.toFixed(1)} s`);
 
-    results.raw_tools = { pg_dump_seconds: rawDump.seconds, dump_bytes: rawDump.bytes, tar_seconds: rawTar.seconds, tar_bytes: rawTar.bytes, total_seconds: raw };
-    results.pairs = pairs.map((q) => ({ raw_seconds: q.raw_seconds, ours_local_seconds: q.ours.seconds, ratio: q.ratio, max_rss_mb: q.ours.max_rss_mb }));
+    results.raw_tools = {
+      pg_dump_seconds: rawDump.seconds,
+      dump_bytes: rawDump.bytes,
+      tar_seconds: rawTar.seconds,
+      tar_bytes: rawTar.bytes,
+      total_seconds: raw,
+    };
+    results.pairs = pairs.map((q) => ({
+      raw_seconds: q.raw_seconds,
+      ours_local_seconds: q.ours.seconds,
+      ratio: q.ratio,
+      max_rss_mb: q.ours.max_rss_mb,
+    }));
     results.ours = { discard: oursNull, local: oursLocal, local_quarter: oursLocalQuarter, s3: oursS3 };
     results.staged = { spec_deflate_seconds: stagedDeflate.seconds, stored_seconds: stagedStored.seconds };
     results.ratios = {
@@ -354,7 +481,12 @@ async function main(): Promise<void> {
       staged_spec_vs_ours_local: stagedDeflate.seconds / oursLocal.seconds,
       staged_stored_vs_ours_local: stagedStored.seconds / oursLocal.seconds,
     };
-    results.peak_rss_mb = { full: Math.max(...pairs.map((q) => q.ours.max_rss_mb)), quarter: oursLocalQuarter.max_rss_mb, discard_full: oursNull.max_rss_mb, s3_full: oursS3?.max_rss_mb ?? null };
+    results.peak_rss_mb = {
+      full: Math.max(...pairs.map((q) => q.ours.max_rss_mb)),
+      quarter: oursLocalQuarter.max_rss_mb,
+      discard_full: oursNull.max_rss_mb,
+      s3_full: oursS3?.max_rss_mb ?? null,
+    };
     results.targets = {
       ratio_vs_raw_le_1_10: median.ratio <= 1.1,
       staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,

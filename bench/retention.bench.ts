@@ -18,7 +18,15 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyRetention, computeExpiry, planKeepPolicy, planRetention, type KeepPolicy, type RetentionCandidate, type RetentionSettings } from '../src/index.js';
+import {
+  classifyRetention,
+  computeExpiry,
+  planKeepPolicy,
+  planRetention,
+  type KeepPolicy,
+  type RetentionCandidate,
+  type RetentionSettings,
+} from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // A full collection before each timed run, so a run does not pay for the previous run's garbage.
@@ -31,7 +39,14 @@ const START = Date.parse('2017-01-01T00:00:00Z');
 const ORDERS = ['newest-first', 'arbitrary', 'scattered'] as const;
 type Order = (typeof ORDERS)[number];
 
-const policy: RetentionSettings = { daily_retention: 7, weekly_retention: 4, monthly_retention: 12, yearly_retention: 2, weekly_backup_day: 6, timezone: 'Europe/Brussels' };
+const policy: RetentionSettings = {
+  daily_retention: 7,
+  weekly_retention: 4,
+  monthly_retention: 12,
+  yearly_retention: 2,
+  weekly_backup_day: 6,
+  timezone: 'Europe/Brussels',
+};
 const keep: KeepPolicy = { last: 10, hourly: 48, daily: 14, weekly: 8, monthly: 24, yearly: -1, within: '2d', within_daily: '1m' };
 
 function median(xs: number[]): number {
@@ -122,9 +137,19 @@ for (const order of ORDERS) {
   reference[order] = measure(() => parseAndSort(backups[order]));
   const ref = reference[order].median_ms;
   const gfs = measure(() => planRetention(backups[order], policy, now), gfsSummary);
-  planners[`planRetention ${order}`] = { ...gfs, order, ratio_to_reference: Number((gfs.median_ms / ref).toFixed(2)), within_target: gfs.median_ms < 2000 };
+  planners[`planRetention ${order}`] = {
+    ...gfs,
+    order,
+    ratio_to_reference: Number((gfs.median_ms / ref).toFixed(2)),
+    within_target: gfs.median_ms < 2000,
+  };
   const kp = measure(() => planKeepPolicy(snapshots[order], keep, keepOptions), keepSummary);
-  planners[`planKeepPolicy ${order}`] = { ...kp, order, ratio_to_reference: Number((kp.median_ms / ref).toFixed(2)), within_target: kp.median_ms < 2000 };
+  planners[`planKeepPolicy ${order}`] = {
+    ...kp,
+    order,
+    ratio_to_reference: Number((kp.median_ms / ref).toFixed(2)),
+    within_target: kp.median_ms < 2000,
+  };
 }
 
 const results = {
@@ -145,7 +170,10 @@ const results = {
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'retention.json'), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`load average ${results.load_average.join(' ')} (2 cores shared)`);
-for (const order of ORDERS) console.log(`reference ${order.padEnd(13)} median ${String(reference[order].median_ms).padStart(5)} ms (runs ${reference[order].runs_ms.join(', ')})`);
+for (const order of ORDERS)
+  console.log(
+    `reference ${order.padEnd(13)} median ${String(reference[order].median_ms).padStart(5)} ms (runs ${reference[order].runs_ms.join(', ')})`,
+  );
 for (const [name, f] of Object.entries(planners)) {
   console.log(
     `${name.padEnd(28)} median ${String(f.median_ms).padStart(5)} ms (runs ${f.runs_ms.join(', ')}), ${f.ratio_to_reference}x reference, ${f.within_target ? 'within' : 'OVER'} the 2 s target: ${f.summary}`,

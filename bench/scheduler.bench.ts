@@ -102,7 +102,8 @@ for (let r = 0; r < RUNS_DUE; r++) {
   const t0 = performance.now();
   const result = await s.tick(NOW);
   dueRuns.push(performance.now() - t0);
-  if (result.triggered !== COUNT || result.errors.length !== 0) throw new Error(`expected ${COUNT} triggered, got ${result.triggered} (${result.errors.length} errors)`);
+  if (result.triggered !== COUNT || result.errors.length !== 0)
+    throw new Error(`expected ${COUNT} triggered, got ${result.triggered} (${result.errors.length} errors)`);
   if ((await repo.listDue(NOW.toISOString())).length !== 0) throw new Error('policies still due after the tick');
 }
 
@@ -144,4 +145,14 @@ const results = {
 const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'scheduler.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-console.log(JSON.stringify({ none_due: { ...results.none_due, tick_runs_ms: undefined }, all_due: { ...results.all_due, tick_runs_ms: undefined }, peak_rss_mb: results.peak_rss_mb }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      none_due: { ...results.none_due, tick_runs_ms: undefined },
+      all_due: { ...results.all_due, tick_runs_ms: undefined },
+      peak_rss_mb: results.peak_rss_mb,
+    },
+    null,
+    2,
+  ),
+);

@@ -104,10 +104,14 @@ async function child(job: ChildJob): Promise<void> {
 
 function runChild(job: ChildJob): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`${job.label} exited with ${code}`))));
+    p.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`${job.label} exited with ${code}`)),
+    );
     p.stdin.end(JSON.stringify(job));
   });
 }
@@ -124,7 +128,9 @@ function rawUpload(cmd: string, args: string[]): Promise<number> {
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const t = performance.now();
     src.stream.pipe(p.stdin);
-    p.once('exit', (code) => (code === 0 ? resolve(performance.now() - t) : reject(new Error(`${cmd} upload failed (${code}): ${err.slice(-300)}`))));
+    p.once('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t) : reject(new Error(`${cmd} upload failed (${code}): ${err.slice(-300)}`)),
+    );
   });
 }
 
@@ -136,7 +142,11 @@ function rawDownload(cmd: string, args: string[]): Promise<number> {
     const t = performance.now();
     const done = drain(p.stdout);
     p.once('exit', (code) => {
-      void done.then((r) => (code === 0 && r.size === SIZE ? resolve(performance.now() - t) : reject(new Error(`${cmd} download failed (${code}, ${r.size} bytes): ${err.slice(-300)}`))));
+      void done.then((r) =>
+        code === 0 && r.size === SIZE
+          ? resolve(performance.now() - t)
+          : reject(new Error(`${cmd} download failed (${code}, ${r.size} bytes): ${err.slice(-300)}`)),
+      );
     });
   });
 }
@@ -152,7 +162,11 @@ async function raw(label: string, up: [string, string[]] | null, down: [string, 
   };
 }
 
-const baseConfig = (provider: StorageConfig['provider'], settings: Record<string, unknown>, credentials: Record<string, string> | null): StorageConfig => ({
+const baseConfig = (
+  provider: StorageConfig['provider'],
+  settings: Record<string, unknown>,
+  credentials: Record<string, string> | null,
+): StorageConfig => ({
   id: '00000000-0000-4000-8000-0000000000be',
   organization_id: 'bench',
   name: provider,
@@ -183,14 +197,29 @@ async function main(): Promise<void> {
   const knownHosts = join(work, 'known_hosts');
   writeFileSync(knownHosts, ssh.knownHostsLine + '\n');
   try {
-    const s3Settings = (part: number, queue: number) => ({ bucket: s3.bucket, endpoint: s3.endpoint, part_size_mb: part, queue_size: queue });
+    const s3Settings = (part: number, queue: number) => ({
+      bucket: s3.bucket,
+      endpoint: s3.endpoint,
+      part_size_mb: part,
+      queue_size: queue,
+    });
     const s3Creds = { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey };
     const jobs: ChildJob[] = [
       { label: 'local', config: baseConfig('local', { root: join(work, 'local') }, null) },
       { label: 's3 part 8 MiB x queue 2', config: baseConfig('minio', s3Settings(8, 2), s3Creds) },
       { label: 's3 part 64 MiB x queue 4', config: baseConfig('minio', s3Settings(64, 4), s3Creds) },
-      { label: 'ftp', config: baseConfig('ftp', { host: ftp.host, port: ftp.port, root: ftp.root }, { username: ftp.username, password: ftp.password }) },
-      { label: 'sftp', config: baseConfig('sftp', { host: ssh.host, port: ssh.port, root: sftpRoot, host_key: ssh.hostKeyFingerprint }, { username: ssh.username, private_key: ssh.privateKey }) },
+      {
+        label: 'ftp',
+        config: baseConfig('ftp', { host: ftp.host, port: ftp.port, root: ftp.root }, { username: ftp.username, password: ftp.password }),
+      },
+      {
+        label: 'sftp',
+        config: baseConfig(
+          'sftp',
+          { host: ssh.host, port: ssh.port, root: sftpRoot, host_key: ssh.hostKeyFingerprint },
+          { username: ssh.username, private_key: ssh.privateKey },
+        ),
+      },
     ];
     const ours: Record<string, unknown>[] = [];
     for (const job of jobs) {
@@ -200,7 +229,19 @@ async function main(): Promise<void> {
 
     console.log('raw tools...');
     const localFile = join(work, 'raw.bin');
-    const sshArgs = ['-i', keyFile, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(ssh.port), `${ssh.username}@${ssh.host}`];
+    const sshArgs = [
+      '-i',
+      keyFile,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      String(ssh.port),
+      `${ssh.username}@${ssh.host}`,
+    ];
     const remoteRaw = join(sftpRoot, 'raw.bin');
     // A presigned GET is what a user's download link does; s3rver does not accept curl's chunked PUT.
     const presigner = createStorageProvider(baseConfig('minio', s3Settings(16, 4), s3Creds));
@@ -212,9 +253,17 @@ async function main(): Promise<void> {
     const rawResults = [
       await raw('cat (local disk)', ['sh', ['-c', 'cat > "$1"', 'sh', localFile]], ['cat', [localFile]]),
       await raw('curl (S3 presigned GET)', null, ['curl', ['-sS', '--fail', presigned]]),
-      await raw('curl (FTP passive)', ['curl', ['-sS', '--fail', '-u', ftpUser, '-T', '-', ftpUrl]], ['curl', ['-sS', '--fail', '-u', ftpUser, ftpUrl]]),
+      await raw(
+        'curl (FTP passive)',
+        ['curl', ['-sS', '--fail', '-u', ftpUser, '-T', '-', ftpUrl]],
+        ['curl', ['-sS', '--fail', '-u', ftpUser, ftpUrl]],
+      ),
       // The remote path is passed as one argument to the remote shell, quoted.
-      await raw('ssh cat (SSH transport)', ['ssh', [...sshArgs, `cat > '${remoteRaw.replace(/'/g, "'\\''")}'`]], ['ssh', [...sshArgs, `cat '${remoteRaw.replace(/'/g, "'\\''")}'`]]),
+      await raw(
+        'ssh cat (SSH transport)',
+        ['ssh', [...sshArgs, `cat > '${remoteRaw.replace(/'/g, "'\\''")}'`]],
+        ['ssh', [...sshArgs, `cat '${remoteRaw.replace(/'/g, "'\\''")}'`]],
+      ),
     ];
     await presigner.delete(rawS3Key);
     await presigner.close();
@@ -225,7 +274,14 @@ async function main(): Promise<void> {
         const [, part, queue] = /part (\d+) MiB x queue (\d+)/.exec(String(r.label))!.map(Number);
         const bound = (queue! + 1) * part!;
         const added = (r.peak_rss_after_upload_mb as number) - (r.rss_before_mb as number);
-        return { label: r.label, part_size_mb: part, queue_size: queue, bound_mb: bound, rss_added_during_upload_mb: added, within_bound_plus_64mb: added <= bound + 64 };
+        return {
+          label: r.label,
+          part_size_mb: part,
+          queue_size: queue,
+          bound_mb: bound,
+          rss_added_during_upload_mb: added,
+          within_bound_plus_64mb: added <= bound + 64,
+        };
       });
     const results = {
       bench: 'storage',

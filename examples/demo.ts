@@ -37,10 +37,22 @@ const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
 
 async function seed(pg: PgServer, db: string, filestoreRoot: string): Promise<string> {
   await pg.createDatabase(db);
-  await pg.query(db, `CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar NOT NULL, email varchar, is_company boolean DEFAULT false, comment text)`);
-  await pg.query(db, `CREATE TABLE res_users (id serial PRIMARY KEY, login varchar UNIQUE NOT NULL, partner_id int REFERENCES res_partner(id))`);
-  await pg.query(db, `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`);
-  await pg.query(db, `INSERT INTO res_partner (name, email, is_company, comment) SELECT 'Partner ' || g, 'p' || g || '@example.com', g % 7 = 0, repeat('Loyal customer. ', 1 + g % 20) FROM generate_series(1, 20000) g`);
+  await pg.query(
+    db,
+    `CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar NOT NULL, email varchar, is_company boolean DEFAULT false, comment text)`,
+  );
+  await pg.query(
+    db,
+    `CREATE TABLE res_users (id serial PRIMARY KEY, login varchar UNIQUE NOT NULL, partner_id int REFERENCES res_partner(id))`,
+  );
+  await pg.query(
+    db,
+    `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`,
+  );
+  await pg.query(
+    db,
+    `INSERT INTO res_partner (name, email, is_company, comment) SELECT 'Partner ' || g, 'p' || g || '@example.com', g % 7 = 0, repeat('Loyal customer. ', 1 + g % 20) FROM generate_series(1, 20000) g`,
+  );
   await pg.query(db, `INSERT INTO res_users (login, partner_id) SELECT 'user' || g, g FROM generate_series(1, 100) g`);
   // Odoo's filestore: files named by their SHA-1, in folders named by its first two hex digits.
   const folder = join(filestoreRoot, db);
@@ -50,9 +62,14 @@ async function seed(pg: PgServer, db: string, filestoreRoot: string): Promise<st
     const sha1 = createHash('sha1').update(data).digest('hex');
     mkdirSync(join(folder, sha1.slice(0, 2)), { recursive: true });
     writeFileSync(join(folder, sha1.slice(0, 2), sha1), data);
-    rows.push(`('invoice-${i}.pdf', 'account.move', ${i + 1}, '${sha1.slice(0, 2)}/${sha1}', '${sha1}', ${data.length}, 'application/pdf')`);
+    rows.push(
+      `('invoice-${i}.pdf', 'account.move', ${i + 1}, '${sha1.slice(0, 2)}/${sha1}', '${sha1}', ${data.length}, 'application/pdf')`,
+    );
   }
-  await pg.query(db, `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`);
+  await pg.query(
+    db,
+    `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`,
+  );
   return folder;
 }
 
@@ -134,7 +151,11 @@ async function main(): Promise<number> {
     const worker = service.startWorker({ concurrency: 1 });
 
     console.log('Manual backup: pg_dump -Fc and the filestore tarball stream into one ZIP, straight into storage:');
-    const created = await service.createBackup(env.environment_id, { backup_type: 'manual', include_filestore: true }, { id: randomUUID(), rate_limit_key: 'demo' });
+    const created = await service.createBackup(
+      env.environment_id,
+      { backup_type: 'manual', include_filestore: true },
+      { id: randomUUID(), rate_limit_key: 'demo' },
+    );
     const end = await outcome;
     process.stdout.write('\n');
     await worker.close();

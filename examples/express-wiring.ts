@@ -81,10 +81,12 @@ export function createBackupHttpServer(service: BackupService, sse: SseHub): Ser
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && url.pathname === '/api/v1/events/stream') return sse.attach(res);
       if ((m = /^\/api\/v1\/backups\/environments\/([^/]+)\/backups$/.exec(url.pathname))) {
-        if (req.method === 'POST') return send(res, 201, await service.createBackup(m[1]!, (await readJson(req)) as Record<string, unknown>, actor));
+        if (req.method === 'POST')
+          return send(res, 201, await service.createBackup(m[1]!, (await readJson(req)) as Record<string, unknown>, actor));
         if (req.method === 'GET') return send(res, 200, await service.listBackups(m[1]!, q, actor));
       }
-      if (req.method === 'GET' && (m = /^\/api\/v1\/backups\/environments\/([^/]+)\/summary$/.exec(url.pathname))) return send(res, 200, await service.getSummary(m[1]!, actor));
+      if (req.method === 'GET' && (m = /^\/api\/v1\/backups\/environments\/([^/]+)\/summary$/.exec(url.pathname)))
+        return send(res, 200, await service.getSummary(m[1]!, actor));
       if ((m = /^\/api\/v1\/backups\/([^/]+)\/download$/.exec(url.pathname)) && req.method === 'GET') {
         try {
           return send(res, 200, await service.getDownloadUrls(m[1]!, q.expires_in, actor));
@@ -92,7 +94,11 @@ export function createBackupHttpServer(service: BackupService, sse: SseHub): Ser
           if (!(error instanceof BackupSdkError && error.code === 'E_UNSUPPORTED')) throw error;
           // Providers that cannot sign (local, FTP, SFTP): stream the ZIP through the host.
           const download = await service.openDownload(m[1]!, {}, actor);
-          res.writeHead(200, { 'content-type': download.content_type, 'content-length': download.size, 'content-disposition': `attachment; filename="${download.filename}"` });
+          res.writeHead(200, {
+            'content-type': download.content_type,
+            'content-length': download.size,
+            'content-disposition': `attachment; filename="${download.filename}"`,
+          });
           download.stream.pipe(res);
           return;
         }
@@ -101,7 +107,8 @@ export function createBackupHttpServer(service: BackupService, sse: SseHub): Ser
         if (req.method === 'GET') return send(res, 200, await service.getBackup(m[1]!, actor));
         if (req.method === 'DELETE') return send(res, 204, void (await service.deleteBackup(m[1]!, { purge: q.purge === 'true' }, actor)));
       }
-      if (req.method === 'GET' && (m = /^\/api\/v1\/tasks\/([^/]+)$/.exec(url.pathname))) return send(res, 200, await service.getTask(m[1]!, actor));
+      if (req.method === 'GET' && (m = /^\/api\/v1\/tasks\/([^/]+)$/.exec(url.pathname)))
+        return send(res, 200, await service.getTask(m[1]!, actor));
       send(res, 404, { code: 'E_NOT_FOUND', message: `No route for ${req.method} ${url.pathname}` });
     };
     route().catch((error: unknown) => {
@@ -150,7 +157,9 @@ async function main(): Promise<void> {
   // Repair backups a previous process left running, now and every 5 minutes.
   await service.recoverStale();
   const sweeper = setInterval(() => void service.recoverStale(), 5 * 60_000);
-  const server = createBackupHttpServer(service, sse).listen(3000, () => console.log(`Listening on :3000; environment ${env.environment_id}`));
+  const server = createBackupHttpServer(service, sse).listen(3000, () =>
+    console.log(`Listening on :3000; environment ${env.environment_id}`),
+  );
   process.once('SIGINT', () => {
     clearInterval(sweeper);
     server.close();

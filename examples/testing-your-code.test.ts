@@ -41,7 +41,15 @@ async function setup() {
   const notifier = new MemoryNotifier();
   const events = new MemoryEventSink();
   // The `memory` storage provider keeps objects in process; a namespace lets the test look inside.
-  await storageConfigs.create(makeStorageConfig({ organization_id: env.organization_id, provider: 'memory', is_default: true, settings: { namespace: randomUUID() }, credentials: null }));
+  await storageConfigs.create(
+    makeStorageConfig({
+      organization_id: env.organization_id,
+      provider: 'memory',
+      is_default: true,
+      settings: { namespace: randomUUID() },
+      credentials: null,
+    }),
+  );
   const service = new BackupService({
     backups,
     tasks,
@@ -141,4 +149,7 @@ class AuditedStorageConfigRepository implements StorageConfigRepository {
 }
 
 // One line per port: every check of the suite becomes a vitest test.
-await runStorageConfigRepositoryContract('AuditedStorageConfigRepository', () => new AuditedStorageConfigRepository(new InMemoryStorageConfigRepository()));
+await runStorageConfigRepositoryContract(
+  'AuditedStorageConfigRepository',
+  () => new AuditedStorageConfigRepository(new InMemoryStorageConfigRepository()),
+);

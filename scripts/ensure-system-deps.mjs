@@ -12,14 +12,20 @@ function onPath(name) {
 function pgBinDir() {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return null;
-  const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
   return null;
 }
 
 // binary -> Debian package that provides it
 const needs = [
-  { ok: () => pgBinDir() !== null || (onPath('initdb') && onPath('pg_ctl')), what: 'PostgreSQL server (initdb, pg_ctl, postgres)', pkg: 'postgresql' },
+  {
+    ok: () => pgBinDir() !== null || (onPath('initdb') && onPath('pg_ctl')),
+    what: 'PostgreSQL server (initdb, pg_ctl, postgres)',
+    pkg: 'postgresql',
+  },
   { ok: () => pgBinDir() !== null || onPath('pg_dump'), what: 'pg_dump / pg_restore', pkg: 'postgresql-client' },
   { ok: () => existsSync('/usr/sbin/sshd') || onPath('sshd'), what: 'OpenSSH server (sshd)', pkg: 'openssh-server' },
   { ok: () => onPath('ssh-keygen'), what: 'ssh-keygen', pkg: 'openssh-client' },
@@ -46,7 +52,9 @@ const isDebianLike = /^(ID|ID_LIKE)=.*\b(debian|ubuntu)\b/m.test(osRelease);
 
 console.log(`ensure-system-deps: missing ${missing.map((m) => m.what).join(', ')}`);
 if (!isRoot || !isDebianLike || !onPath('apt-get')) {
-  console.error(`ensure-system-deps: cannot install them here (${!isRoot ? 'not root' : 'not Debian/Ubuntu'}). Run:\n\n  sudo sh -c '${command}'\n`);
+  console.error(
+    `ensure-system-deps: cannot install them here (${!isRoot ? 'not root' : 'not Debian/Ubuntu'}). Run:\n\n  sudo sh -c '${command}'\n`,
+  );
   process.exit(1);
 }
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -59,7 +67,14 @@ for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...
 }
 // Debian's postgresql package starts a cluster on 5432; the tests start their own on free ports.
 try {
-  execFileSync('sh', ['-c', 'command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | while read v c rest; do pg_ctlcluster "$v" "$c" stop || true; done'], { stdio: 'ignore' });
+  execFileSync(
+    'sh',
+    [
+      '-c',
+      'command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | while read v c rest; do pg_ctlcluster "$v" "$c" stop || true; done',
+    ],
+    { stdio: 'ignore' },
+  );
 } catch {
   /* nothing to stop */
 }

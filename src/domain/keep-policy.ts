@@ -96,7 +96,9 @@ const DURATION_RE = /^(?:\d+[ymdh])+$/;
 export function parseKeepDuration(text: string): KeepDuration {
   const s = text.trim();
   if (!DURATION_RE.test(s)) {
-    throw new ValidationError([{ field: 'within', message: `'${text}' is not a duration like 1y2m3d4h (y = years, m = months, d = days, h = hours)` }]);
+    throw new ValidationError([
+      { field: 'within', message: `'${text}' is not a duration like 1y2m3d4h (y = years, m = months, d = days, h = hours)` },
+    ]);
   }
   const d: KeepDuration = { years: 0, months: 0, days: 0, hours: 0 };
   for (const [, n, unit] of s.matchAll(/(\d+)([ymdh])/g)) {
@@ -135,7 +137,8 @@ function readDuration(value: KeepDuration | string | undefined, field: string, i
 function defaultTime(item: unknown): Date | string | number {
   const o = item as { time?: Date | string | number; created_at?: string };
   const t = o.time ?? o.created_at;
-  if (t === undefined) throw new ValidationError([{ field: 'time', message: 'each snapshot needs a `time` or `created_at` (or pass options.timeOf)' }]);
+  if (t === undefined)
+    throw new ValidationError([{ field: 'time', message: 'each snapshot needs a `time` or `created_at` (or pass options.timeOf)' }]);
   return t;
 }
 
@@ -183,10 +186,21 @@ export function planKeepPolicy<T>(snapshots: readonly T[], keep: KeepPolicy, opt
   const withins = WITHIN_RULES.map((rule) => readDuration(keep[rule], rule, issues));
   const tagLists = keep.tags ?? [];
   const timeZone = options.timezone ?? 'UTC';
-  if (!isValidTimeZone(timeZone)) issues.push({ field: 'timezone', message: 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"' });
+  if (!isValidTimeZone(timeZone))
+    issues.push({ field: 'timezone', message: 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"' });
   if (issues.length) throw new ValidationError(issues);
   if (counts.every((c) => c === 0) && isZeroDuration(within) && withins.every(isZeroDuration) && tagLists.length === 0) {
-    throw new ValidationError([{ field: '', message: 'the keep policy is empty: it would remove every snapshot. Set at least one of last, hourly, daily, weekly, monthly, yearly, within* or tags' }], undefined, 'E_EMPTY_KEEP_POLICY');
+    throw new ValidationError(
+      [
+        {
+          field: '',
+          message:
+            'the keep policy is empty: it would remove every snapshot. Set at least one of last, hourly, daily, weekly, monthly, yearly, within* or tags',
+        },
+      ],
+      undefined,
+      'E_EMPTY_KEEP_POLICY',
+    );
   }
 
   const n = snapshots.length;
@@ -217,7 +231,15 @@ export function planKeepPolicy<T>(snapshots: readonly T[], keep: KeepPolicy, opt
     const { year, month, day } = civilFromEpochDay(days);
     const msOfDay = local - days * 86_400_000;
     const s = Math.floor(msOfDay / 1000);
-    const shifted = instantFromZoned(year - d.years, month - d.months, day - d.days, Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60, timeZone);
+    const shifted = instantFromZoned(
+      year - d.years,
+      month - d.months,
+      day - d.days,
+      Math.floor(s / 3600),
+      Math.floor((s % 3600) / 60),
+      s % 60,
+      timeZone,
+    );
     return shifted.getTime() + (msOfDay % 1000) - d.hours * 3_600_000;
   };
   const withinStart = windowStart(within);

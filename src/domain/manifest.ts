@@ -186,7 +186,11 @@ function parseManifestObject(value: unknown): BackupManifest {
   const result = ManifestSchema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
-    throw new ArchiveError(`manifest.json is invalid: ${issues.map((i) => `${i.field || '(root)'} ${i.message}`).join('; ')}`, { details: { issues } }, 'E_MANIFEST_INVALID');
+    throw new ArchiveError(
+      `manifest.json is invalid: ${issues.map((i) => `${i.field || '(root)'} ${i.message}`).join('; ')}`,
+      { details: { issues } },
+      'E_MANIFEST_INVALID',
+    );
   }
   return result.data as BackupManifest;
 }

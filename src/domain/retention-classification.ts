@@ -25,7 +25,10 @@ const DAY_MS = 86_400_000;
  * month -> monthly, the policy's `weekly_backup_day` (0 = Monday ... 6 = Sunday) -> weekly,
  * else daily; all read on the calendar of the policy's timezone.
  */
-export function classifyRetention(at: Date, policy: Pick<RetentionSettings, 'timezone' | 'weekly_backup_day'> = DEFAULT_RETENTION): RetentionType {
+export function classifyRetention(
+  at: Date,
+  policy: Pick<RetentionSettings, 'timezone' | 'weekly_backup_day'> = DEFAULT_RETENTION,
+): RetentionType {
   const p = zonedParts(at, policy.timezone);
   if (p.month === 1 && p.day === 1) return 'yearly';
   if (p.day === 1) return 'monthly';

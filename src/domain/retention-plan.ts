@@ -90,9 +90,11 @@ export function assertRetentionSettings(policy: RetentionSettings): void {
   ];
   for (const [field, min, max] of ranges) {
     const v = policy[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) issues.push({ field, message: `must be a whole number from ${min} to ${max}` });
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      issues.push({ field, message: `must be a whole number from ${min} to ${max}` });
   }
-  if (!isValidTimeZone(policy.timezone)) issues.push({ field: 'timezone', message: 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"' });
+  if (!isValidTimeZone(policy.timezone))
+    issues.push({ field: 'timezone', message: 'must be an IANA time zone name such as "UTC" or "Europe/Brussels"' });
   if (issues.length) throw new ValidationError(issues);
 }
 
@@ -127,7 +129,9 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
   for (const b of backups) {
     if (environmentId === null) environmentId = b.environment_id;
     else if (b.environment_id !== environmentId) {
-      throw new ValidationError([{ field: 'backups', message: `plans one environment at a time; got ${environmentId} and ${b.environment_id}` }]);
+      throw new ValidationError([
+        { field: 'backups', message: `plans one environment at a time; got ${environmentId} and ${b.environment_id}` },
+      ]);
     }
     if (b.status === 'completed') items.push(b);
   }
@@ -139,7 +143,8 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
   for (let i = 0; i < n; i++) {
     const b = items[i]!;
     const c = parseIsoTimestamp(b.created_at);
-    if (Number.isNaN(c)) throw new ValidationError([{ field: `backups[${b.id}].created_at`, message: `'${b.created_at}' is not a valid time` }]);
+    if (Number.isNaN(c))
+      throw new ValidationError([{ field: `backups[${b.id}].created_at`, message: `'${b.created_at}' is not a valid time` }]);
     created[i] = c;
     const t = b.retention_type === null ? tierIndex(classifyRetention(new Date(c), policy)) : tierIndex(b.retention_type);
     tier[i] = t;
@@ -147,18 +152,21 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
     if (t === PERMANENT || b.expires_at === null) expiry[i] = Number.POSITIVE_INFINITY;
     else {
       const e = parseIsoTimestamp(b.expires_at);
-      if (Number.isNaN(e)) throw new ValidationError([{ field: `backups[${b.id}].expires_at`, message: `'${b.expires_at}' is not a valid time` }]);
+      if (Number.isNaN(e))
+        throw new ValidationError([{ field: `backups[${b.id}].expires_at`, message: `'${b.expires_at}' is not a valid time` }]);
       expiry[i] = e;
     }
   }
 
   // Newest first, ties by id descending (the repositories' order), whatever the input order.
   const order = newestFirstOrder(created);
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start + 1;
     while (end < n && created[order[end]!] === created[order[start]!]) end++;
     if (end - start > 1) {
-      const run = Array.from(order.subarray(start, end)).sort((a, b) => (items[a]!.id < items[b]!.id ? 1 : items[a]!.id > items[b]!.id ? -1 : 0));
+      const run = Array.from(order.subarray(start, end)).sort((a, b) =>
+        items[a]!.id < items[b]!.id ? 1 : items[a]!.id > items[b]!.id ? -1 : 0,
+      );
       order.set(run, start);
     }
     start = end;
@@ -246,7 +254,12 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
     } else if (t === PERMANENT) {
       plan.keep.push({ backup_id: b.id, retention_type: type, expires_at: b.expires_at, reason: 'permanent backup: never expires' });
     } else if (e === Number.POSITIVE_INFINITY) {
-      plan.keep.push({ backup_id: b.id, retention_type: type, expires_at: null, reason: `${type} backup without an expiry date: never expires` });
+      plan.keep.push({
+        backup_id: b.id,
+        retention_type: type,
+        expires_at: null,
+        reason: `${type} backup without an expiry date: never expires`,
+      });
     } else if (e >= nowMs) {
       plan.keep.push({ backup_id: b.id, retention_type: type, expires_at: b.expires_at, reason: keepUntil[t]! + b.expires_at });
     } else if (i === newest) {

@@ -89,7 +89,8 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
   const policy = options.policy ?? DEFAULT_RETENTION;
   assertRetentionSettings(policy);
   const days = options.days;
-  if (!Number.isInteger(days) || days < 1 || days > 36_500) throw new ValidationError([{ field: 'days', message: 'must be a whole number from 1 to 36500' }]);
+  if (!Number.isInteger(days) || days < 1 || days > 36_500)
+    throw new ValidationError([{ field: 'days', message: 'must be a whole number from 1 to 36500' }]);
   const startMs = new Date(options.start).getTime();
   if (Number.isNaN(startMs)) throw new ValidationError([{ field: 'start', message: 'must be a valid time' }]);
   const backupTimes = options.backupTimes ?? [{ hour: 2, minute: 0 }];
@@ -102,7 +103,8 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
   const events: { at: number; kind: 'backup' | 'cleanup' }[] = [];
   for (let d = 0; d < days; d++) {
     const { year, month, day } = civilFromEpochDay(firstDay + d);
-    for (const t of backupTimes) events.push({ at: instantFromZoned(year, month, day, t.hour, t.minute, 0, policy.timezone).getTime(), kind: 'backup' });
+    for (const t of backupTimes)
+      events.push({ at: instantFromZoned(year, month, day, t.hour, t.minute, 0, policy.timezone).getTime(), kind: 'backup' });
     events.push({ at: (firstUtcDay + d) * DAY_MS + (cleanup.hour * 60 + cleanup.minute) * 60_000, kind: 'cleanup' });
   }
   events.sort((a, b) => a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'backup' ? -1 : 1));
@@ -124,7 +126,14 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
       }
       const type = classifyRetention(at, policy);
       const expires = computeExpiry(at, type, policy);
-      live.push({ id: `sim-${String(index).padStart(6, '0')}`, environment_id: 'simulated', status: 'completed', retention_type: type, expires_at: expires?.toISOString() ?? null, created_at: at.toISOString() });
+      live.push({
+        id: `sim-${String(index).padStart(6, '0')}`,
+        environment_id: 'simulated',
+        status: 'completed',
+        retention_type: type,
+        expires_at: expires?.toISOString() ?? null,
+        created_at: at.toISOString(),
+      });
       completedAt.push(e.at);
       continue;
     }
@@ -133,10 +142,12 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
     const changes = new Map(plan.promote.map((p) => [p.backup_id, p]));
     expired += gone.size;
     promoted += changes.size;
-    live = live.filter((b) => !gone.has(b.id)).map((b) => {
-      const p = changes.get(b.id);
-      return p ? { ...b, retention_type: p.to, expires_at: p.expires_at } : b;
-    });
+    live = live
+      .filter((b) => !gone.has(b.id))
+      .map((b) => {
+        const p = changes.get(b.id);
+        return p ? { ...b, retention_type: p.to, expires_at: p.expires_at } : b;
+      });
     history.push({ at: at.toISOString(), ...count(live) });
   }
 

@@ -70,7 +70,12 @@ function nextWall(parsed: ParsedCron, floating: number): number {
     return parsed.expression.next().getTime();
   } catch (error) {
     throw new ValidationError(
-      [{ field: 'schedule_cron', message: `never fires after ${new Date(floating).toISOString().slice(0, 16)} local time (${error instanceof Error ? error.message : String(error)})` }],
+      [
+        {
+          field: 'schedule_cron',
+          message: `never fires after ${new Date(floating).toISOString().slice(0, 16)} local time (${error instanceof Error ? error.message : String(error)})`,
+        },
+      ],
       undefined,
       'E_INVALID_CRON',
     );
@@ -137,7 +142,9 @@ function fallBackAhead(instant: number, timeZone: string): { at: number; offsetB
 
 function assertTimeZone(timeZone: string): void {
   if (!isValidTimeZone(timeZone)) {
-    throw new ValidationError([{ field: 'timezone', message: `must be an IANA time zone name such as "UTC" or "Europe/Brussels", got ${JSON.stringify(timeZone)}` }]);
+    throw new ValidationError([
+      { field: 'timezone', message: `must be an IANA time zone name such as "UTC" or "Europe/Brussels", got ${JSON.stringify(timeZone)}` },
+    ]);
   }
 }
 

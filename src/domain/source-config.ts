@@ -88,6 +88,18 @@ export type SourceConfig = LocalSource | DockerSource | SshSource;
  * The spec's Docker layout for an environment: containers `{environment_id}_db` and
  * `{environment_id}_odoo`, user `odoo`, filestore under `/var/lib/odoo/filestore`.
  */
-export function defaultDockerSource(environmentId: string, database: string, overrides: Partial<Omit<DockerSource, 'kind'>> = {}): DockerSource {
-  return { kind: 'docker', db_container: `${environmentId}_db`, odoo_container: `${environmentId}_odoo`, db_user: 'odoo', database, filestore_root: '/var/lib/odoo/filestore', ...overrides };
+export function defaultDockerSource(
+  environmentId: string,
+  database: string,
+  overrides: Partial<Omit<DockerSource, 'kind'>> = {},
+): DockerSource {
+  return {
+    kind: 'docker',
+    db_container: `${environmentId}_db`,
+    odoo_container: `${environmentId}_odoo`,
+    db_user: 'odoo',
+    database,
+    filestore_root: '/var/lib/odoo/filestore',
+    ...overrides,
+  };
 }

@@ -26,11 +26,13 @@ const CRON_FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-wee
 function cronProblem(expr: string): string | null {
   if (typeof expr !== 'string') return 'must be a string';
   const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 5 || fields[0] === '') return `must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${fields[0] === '' ? 0 : fields.length}`;
+  if (fields.length !== 5 || fields[0] === '')
+    return `must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${fields[0] === '' ? 0 : fields.length}`;
   for (const [i, field] of fields.entries()) {
     // Names (JAN, MON) belong to the month and day-of-week fields only; cron-parser checks the rest.
     const syntaxOk = STANDARD_CRON_FIELD.test(field) && (i >= 3 || /^[0-9*,/-]+$/.test(field));
-    if (!syntaxOk) return `has a non-standard ${CRON_FIELD_NAMES[i]} field "${field}" (use numbers, names, *, ranges a-b, lists a,b and steps /n; ? L W # H are not supported)`;
+    if (!syntaxOk)
+      return `has a non-standard ${CRON_FIELD_NAMES[i]} field "${field}" (use numbers, names, *, ranges a-b, lists a,b and steps /n; ? L W # H are not supported)`;
   }
   try {
     CronExpressionParser.parse(fields.join(' '), { tz: 'UTC' });
@@ -64,7 +66,12 @@ const BackupTypeSchema = z.enum(BACKUP_TYPES as [string, ...string[]]) as z.ZodT
 const RetentionTypeSchema = z.enum(RETENTION_TYPES as [string, ...string[]]) as z.ZodType<(typeof RETENTION_TYPES)[number]>;
 const BackupStatusSchema = z.enum(BACKUP_STATUSES as [string, ...string[]]) as z.ZodType<(typeof BACKUP_STATUSES)[number]>;
 
-const intIn = (min: number, max: number) => z.number().int({ message: 'must be a whole number' }).min(min, { message: `must be >= ${min}` }).max(max, { message: `must be <= ${max}` });
+const intIn = (min: number, max: number) =>
+  z
+    .number()
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be >= ${min}` })
+    .max(max, { message: `must be <= ${max}` });
 
 /** The spec's `BackupCreate` request body. */
 export const BackupCreateSchema = z.strictObject({
@@ -130,7 +137,9 @@ export type BackupPolicyUpdate = z.output<typeof BackupPolicyUpdateSchema>;
 
 /** Query numbers may arrive as strings from a URL: accept "2" as 2, refuse "2.5" and "abc". */
 const queryInt = (min: number, max: number, dflt: number) =>
-  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), intIn(min, max)).default(dflt) as unknown as z.ZodDefault<z.ZodNumber>;
+  z
+    .preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), intIn(min, max))
+    .default(dflt) as unknown as z.ZodDefault<z.ZodNumber>;
 
 /** Filters and paging of the spec's list endpoint: page >= 1, page_size 1..100 (default 20). */
 export const BackupListQuerySchema = z.strictObject({
@@ -182,13 +191,15 @@ export function toValidationIssues(error: z.ZodError, input?: unknown): Validati
   return error.issues.flatMap((issue): ValidationIssue[] => {
     const prefix = issue.path.map(String);
     const field = prefix.join('.');
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...prefix, key].join('.'), message: 'is not a known field' }));
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ field: [...prefix, key].join('.'), message: 'is not a known field' }));
     if (issue.code === 'invalid_type') {
       const value = issue.input !== undefined ? issue.input : valueAt(input, issue.path);
       if (value === undefined) return [{ field, message: 'is required' }];
       return [{ field, message: `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(value)}` }];
     }
-    if (issue.code === 'invalid_value') return [{ field, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+    if (issue.code === 'invalid_value')
+      return [{ field, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
     return [{ field, message: issue.message }];
   });
 }

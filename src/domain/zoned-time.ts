@@ -192,7 +192,15 @@ export function epochDay(year: number, month: number, day: number): number {
  * forward by the gap (02:30 becomes 03:30); a time that occurs twice (fall back) is its first
  * occurrence.
  */
-export function instantFromZoned(year: number, month: number, day: number, hour: number, minute: number, second: number, timeZone: string): Date {
+export function instantFromZoned(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  timeZone: string,
+): Date {
   const wall = wallClockMs(year, month, day, hour, minute, second);
   if (isUtc(timeZone)) return new Date(wall);
   const offBefore = zoneOffsetMs(wall - DAY_MS, timeZone);

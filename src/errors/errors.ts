@@ -37,16 +37,24 @@ export class ConflictError extends BackupSdkError {
 /** A status change the state machine does not allow (e.g. completed -> in_progress). */
 export class InvalidTransitionError extends ConflictError {
   constructor(entity: string, from: string, to: string, id?: string) {
-    super(`${entity}${id ? ` ${id}` : ''} cannot move from '${from}' to '${to}'`, { details: { entity, id, from, to } }, 'E_INVALID_TRANSITION');
+    super(
+      `${entity}${id ? ` ${id}` : ''} cannot move from '${from}' to '${to}'`,
+      { details: { entity, id, from, to } },
+      'E_INVALID_TRANSITION',
+    );
   }
 }
 
 /** The organisation's backup storage quota is used up. */
 export class QuotaExceededError extends BackupSdkError {
   constructor(organizationId: string, usedBytes: number, limitBytes: number) {
-    super('E_QUOTA_EXCEEDED', `Organisation ${organizationId} uses ${usedBytes} of its ${limitBytes} bytes of backup storage: delete old backups or raise the quota`, {
-      details: { organization_id: organizationId, used_bytes: usedBytes, limit_bytes: limitBytes },
-    });
+    super(
+      'E_QUOTA_EXCEEDED',
+      `Organisation ${organizationId} uses ${usedBytes} of its ${limitBytes} bytes of backup storage: delete old backups or raise the quota`,
+      {
+        details: { organization_id: organizationId, used_bytes: usedBytes, limit_bytes: limitBytes },
+      },
+    );
   }
 }
 
@@ -65,7 +73,10 @@ export class RateLimitError extends BackupSdkError {
 /** The caller is not allowed to do this (the host's authorize hook said no). */
 export class PermissionDeniedError extends BackupSdkError {
   constructor(permission: string, options: BackupSdkErrorOptions = {}) {
-    super('E_PERMISSION_DENIED', `Permission '${permission}' is required for this operation`, { ...options, details: { permission, ...options.details } });
+    super('E_PERMISSION_DENIED', `Permission '${permission}' is required for this operation`, {
+      ...options,
+      details: { permission, ...options.details },
+    });
   }
 }
 
@@ -120,7 +131,10 @@ export class TimeoutError extends BackupSdkError {
 /** The caller's AbortSignal fired. Not transient: someone asked to stop. */
 export class AbortedError extends BackupSdkError {
   constructor(operation: string, reason?: unknown) {
-    super('E_ABORTED', `${operation} was aborted${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, { details: { operation }, cause: reason });
+    super('E_ABORTED', `${operation} was aborted${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, {
+      details: { operation },
+      cause: reason,
+    });
   }
 }
 

@@ -3,7 +3,15 @@ import { finished } from 'node:stream/promises';
 import { deflateRawSync } from 'node:zlib';
 import { crc32 } from './crc32.js';
 import { MeasuringStream, type Measurement } from './measuring-stream.js';
-import { centralDirectoryRecord, dataDescriptor, endOfCentralDirectory, localFileHeader, ZIP_DEFLATED, ZIP_STORED, type ZipEntryRecord } from './zip-records.js';
+import {
+  centralDirectoryRecord,
+  dataDescriptor,
+  endOfCentralDirectory,
+  localFileHeader,
+  ZIP_DEFLATED,
+  ZIP_STORED,
+  type ZipEntryRecord,
+} from './zip-records.js';
 
 /** Unix mode of every entry: a regular file, rw for the owner, r for the group. */
 const ENTRY_MODE = 0o100640;
@@ -42,7 +50,11 @@ export class ArchiveWriter {
    * has passed into the archive; rejects if `source` fails (and fails the output with it). The
    * caller still awaits the tool's exit: a stream can end cleanly while its tool failed.
    */
-  addStream(name: string, source: Readable, options: { keepHead?: number } = {}): { measured: Promise<Measurement>; meter: MeasuringStream } {
+  addStream(
+    name: string,
+    source: Readable,
+    options: { keepHead?: number } = {},
+  ): { measured: Promise<Measurement>; meter: MeasuringStream } {
     const meter = new MeasuringStream(undefined, { ...options, crc32: true });
     source.on('error', (error) => meter.destroy(error));
     source.pipe(meter);
@@ -55,7 +67,13 @@ export class ArchiveWriter {
       await Promise.race([finished(meter, { readable: true, writable: false }), this.outputGone()]);
       const measurement = meter.result();
       this.offset += measurement.size;
-      const record: ZipEntryRecord = { ...entry, crc32: meter.crc32, compressedSize: measurement.size, uncompressedSize: measurement.size, offset };
+      const record: ZipEntryRecord = {
+        ...entry,
+        crc32: meter.crc32,
+        compressedSize: measurement.size,
+        uncompressedSize: measurement.size,
+        offset,
+      };
       this.write(dataDescriptor(record));
       this.records.push(record);
       return measurement;

@@ -200,7 +200,12 @@ class Run {
     const createdAt = new Date(b.created_at);
     const retentionType: RetentionType = b.retention_type ?? classifyRetention(createdAt, retention);
     const expiresAt = computeExpiry(createdAt, retentionType, retention);
-    const key = backupStorageKey({ organization_id: b.organization_id, project_id: b.project_id, environment_id: b.environment_id, backup_id: b.id });
+    const key = backupStorageKey({
+      organization_id: b.organization_id,
+      project_id: b.project_id,
+      environment_id: b.environment_id,
+      backup_id: b.id,
+    });
     const snapshot = { ...structuredClone(env.snapshot), timestamp: this.startedAt.toISOString() } as EnvironmentSnapshot;
     const provider = this.storageProviders(storageConfig);
     this.provider = provider;
@@ -224,10 +229,13 @@ class Run {
     this.archive = archive;
     let archiveBytes = 0;
     // Counts the archive bytes (compressed_size, progress); no hash needed for the whole ZIP.
-    const counted = new MeasuringStream((n) => {
-      archiveBytes += n;
-      this.progress.add(n);
-    }, { hash: false });
+    const counted = new MeasuringStream(
+      (n) => {
+        archiveBytes += n;
+        this.progress.add(n);
+      },
+      { hash: false },
+    );
     this.body = counted;
     archive.output.on('error', (error) => counted.destroy(error));
     archive.output.pipe(counted);
@@ -252,7 +260,10 @@ class Run {
         this.progress.enter('dumping', ARCHIVE_ENTRIES.FILESTORE);
         filestore = (await this.part(archive, ARCHIVE_ENTRIES.FILESTORE, fsStream)).measurement;
       } else {
-        this.warn('E_FILESTORE_MISSING', `The filestore folder of environment ${b.environment_id} does not exist: the backup holds the database only (normal for a new environment)`);
+        this.warn(
+          'E_FILESTORE_MISSING',
+          `The filestore folder of environment ${b.environment_id} does not exist: the backup holds the database only (normal for a new environment)`,
+        );
       }
     }
 
@@ -266,7 +277,10 @@ class Run {
     const stored = (await this.guard(upload)) as { size: number };
     const compressedSize = counted.size;
     if (stored.size !== compressedSize) {
-      throw new BackupSdkError('E_STORAGE_SIZE', `Storage reports ${stored.size} bytes stored but ${compressedSize} were sent`, { transient: true, details: { stored: stored.size, sent: compressedSize } });
+      throw new BackupSdkError('E_STORAGE_SIZE', `Storage reports ${stored.size} bytes stored but ${compressedSize} were sent`, {
+        transient: true,
+        details: { stored: stored.size, sent: compressedSize },
+      });
     }
     void archiveBytes;
 
@@ -297,7 +311,9 @@ class Run {
     // The object is final now: count it against the storage config (atomic increment).
     await this.deps.storageConfigs
       .adjustUsage(storageConfig.id, { bytes: compressedSize, objects: 1, last_used_at: completedAt.toISOString() })
-      .catch((error: unknown) => this.warn('E_USAGE_UPDATE', `The storage usage counters of ${storageConfig.id} could not be updated: ${(error as Error).message}`));
+      .catch((error: unknown) =>
+        this.warn('E_USAGE_UPDATE', `The storage usage counters of ${storageConfig.id} could not be updated: ${(error as Error).message}`),
+      );
     return final;
   }
 
@@ -308,7 +324,12 @@ class Run {
   }
 
   /** Streams one source into the archive; resolves when its bytes are in and its tool exited 0. */
-  private async part(archive: ArchiveWriter, name: string, source: SourceStream, keepHead = 0): Promise<{ measurement: Measurement; head: Buffer }> {
+  private async part(
+    archive: ArchiveWriter,
+    name: string,
+    source: SourceStream,
+    keepHead = 0,
+  ): Promise<{ measurement: Measurement; head: Buffer }> {
     const { measured, meter } = archive.addStream(name, source.stream, { keepHead });
     const [measurement] = await this.guard(Promise.all([measured, source.done]));
     return { measurement, head: meter.head };
@@ -350,7 +371,12 @@ class Run {
     });
   }
 
-  private async verify(provider: StorageProvider, key: string, database: Measurement, filestore: Measurement | null): Promise<Partial<Backup>> {
+  private async verify(
+    provider: StorageProvider,
+    key: string,
+    database: Measurement,
+    filestore: Measurement | null,
+  ): Promise<Partial<Backup>> {
     try {
       const result: ArchiveVerification = await this.guard(
         verifyBackupArchive(provider, key, {
@@ -372,11 +398,15 @@ class Run {
 
   private async storageConfig(): Promise<StorageConfig> {
     const b = this.record;
-    const config = b.storage_config_id ? await this.deps.storageConfigs.get(b.storage_config_id) : await this.deps.storageConfigs.getDefault(b.organization_id);
+    const config = b.storage_config_id
+      ? await this.deps.storageConfigs.get(b.storage_config_id)
+      : await this.deps.storageConfigs.getDefault(b.organization_id);
     if (!config) {
       throw b.storage_config_id
         ? new NotFoundError('Storage config', b.storage_config_id)
-        : new ValidationError([{ field: 'storage_config_id', message: `organisation ${b.organization_id} has no default storage config: pass one` }]);
+        : new ValidationError([
+            { field: 'storage_config_id', message: `organisation ${b.organization_id} has no default storage config: pass one` },
+          ]);
     }
     return config;
   }
@@ -395,7 +425,14 @@ class Run {
     this.record = updated;
     this.events.emit({
       type: 'backup.status',
-      data: { backup_id: updated.id, environment_id: updated.environment_id, status: to, previous_status: from, message: patch.error_message ?? null, timestamp: this.clock.now().toISOString() },
+      data: {
+        backup_id: updated.id,
+        environment_id: updated.environment_id,
+        status: to,
+        previous_status: from,
+        message: patch.error_message ?? null,
+        timestamp: this.clock.now().toISOString(),
+      },
     });
     return updated;
   }
@@ -403,7 +440,14 @@ class Run {
   private warn(code: string, message: string): void {
     this.events.emit({
       type: 'warning',
-      data: { code, message, backup_id: this.record.id, environment_id: this.record.environment_id, organization_id: this.record.organization_id, timestamp: this.clock.now().toISOString() },
+      data: {
+        code,
+        message,
+        backup_id: this.record.id,
+        environment_id: this.record.environment_id,
+        organization_id: this.record.organization_id,
+        timestamp: this.clock.now().toISOString(),
+      },
     });
   }
 
@@ -421,7 +465,9 @@ class Run {
     giveUp.abort();
     if (this.provider && this.key) {
       // The upload may have completed before a later step failed: the object must not stay.
-      await this.provider.delete(this.key).catch((e: unknown) => this.cleanupNotes.push(`could not delete ${this.key}: ${(e as Error).message}`));
+      await this.provider
+        .delete(this.key)
+        .catch((e: unknown) => this.cleanupNotes.push(`could not delete ${this.key}: ${(e as Error).message}`));
     }
   }
 
@@ -435,22 +481,35 @@ class Run {
       ...(this.cleanupNotes.length ? { cleanup: this.cleanupNotes } : {}),
     };
     try {
-      await this.move('failed', { error_message: `Backup failed while ${PHASE_WORDS[phaseOf(error, this.phase)]}: ${error.message}`, error_details: details, completed_at: null });
+      await this.move('failed', {
+        error_message: `Backup failed while ${PHASE_WORDS[phaseOf(error, this.phase)]}: ${error.message}`,
+        error_details: details,
+        completed_at: null,
+      });
     } catch (moveError) {
       // Someone else moved the record (deleted it, say): their state wins.
       this.events.emit({
         type: 'warning',
-        data: { code: 'E_RECORD_FAILED', message: `Backup ${this.record.id} failed (${error.message}) but its record could not be marked failed: ${(moveError as Error).message}`, backup_id: this.record.id, timestamp: this.clock.now().toISOString() },
+        data: {
+          code: 'E_RECORD_FAILED',
+          message: `Backup ${this.record.id} failed (${error.message}) but its record could not be marked failed: ${(moveError as Error).message}`,
+          backup_id: this.record.id,
+          timestamp: this.clock.now().toISOString(),
+        },
       });
     }
   }
 
   /** Any thrown value as a typed SDK error whose message says what failed, in words. */
   private typed(error: unknown): BackupSdkError {
-    if (this.options.signal?.aborted && !(error instanceof AbortedError)) return new AbortedError(`Backup ${this.record.id}`, this.options.signal.reason);
+    if (this.options.signal?.aborted && !(error instanceof AbortedError))
+      return new AbortedError(`Backup ${this.record.id}`, this.options.signal.reason);
     if (error instanceof BackupSdkError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return new BackupSdkError('E_BACKUP', `Backup ${this.record.id} failed while ${PHASE_WORDS[this.phase]}: ${message}`, { cause: error, details: { phase: this.phase } });
+    return new BackupSdkError('E_BACKUP', `Backup ${this.record.id} failed while ${PHASE_WORDS[this.phase]}: ${message}`, {
+      cause: error,
+      details: { phase: this.phase },
+    });
   }
 }
 

@@ -7,7 +7,9 @@ import zlib from 'node:zlib';
  * the table version.
  */
 export const crc32: (data: Uint8Array, previous?: number) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32 : tableCrc32;
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32
+    : tableCrc32;
 
 let table: Uint32Array | null = null;
 

@@ -35,10 +35,13 @@ export function findPgRestore(binDir?: string): string | null {
   if (binDir) return existsSync(join(binDir, 'pg_restore')) ? join(binDir, 'pg_restore') : null;
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) if (existsSync(join(root, v, 'bin', 'pg_restore'))) return join(root, v, 'bin', 'pg_restore');
   }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, 'pg_restore'))) return join(dir, 'pg_restore');
+  for (const dir of (process.env.PATH ?? '').split(delimiter))
+    if (dir && existsSync(join(dir, 'pg_restore'))) return join(dir, 'pg_restore');
   return null;
 }
 
@@ -50,9 +53,13 @@ export function pgRestoreLister(options: PgRestoreListerOptions = {}): DumpListe
       if (!bin) {
         dump.resume();
         reject(
-          new SourceError('E_SOURCE_PG_RESTORE', 'pg_restore was not found, so the dump could not be listed: install the PostgreSQL client (Debian: apt-get install postgresql-client)', {
-            details: { phase: 'verify' },
-          }),
+          new SourceError(
+            'E_SOURCE_PG_RESTORE',
+            'pg_restore was not found, so the dump could not be listed: install the PostgreSQL client (Debian: apt-get install postgresql-client)',
+            {
+              details: { phase: 'verify' },
+            },
+          ),
         );
         return;
       }
@@ -84,7 +91,14 @@ export function pgRestoreLister(options: PgRestoreListerOptions = {}): DumpListe
       child.on('error', (error) => {
         dump.unpipe(child.stdin);
         dump.resume();
-        reject(signal.aborted ? new AbortedError('pg_restore --list', signal.reason) : new SourceError('E_SOURCE_PG_RESTORE', `pg_restore could not be started: ${error.message}`, { cause: error, details: { phase: 'verify' } }));
+        reject(
+          signal.aborted
+            ? new AbortedError('pg_restore --list', signal.reason)
+            : new SourceError('E_SOURCE_PG_RESTORE', `pg_restore could not be started: ${error.message}`, {
+                cause: error,
+                details: { phase: 'verify' },
+              }),
+        );
       });
       child.on('close', (code, sig) => {
         dump.unpipe(child.stdin);
@@ -94,9 +108,13 @@ export function pgRestoreLister(options: PgRestoreListerOptions = {}): DumpListe
         if (signal.aborted) return reject(new AbortedError('pg_restore --list', signal.reason));
         const tail = stderr.trim();
         reject(
-          new SourceError('E_SOURCE_PG_RESTORE', `pg_restore --list could not read the dump${code === 0 ? ' (it lists no entries)' : ` (exit code ${code ?? sig})`}${tail ? `: ${tail.split('\n').slice(-3).join(' ')}` : ''}`, {
-            details: { phase: 'verify', exit_code: code, signal: sig, stderr_tail: tail },
-          }),
+          new SourceError(
+            'E_SOURCE_PG_RESTORE',
+            `pg_restore --list could not read the dump${code === 0 ? ' (it lists no entries)' : ` (exit code ${code ?? sig})`}${tail ? `: ${tail.split('\n').slice(-3).join(' ')}` : ''}`,
+            {
+              details: { phase: 'verify', exit_code: code, signal: sig, stderr_tail: tail },
+            },
+          ),
         );
       });
     });

@@ -46,8 +46,11 @@ function archiveError(message: string, details: Record<string, unknown> = {}, ca
 
 function openZip(reader: StorageRangeReader, size: number): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.fromRandomAccessReader(reader, size, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (error, zip) =>
-      error ? reject(error) : resolve(zip),
+    yauzl.fromRandomAccessReader(
+      reader,
+      size,
+      { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true, decodeStrings: true },
+      (error, zip) => (error ? reject(error) : resolve(zip)),
     );
   });
 }
@@ -55,7 +58,10 @@ function openZip(reader: StorageRangeReader, size: number): Promise<yauzl.ZipFil
 function readEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
   return new Promise((resolve, reject) => {
     const entries: yauzl.Entry[] = [];
-    if (zip.entryCount > MAX_ENTRIES) return reject(archiveError(`The archive has ${zip.entryCount} entries; a backup archive has at most 3`, { entry_count: zip.entryCount }));
+    if (zip.entryCount > MAX_ENTRIES)
+      return reject(
+        archiveError(`The archive has ${zip.entryCount} entries; a backup archive has at most 3`, { entry_count: zip.entryCount }),
+      );
     zip.on('entry', (entry: yauzl.Entry) => {
       entries.push(entry);
       zip.readEntry();
@@ -76,7 +82,11 @@ function readEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
  * Throws `ArchiveError` (corrupt or hostile archive, unknown manifest version),
  * `ChecksumMismatchError`, `SourceError` (`E_SOURCE_PG_RESTORE`) or the provider's `StorageError`.
  */
-export async function verifyBackupArchive(provider: StorageProvider, key: string, options: VerifyArchiveOptions = {}): Promise<ArchiveVerification> {
+export async function verifyBackupArchive(
+  provider: StorageProvider,
+  key: string,
+  options: VerifyArchiveOptions = {},
+): Promise<ArchiveVerification> {
   const signal = options.signal ?? new AbortController().signal;
   const head = await provider.head(key);
   if (!head.exists) throw archiveError(`No archive at ${key} in ${provider.name} storage`, { key });
@@ -99,15 +109,26 @@ export async function verifyBackupArchive(provider: StorageProvider, key: string
   }
 }
 
-async function verifyOpened(zip: yauzl.ZipFile, key: string, archiveSize: number, options: VerifyArchiveOptions, signal: AbortSignal): Promise<ArchiveVerification> {
+async function verifyOpened(
+  zip: yauzl.ZipFile,
+  key: string,
+  archiveSize: number,
+  options: VerifyArchiveOptions,
+  signal: AbortSignal,
+): Promise<ArchiveVerification> {
   const entries = await readEntries(zip);
   const byName = new Map<string, yauzl.Entry>();
   for (const entry of entries) {
     const name = entry.fileName;
-    if (!KNOWN.has(name)) throw archiveError(`The archive holds an unexpected entry ${JSON.stringify(name)}; a backup archive holds only ${[...KNOWN].join(', ')}`, { entry: name });
+    if (!KNOWN.has(name))
+      throw archiveError(
+        `The archive holds an unexpected entry ${JSON.stringify(name)}; a backup archive holds only ${[...KNOWN].join(', ')}`,
+        { entry: name },
+      );
     if (byName.has(name)) throw archiveError(`The archive holds ${name} twice`, { entry: name });
     if (entry.isEncrypted()) throw archiveError(`${name} is encrypted`, { entry: name });
-    if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATE) throw archiveError(`${name} uses unsupported compression method ${entry.compressionMethod}`, { entry: name });
+    if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATE)
+      throw archiveError(`${name} uses unsupported compression method ${entry.compressionMethod}`, { entry: name });
     if (name !== ARCHIVE_ENTRIES.MANIFEST && entry.compressionMethod !== STORED) {
       throw archiveError(`${name} is deflated; backup archives store it as is`, { entry: name });
     }
@@ -115,7 +136,10 @@ async function verifyOpened(zip: yauzl.ZipFile, key: string, archiveSize: number
       throw archiveError(`${name} declares ${entry.uncompressedSize} bytes but stores ${entry.compressedSize}`, { entry: name });
     }
     if (entry.compressionMethod === DEFLATE && entry.uncompressedSize > Math.max(1024, entry.compressedSize * MAX_DEFLATE_RATIO)) {
-      throw archiveError(`${name} would expand from ${entry.compressedSize} to ${entry.uncompressedSize} bytes: refusing a possible zip bomb`, { entry: name });
+      throw archiveError(
+        `${name} would expand from ${entry.compressedSize} to ${entry.uncompressedSize} bytes: refusing a possible zip bomb`,
+        { entry: name },
+      );
     }
     byName.set(name, entry);
   }
@@ -124,32 +148,43 @@ async function verifyOpened(zip: yauzl.ZipFile, key: string, archiveSize: number
   const manifestEntry = byName.get(ARCHIVE_ENTRIES.MANIFEST);
   if (!manifestEntry) throw archiveError('The archive has no manifest.json');
   const maxManifest = options.maxManifestBytes ?? 1024 * 1024;
-  if (manifestEntry.uncompressedSize > maxManifest) throw archiveError(`manifest.json is ${manifestEntry.uncompressedSize} bytes; at most ${maxManifest} are accepted`);
+  if (manifestEntry.uncompressedSize > maxManifest)
+    throw archiveError(`manifest.json is ${manifestEntry.uncompressedSize} bytes; at most ${maxManifest} are accepted`);
   const manifest = parseManifest(await readSmall(zip, manifestEntry, maxManifest));
 
   const dumpEntry = byName.get(ARCHIVE_ENTRIES.DUMP);
   if (!dumpEntry) throw archiveError('The archive has no dump.sql');
   const fsEntry = byName.get(ARCHIVE_ENTRIES.FILESTORE);
   if ((manifest.filestore === null) !== (fsEntry === undefined)) {
-    throw archiveError(manifest.filestore === null ? 'The archive holds filestore.tar.gz but its manifest says it has none' : 'The manifest lists a filestore but the archive has no filestore.tar.gz');
+    throw archiveError(
+      manifest.filestore === null
+        ? 'The archive holds filestore.tar.gz but its manifest says it has none'
+        : 'The manifest lists a filestore but the archive has no filestore.tar.gz',
+    );
   }
   if (dumpEntry.uncompressedSize !== manifest.database.size) {
-    throw archiveError(`dump.sql is ${dumpEntry.uncompressedSize} bytes but the manifest says ${manifest.database.size}`, { entry: ARCHIVE_ENTRIES.DUMP });
+    throw archiveError(`dump.sql is ${dumpEntry.uncompressedSize} bytes but the manifest says ${manifest.database.size}`, {
+      entry: ARCHIVE_ENTRIES.DUMP,
+    });
   }
   if (fsEntry && manifest.filestore && fsEntry.uncompressedSize !== manifest.filestore.size) {
-    throw archiveError(`filestore.tar.gz is ${fsEntry.uncompressedSize} bytes but the manifest says ${manifest.filestore.size}`, { entry: ARCHIVE_ENTRIES.FILESTORE });
+    throw archiveError(`filestore.tar.gz is ${fsEntry.uncompressedSize} bytes but the manifest says ${manifest.filestore.size}`, {
+      entry: ARCHIVE_ENTRIES.FILESTORE,
+    });
   }
 
   const lister = options.lister === undefined ? pgRestoreLister() : options.lister;
   const { measured: database, listing } = await hashEntry(zip, dumpEntry, lister, signal);
   check(ARCHIVE_ENTRIES.DUMP, manifest.database.checksum, database.checksum);
-  if (options.expected?.database_checksum) check(`${ARCHIVE_ENTRIES.DUMP} (against the backup record)`, options.expected.database_checksum, database.checksum);
+  if (options.expected?.database_checksum)
+    check(`${ARCHIVE_ENTRIES.DUMP} (against the backup record)`, options.expected.database_checksum, database.checksum);
 
   let filestore: { size: number; checksum: string } | null = null;
   if (fsEntry && manifest.filestore) {
     filestore = (await hashEntry(zip, fsEntry, null, signal)).measured;
     check(ARCHIVE_ENTRIES.FILESTORE, manifest.filestore.checksum, filestore.checksum);
-    if (options.expected?.filestore_checksum) check(`${ARCHIVE_ENTRIES.FILESTORE} (against the backup record)`, options.expected.filestore_checksum, filestore.checksum);
+    if (options.expected?.filestore_checksum)
+      check(`${ARCHIVE_ENTRIES.FILESTORE} (against the backup record)`, options.expected.filestore_checksum, filestore.checksum);
   }
   return { key, archive_size: archiveSize, manifest, database, filestore, dump_listing: listing };
 }
@@ -164,7 +199,10 @@ async function assertNoOverlap(zip: yauzl.ZipFile, entries: yauzl.Entry[], archi
   for (const entry of entries) {
     const header = await zip.readLocalFileHeaderPromise(entry);
     if (header.fileName.toString('utf8') !== entry.fileName) {
-      throw archiveError(`The local header of ${JSON.stringify(entry.fileName)} names ${JSON.stringify(header.fileName.toString('utf8'))}`, { entry: entry.fileName });
+      throw archiveError(
+        `The local header of ${JSON.stringify(entry.fileName)} names ${JSON.stringify(header.fileName.toString('utf8'))}`,
+        { entry: entry.fileName },
+      );
     }
     spans.push({ name: entry.fileName, start: entry.relativeOffsetOfLocalHeader, end: header.fileDataStart + entry.compressedSize });
   }
@@ -172,7 +210,8 @@ async function assertNoOverlap(zip: yauzl.ZipFile, entries: yauzl.Entry[], archi
   for (let i = 0; i < spans.length; i++) {
     const span = spans[i]!;
     const next = spans[i + 1];
-    if (span.end > archiveSize || (next && span.end > next.start)) throw archiveError(`Entry ${span.name} overlaps another entry or the end of the archive`, { entry: span.name });
+    if (span.end > archiveSize || (next && span.end > next.start))
+      throw archiveError(`Entry ${span.name} overlaps another entry or the end of the archive`, { entry: span.name });
   }
 }
 

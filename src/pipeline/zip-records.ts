@@ -74,7 +74,11 @@ function dosDateTime(date: Date): { time: number; date: number } {
 
 /** The "UT" extra field: the exact modification time in UTC seconds (DOS times are local, 2 s steps). */
 function extendedTimestamp(mtime: Date): Buffer {
-  return new Writer(9).u16(EXTENDED_TIMESTAMP_ID).u16(5).bytes(Buffer.from([1])).u32(Math.floor(mtime.getTime() / 1000)).buf;
+  return new Writer(9)
+    .u16(EXTENDED_TIMESTAMP_ID)
+    .u16(5)
+    .bytes(Buffer.from([1]))
+    .u32(Math.floor(mtime.getTime() / 1000)).buf;
 }
 
 const flagsOf = (e: Pick<ZipEntryRecord, 'streamed'>) => FLAG_UTF8 | (e.streamed ? FLAG_DATA_DESCRIPTOR : 0);
@@ -102,7 +106,8 @@ export function localFileHeader(e: Omit<ZipEntryRecord, 'offset'>): Buffer {
     .bytes(extra).buf;
 }
 
-const needsZip64Sizes = (e: Pick<ZipEntryRecord, 'compressedSize' | 'uncompressedSize'>) => e.compressedSize >= U32_MAX || e.uncompressedSize >= U32_MAX;
+const needsZip64Sizes = (e: Pick<ZipEntryRecord, 'compressedSize' | 'uncompressedSize'>) =>
+  e.compressedSize >= U32_MAX || e.uncompressedSize >= U32_MAX;
 
 /** The data descriptor after a streamed entry's data: 64-bit sizes once either passes 4 GiB. */
 export function dataDescriptor(e: Pick<ZipEntryRecord, 'crc32' | 'compressedSize' | 'uncompressedSize'>): Buffer {

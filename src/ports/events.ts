@@ -39,13 +39,28 @@ export interface BackupProgressEvent {
 /** A backup changed status. */
 export interface BackupStatusEvent {
   type: 'backup.status';
-  data: { backup_id: string; environment_id: string; status: BackupStatus; previous_status: BackupStatus | null; message?: string | null; timestamp: string };
+  data: {
+    backup_id: string;
+    environment_id: string;
+    status: BackupStatus;
+    previous_status: BackupStatus | null;
+    message?: string | null;
+    timestamp: string;
+  };
 }
 
 /** Something a person should know that did not fail the operation (empty filestore, over quota...). */
 export interface WarningEvent {
   type: 'warning';
-  data: { code: string; message: string; environment_id?: string; backup_id?: string; organization_id?: string; timestamp: string; [extra: string]: unknown };
+  data: {
+    code: string;
+    message: string;
+    environment_id?: string;
+    backup_id?: string;
+    organization_id?: string;
+    timestamp: string;
+    [extra: string]: unknown;
+  };
 }
 
 /** Retention, scheduler and other service events. */

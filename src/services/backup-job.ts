@@ -3,7 +3,15 @@ import type { BackupType } from '../domain/enums.js';
 import { NotFoundError } from '../errors/errors.js';
 import type { JobContext, JobHandler } from '../ports/job-queue.js';
 import type { TaskCompletionHub } from './task-completion.js';
-import { announceOutcome, errorDetailsOf, errorMessageOf, moveBackup, moveTask, resetForRetry, type LifecycleDeps } from './backup-lifecycle.js';
+import {
+  announceOutcome,
+  errorDetailsOf,
+  errorMessageOf,
+  moveBackup,
+  moveTask,
+  resetForRetry,
+  type LifecycleDeps,
+} from './backup-lifecycle.js';
 import { startJobDeadline } from './job-timeout.js';
 
 /** The queue name of backup jobs. */
@@ -99,7 +107,10 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
     // Each try is a clean run: whatever a previous try left is removed first.
     backup = await resetForRetry(deps, backup, `Starting try ${ctx.attempt} of ${ctx.maxAttempts} from a clean state`);
     // Backups that guard an operation are read back and checked before anyone relies on them.
-    const verify = backup.backup_type === 'pre_restore' || backup.backup_type === 'pre_upgrade' || backup.backup_type === 'pre_destroy' ? true : undefined;
+    const verify =
+      backup.backup_type === 'pre_restore' || backup.backup_type === 'pre_upgrade' || backup.backup_type === 'pre_destroy'
+        ? true
+        : undefined;
     completed = await deps.runner.run(backup.id, { signal: deadline.signal, ...(verify ? { verify } : {}) });
   } catch (thrown) {
     deadline.dispose();
@@ -112,7 +123,8 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
       if (failedBackup) await resetForRetry(deps, failedBackup, message);
       await moveTask(deps, running, { status: 'queued', error_message: message }, message);
     } else {
-      const message = ctx.attempt > 1 ? `Backup failed after ${ctx.attempt} tries: ${errorMessageOf(error)}` : `Backup failed: ${errorMessageOf(error)}`;
+      const message =
+        ctx.attempt > 1 ? `Backup failed after ${ctx.attempt} tries: ${errorMessageOf(error)}` : `Backup failed: ${errorMessageOf(error)}`;
       await endTask(deps, running, 'failed', message, null);
       if (failedBackup) await announceOutcome(deps, failedBackup, false, message);
     }
@@ -120,7 +132,12 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
   }
   deadline.dispose();
   await endTask(deps, running, 'completed', null, { backup_id: completed.id });
-  await announceOutcome(deps, completed, true, `Backup ${completed.id} of environment ${completed.environment_id} completed (${completed.compressed_size} bytes)`);
+  await announceOutcome(
+    deps,
+    completed,
+    true,
+    `Backup ${completed.id} of environment ${completed.environment_id} completed (${completed.compressed_size} bytes)`,
+  );
   return { success: true, backup_id: completed.id };
 }
 
@@ -140,7 +157,11 @@ async function markBackupFailed(deps: BackupJobDeps, backupId: string, error: un
   if (current.status === 'failed') {
     // The runner recorded the abort with its phase; say it was the time limit that fired.
     if (!timedOut) return current;
-    return deps.backups.update(current.id, { error_details: { ...current.error_details, ...errorDetailsOf(error), runner_code: current.error_details?.code ?? null } }, { status: 'failed' });
+    return deps.backups.update(
+      current.id,
+      { error_details: { ...current.error_details, ...errorDetailsOf(error), runner_code: current.error_details?.code ?? null } },
+      { status: 'failed' },
+    );
   }
   if (current.status === 'completed' || current.status === 'expired') return current;
   const message = errorMessageOf(error);
@@ -148,7 +169,18 @@ async function markBackupFailed(deps: BackupJobDeps, backupId: string, error: un
 }
 
 /** Ends a task (completed or failed) and wakes in-process waiters. */
-async function endTask(deps: BackupJobDeps, task: Task, status: 'completed' | 'failed', message: string | null, result: Record<string, unknown> | null): Promise<void> {
-  await moveTask(deps, task, { status, completed_at: deps.clock.now().toISOString(), error_message: message, ...(result ? { result } : {}) }, message);
+async function endTask(
+  deps: BackupJobDeps,
+  task: Task,
+  status: 'completed' | 'failed',
+  message: string | null,
+  result: Record<string, unknown> | null,
+): Promise<void> {
+  await moveTask(
+    deps,
+    task,
+    { status, completed_at: deps.clock.now().toISOString(), error_message: message, ...(result ? { result } : {}) },
+    message,
+  );
   deps.completions?.announce(task.id);
 }

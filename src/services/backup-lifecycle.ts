@@ -54,7 +54,11 @@ export async function moveTask(
   message: string | null = null,
 ): Promise<Task> {
   let current = task;
-  if (!canTransitionTask(current.status, patch.status) && canTransitionTask(current.status, 'queued') && canTransitionTask('queued', patch.status)) {
+  if (
+    !canTransitionTask(current.status, patch.status) &&
+    canTransitionTask(current.status, 'queued') &&
+    canTransitionTask('queued', patch.status)
+  ) {
     current = await moveTask(deps, current, { status: 'queued' }, message);
   }
   assertTaskTransition(current.status, patch.status, current.id);
@@ -105,14 +109,29 @@ export async function moveBackup(
   const updated = await deps.backups.update(backup.id, patch, { status: backup.status });
   deps.events.emit({
     type: 'backup.status',
-    data: { backup_id: updated.id, environment_id: updated.environment_id, status: updated.status, previous_status: backup.status, message, timestamp: deps.clock.now().toISOString() },
+    data: {
+      backup_id: updated.id,
+      environment_id: updated.environment_id,
+      status: updated.status,
+      previous_status: backup.status,
+      message,
+      timestamp: deps.clock.now().toISOString(),
+    },
   });
   return updated;
 }
 
 /** The storage key of a backup's ZIP: the recorded one, else the spec's layout. */
 export function objectKeyOf(backup: Backup): string {
-  return backup.database_key ?? backupStorageKey({ organization_id: backup.organization_id, project_id: backup.project_id, environment_id: backup.environment_id, backup_id: backup.id });
+  return (
+    backup.database_key ??
+    backupStorageKey({
+      organization_id: backup.organization_id,
+      project_id: backup.project_id,
+      environment_id: backup.environment_id,
+      backup_id: backup.id,
+    })
+  );
 }
 
 /**
@@ -120,7 +139,10 @@ export function objectKeyOf(backup: Backup): string {
  * objects appear atomically, so normally nothing is there; this also covers a worker that died
  * between upload and record update.
  */
-export async function removeLeftoverObject(deps: Pick<LifecycleDeps, 'storageConfigs' | 'storageProviders'>, backup: Backup): Promise<void> {
+export async function removeLeftoverObject(
+  deps: Pick<LifecycleDeps, 'storageConfigs' | 'storageProviders'>,
+  backup: Backup,
+): Promise<void> {
   if (!backup.storage_config_id) return;
   const config = await deps.storageConfigs.get(backup.storage_config_id);
   if (!config) return;
@@ -159,7 +181,11 @@ export const CLEAN_TRY_FIELDS: Partial<Backup> = Object.freeze({
  * Puts a backup that a previous try left `failed`, `in_progress` or `uploading` back to a clean
  * `pending`, after removing any leftover object, so the next try starts from nothing.
  */
-export async function resetForRetry(deps: Pick<LifecycleDeps, 'backups' | 'storageConfigs' | 'storageProviders' | 'clock' | 'events'>, backup: Backup, message: string): Promise<Backup> {
+export async function resetForRetry(
+  deps: Pick<LifecycleDeps, 'backups' | 'storageConfigs' | 'storageProviders' | 'clock' | 'events'>,
+  backup: Backup,
+  message: string,
+): Promise<Backup> {
   if (backup.status === 'pending') return backup;
   await removeLeftoverObject(deps, backup);
   return moveBackup(deps, backup, { ...CLEAN_TRY_FIELDS, status: 'pending' }, message);
@@ -177,13 +203,27 @@ async function wantsNotification(deps: Pick<LifecycleDeps, 'policies'>, environm
  * notify_on_failure ask for it. A notifier that fails does not fail the backup: it becomes a
  * `warning` event.
  */
-export async function notifyBackupOutcome(deps: Pick<LifecycleDeps, 'policies' | 'notifier' | 'events' | 'clock'>, backup: Backup, success: boolean, message: string): Promise<void> {
+export async function notifyBackupOutcome(
+  deps: Pick<LifecycleDeps, 'policies' | 'notifier' | 'events' | 'clock'>,
+  backup: Backup,
+  success: boolean,
+  message: string,
+): Promise<void> {
   if (!(await wantsNotification(deps, backup.environment_id, success))) return;
-  await safeNotify(deps, { kind: success ? 'backup.succeeded' : 'backup.failed', environment_id: backup.environment_id, organization_id: backup.organization_id, backup, message });
+  await safeNotify(deps, {
+    kind: success ? 'backup.succeeded' : 'backup.failed',
+    environment_id: backup.environment_id,
+    organization_id: backup.organization_id,
+    backup,
+    message,
+  });
 }
 
 /** Calls the notifier; its failure is reported as a `warning` event, never thrown. */
-export async function safeNotify(deps: Pick<LifecycleDeps, 'notifier' | 'events' | 'clock'>, notification: Parameters<LifecycleDeps['notifier']['notify']>[0]): Promise<void> {
+export async function safeNotify(
+  deps: Pick<LifecycleDeps, 'notifier' | 'events' | 'clock'>,
+  notification: Parameters<LifecycleDeps['notifier']['notify']>[0],
+): Promise<void> {
   try {
     await deps.notifier.notify(notification);
   } catch (error) {
@@ -205,7 +245,11 @@ export async function safeNotify(deps: Pick<LifecycleDeps, 'notifier' | 'events'
  * Records how a scheduled backup ended on its environment's policy (`last_backup_status`), as the
  * spec's scheduler does. Other backup types leave the policy alone.
  */
-export async function recordPolicyOutcome(deps: Pick<LifecycleDeps, 'policies'>, backup: Backup, status: 'completed' | 'failed'): Promise<void> {
+export async function recordPolicyOutcome(
+  deps: Pick<LifecycleDeps, 'policies'>,
+  backup: Backup,
+  status: 'completed' | 'failed',
+): Promise<void> {
   if (backup.backup_type !== 'scheduled' || !deps.policies) return;
   const policy = await deps.policies.getByEnvironment(backup.environment_id);
   if (!policy) return;
@@ -225,11 +269,23 @@ export async function recordPolicyOutcome(deps: Pick<LifecycleDeps, 'policies'>,
  * `last_backup_status`. Never throws: the backup's outcome is already recorded, so a failing
  * notifier or policy store becomes a `warning` event instead of failing the job.
  */
-export async function announceOutcome(deps: Pick<LifecycleDeps, 'policies' | 'notifier' | 'events' | 'clock'>, backup: Backup, success: boolean, message: string): Promise<void> {
+export async function announceOutcome(
+  deps: Pick<LifecycleDeps, 'policies' | 'notifier' | 'events' | 'clock'>,
+  backup: Backup,
+  success: boolean,
+  message: string,
+): Promise<void> {
   const warn = (code: string, what: string, error: unknown) =>
     deps.events.emit({
       type: 'warning',
-      data: { code, message: `${what}: ${errorMessageOf(error)}`, environment_id: backup.environment_id, organization_id: backup.organization_id, backup_id: backup.id, timestamp: deps.clock.now().toISOString() },
+      data: {
+        code,
+        message: `${what}: ${errorMessageOf(error)}`,
+        environment_id: backup.environment_id,
+        organization_id: backup.organization_id,
+        backup_id: backup.id,
+        timestamp: deps.clock.now().toISOString(),
+      },
     });
   try {
     await notifyBackupOutcome(deps, backup, success, message);

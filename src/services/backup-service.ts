@@ -3,7 +3,13 @@ import type { Readable } from 'node:stream';
 import type { Backup, StorageConfig, Task } from '../domain/entities.js';
 import { Permission } from '../domain/permissions.js';
 import { classifyRetention, DEFAULT_RETENTION } from '../domain/retention-classification.js';
-import { BackupCreateSchema, BackupListQuerySchema, DownloadQuerySchema, parseInput, type BackupCreateInput } from '../domain/validation.js';
+import {
+  BackupCreateSchema,
+  BackupListQuerySchema,
+  DownloadQuerySchema,
+  parseInput,
+  type BackupCreateInput,
+} from '../domain/validation.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import { ConflictError, NotFoundError, QuotaExceededError, RateLimitError, ValidationError } from '../errors/errors.js';
 import type { Actor, Authorizer } from '../ports/authorizer.js';
@@ -32,7 +38,15 @@ import {
   type BackupJobPayload,
   type BackupJobResult,
 } from './backup-job.js';
-import { emitTaskCreated, errorMessageOf, moveBackup, moveTask, objectKeyOf, removeLeftoverObject, safeNotify } from './backup-lifecycle.js';
+import {
+  emitTaskCreated,
+  errorMessageOf,
+  moveBackup,
+  moveTask,
+  objectKeyOf,
+  removeLeftoverObject,
+  safeNotify,
+} from './backup-lifecycle.js';
 import {
   toBackupCreatedResponse,
   toBackupDetail,
@@ -230,16 +244,29 @@ export class BackupService {
    * @throws QuotaExceededError a manual backup while the organisation is over quota
    * @throws RateLimitError too many manual backups for this key
    */
-  async createBackup(environmentId: string, input: BackupCreateInput | Record<string, unknown> = {}, actor: Actor | null = null): Promise<BackupCreatedResponse> {
+  async createBackup(
+    environmentId: string,
+    input: BackupCreateInput | Record<string, unknown> = {},
+    actor: Actor | null = null,
+  ): Promise<BackupCreatedResponse> {
     assertId(environmentId, 'environment_id');
     const request = parseInput(BackupCreateSchema, input);
     assertActor(actor);
     const env = await this.resolveEnvironment(environmentId);
-    await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_CREATE, environment_id: environmentId, organization_id: env.organization_id });
+    await authorizeCall(this.options.authorize, {
+      actor,
+      permission: Permission.BACKUPS_CREATE,
+      environment_id: environmentId,
+      organization_id: env.organization_id,
+    });
 
     const config = await this.pickStorageConfig(env, request.storage_config_id);
-    const quota = await getQuotaStatus({ backups: this.options.backups, ...(this.options.quota ? { quota: this.options.quota } : {}) }, env.organization_id);
-    if (quota.exceeded && request.backup_type === 'manual') throw new QuotaExceededError(env.organization_id, quota.used_bytes, quota.limit_bytes ?? 0);
+    const quota = await getQuotaStatus(
+      { backups: this.options.backups, ...(this.options.quota ? { quota: this.options.quota } : {}) },
+      env.organization_id,
+    );
+    if (quota.exceeded && request.backup_type === 'manual')
+      throw new QuotaExceededError(env.organization_id, quota.used_bytes, quota.limit_bytes ?? 0);
     if (request.backup_type === 'manual' && actor !== null) await this.consumeRateLimit(actor);
 
     const now = this.clock.now();
@@ -269,9 +296,25 @@ export class BackupService {
     emitTaskCreated(this.jobDeps, task);
     let backup: Backup;
     try {
-      backup = await this.options.backups.create(newBackupRecord({ id: backupId, env, config, taskId, type: request.backup_type, includeFilestore: request.include_filestore, retentionType, at, actorId }));
+      backup = await this.options.backups.create(
+        newBackupRecord({
+          id: backupId,
+          env,
+          config,
+          taskId,
+          type: request.backup_type,
+          includeFilestore: request.include_filestore,
+          retentionType,
+          at,
+          actorId,
+        }),
+      );
     } catch (error) {
-      await moveTask(this.jobDeps, task, { status: 'failed', error_message: `Could not create the backup record: ${errorMessageOf(error)}`, completed_at: at });
+      await moveTask(this.jobDeps, task, {
+        status: 'failed',
+        error_message: `Could not create the backup record: ${errorMessageOf(error)}`,
+        completed_at: at,
+      });
       throw error;
     }
 
@@ -287,10 +330,19 @@ export class BackupService {
       user_id: actorId,
     };
     try {
-      await this.options.queue.enqueue(BACKUP_JOB_NAME, payload, { jobId: taskId, attempts: this.retry.attempts, backoffMs: this.retry.backoffMs });
+      await this.options.queue.enqueue(BACKUP_JOB_NAME, payload, {
+        jobId: taskId,
+        attempts: this.retry.attempts,
+        backoffMs: this.retry.backoffMs,
+      });
     } catch (error) {
       const message = `Could not enqueue the backup job: ${errorMessageOf(error)}`;
-      await moveBackup(this.jobDeps, backup, { status: 'failed', error_message: message, error_details: { code: 'E_ENQUEUE_FAILED', message } }, message);
+      await moveBackup(
+        this.jobDeps,
+        backup,
+        { status: 'failed', error_message: message, error_details: { code: 'E_ENQUEUE_FAILED', message } },
+        message,
+      );
       await moveTask(this.jobDeps, task, { status: 'failed', error_message: message, completed_at: at }, message);
       throw error;
     }
@@ -302,11 +354,14 @@ export class BackupService {
    * The job handler any queue calls for {@link BACKUP_JOB_NAME} jobs (bound: pass it as is).
    * See `runBackupJob` for the lifecycle.
    */
-  readonly executeBackupJob = (payload: BackupJobPayload, ctx: JobContext): Promise<BackupJobResult> => runBackupJob(this.jobDeps, payload, ctx);
+  readonly executeBackupJob = (payload: BackupJobPayload, ctx: JobContext): Promise<BackupJobResult> =>
+    runBackupJob(this.jobDeps, payload, ctx);
 
   /** Starts processing backup jobs on the queue, `concurrency` at once (default 10, the spec's max_jobs). */
   startWorker(options: { concurrency?: number } = {}): Worker {
-    return this.options.queue.process(BACKUP_JOB_NAME, this.executeBackupJob as (payload: unknown, ctx: JobContext) => Promise<unknown>, { concurrency: options.concurrency ?? 10 });
+    return this.options.queue.process(BACKUP_JOB_NAME, this.executeBackupJob as (payload: unknown, ctx: JobContext) => Promise<unknown>, {
+      concurrency: options.concurrency ?? 10,
+    });
   }
 
   /**
@@ -319,7 +374,11 @@ export class BackupService {
     const q = parseInput(BackupListQuerySchema, query);
     await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_LIST, environment_id: environmentId });
     const { items, total } = await this.options.backups.list(
-      { environment_id: environmentId, ...(q.status ? { status: q.status } : {}), ...(q.backup_type ? { backup_type: q.backup_type } : {}) },
+      {
+        environment_id: environmentId,
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.backup_type ? { backup_type: q.backup_type } : {}),
+      },
       { offset: (q.page - 1) * q.page_size, limit: q.page_size },
     );
     return { items: items.map(toBackupListItem), total, page: q.page, page_size: q.page_size, pages: Math.ceil(total / q.page_size) };
@@ -336,7 +395,12 @@ export class BackupService {
     assertId(taskId, 'task_id');
     const task = await this.options.tasks.get(taskId);
     if (!task) throw new NotFoundError('Task', taskId);
-    await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_VIEW, environment_id: task.environment_id, ...(task.backup_id ? { backup_id: task.backup_id } : {}) });
+    await authorizeCall(this.options.authorize, {
+      actor,
+      permission: Permission.BACKUPS_VIEW,
+      environment_id: task.environment_id,
+      ...(task.backup_id ? { backup_id: task.backup_id } : {}),
+    });
     return task;
   }
 
@@ -357,7 +421,11 @@ export class BackupService {
       current = await moveBackup(
         this.jobDeps,
         backup,
-        { status: 'deleted', write_by: actor?.id ?? null, ...(stored ? {} : { database_key: null, filestore_key: null, manifest_key: null }) },
+        {
+          status: 'deleted',
+          write_by: actor?.id ?? null,
+          ...(stored ? {} : { database_key: null, filestore_key: null, manifest_key: null }),
+        },
         'Deleted on request',
       );
     }
@@ -365,7 +433,11 @@ export class BackupService {
     await removeLeftoverObject(this.jobDeps, current);
     // Compare-and-set on the key: a concurrent cleanup or purge that got there first wins, and
     // the counters drop once.
-    await this.options.backups.update(current.id, { database_key: null, filestore_key: null, manifest_key: null }, { status: 'deleted', database_key: current.database_key });
+    await this.options.backups.update(
+      current.id,
+      { database_key: null, filestore_key: null, manifest_key: null },
+      { status: 'deleted', database_key: current.database_key },
+    );
     if (current.storage_config_id) {
       await this.options.storageConfigs.adjustUsage(current.storage_config_id, { bytes: -current.compressed_size, objects: -1 });
     }
@@ -383,7 +455,14 @@ export class BackupService {
     const provider = this.storageProviders(config);
     try {
       const url = await provider.presign(key, expires_in);
-      return { backup_id: backup.id, database_url: url, filestore_url: null, manifest_url: null, expires_in, expires_at: new Date(this.clock.now().getTime() + expires_in * 1000).toISOString() };
+      return {
+        backup_id: backup.id,
+        database_url: url,
+        filestore_url: null,
+        manifest_url: null,
+        expires_in,
+        expires_at: new Date(this.clock.now().getTime() + expires_in * 1000).toISOString(),
+      };
     } finally {
       await provider.close();
     }
@@ -396,7 +475,10 @@ export class BackupService {
     const provider = this.storageProviders(config);
     let stream: Readable;
     try {
-      stream = await provider.download(key, { ...(options.range ? { range: options.range } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      stream = await provider.download(key, {
+        ...(options.range ? { range: options.range } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     } catch (error) {
       await provider.close();
       throw error;
@@ -435,13 +517,22 @@ export class BackupService {
    * failure's code) or did not verify (`E_VERIFICATION_FAILED`) so the host does not proceed. Not rate limited; allowed over quota (with a warning), since refusing it would only
    * remove a safety net. A worker must be processing the queue.
    */
-  async createPreOperationBackup(environmentId: string, type: PreOperationBackupType, actor: Actor | null, options: PreOperationBackupOptions = {}): Promise<Backup> {
+  async createPreOperationBackup(
+    environmentId: string,
+    type: PreOperationBackupType,
+    actor: Actor | null,
+    options: PreOperationBackupOptions = {},
+  ): Promise<Backup> {
     if (!PRE_OPERATION_TYPES.includes(type)) {
       throw new ValidationError([{ field: 'backup_type', message: `must be one of ${PRE_OPERATION_TYPES.join(', ')}` }]);
     }
     const created = await this.createBackup(
       environmentId,
-      { backup_type: type, ...(options.storage_config_id !== undefined ? { storage_config_id: options.storage_config_id } : {}), ...(options.include_filestore !== undefined ? { include_filestore: options.include_filestore } : {}) },
+      {
+        backup_type: type,
+        ...(options.storage_config_id !== undefined ? { storage_config_id: options.storage_config_id } : {}),
+        ...(options.include_filestore !== undefined ? { include_filestore: options.include_filestore } : {}),
+      },
       actor,
     );
     const limit = options.timeoutMs ?? this.jobTimeoutMs * this.retry.attempts + this.retry.backoffMs.reduce((a, b) => a + b, 0) + 60_000;
@@ -466,15 +557,28 @@ export class BackupService {
     if (backup?.status === 'completed') {
       if (backup.is_verified) return backup;
       // Stored but it did not read back as written: not a backup anyone should rely on.
-      throw new BackupSdkError('E_VERIFICATION_FAILED', `The ${type} backup ${created.id} of environment ${environmentId} was stored but did not verify: ${backup.verification_error ?? 'unknown reason'}`, {
-        details: { backup_id: created.id, task_id: created.task_id, status: backup.status, verification_error: backup.verification_error },
-      });
+      throw new BackupSdkError(
+        'E_VERIFICATION_FAILED',
+        `The ${type} backup ${created.id} of environment ${environmentId} was stored but did not verify: ${backup.verification_error ?? 'unknown reason'}`,
+        {
+          details: {
+            backup_id: created.id,
+            task_id: created.task_id,
+            status: backup.status,
+            verification_error: backup.verification_error,
+          },
+        },
+      );
     }
     const cause = backup?.error_details ?? {};
     const code = typeof cause.code === 'string' ? cause.code : 'E_BACKUP_FAILED';
-    throw new BackupSdkError(code, `The ${type} backup ${created.id} of environment ${environmentId} did not complete: ${backup?.error_message ?? `it is ${backup?.status ?? 'gone'}`}`, {
-      details: { backup_id: created.id, task_id: created.task_id, status: backup?.status ?? null, error: cause },
-    });
+    throw new BackupSdkError(
+      code,
+      `The ${type} backup ${created.id} of environment ${environmentId} did not complete: ${backup?.error_message ?? `it is ${backup?.status ?? 'gone'}`}`,
+      {
+        details: { backup_id: created.id, task_id: created.task_id, status: backup?.status ?? null, error: cause },
+      },
+    );
   }
 
   /**
@@ -523,22 +627,47 @@ export class BackupService {
     const message = `Organisation ${quota.organization_id} is over its backup storage quota (${quota.used_bytes} of ${quota.limit_bytes} bytes); the ${backup.backup_type} backup ${backup.id} runs anyway. Delete old backups or raise the quota.`;
     this.events.emit({
       type: 'warning',
-      data: { code: 'W_QUOTA_EXCEEDED', message, environment_id: backup.environment_id, backup_id: backup.id, organization_id: quota.organization_id, used_bytes: quota.used_bytes, limit_bytes: quota.limit_bytes, timestamp: this.clock.now().toISOString() },
+      data: {
+        code: 'W_QUOTA_EXCEEDED',
+        message,
+        environment_id: backup.environment_id,
+        backup_id: backup.id,
+        organization_id: quota.organization_id,
+        used_bytes: quota.used_bytes,
+        limit_bytes: quota.limit_bytes,
+        timestamp: this.clock.now().toISOString(),
+      },
     });
-    await safeNotify(this.jobDeps, { kind: 'quota.warning', environment_id: backup.environment_id, organization_id: quota.organization_id, backup, message });
+    await safeNotify(this.jobDeps, {
+      kind: 'quota.warning',
+      environment_id: backup.environment_id,
+      organization_id: quota.organization_id,
+      backup,
+      message,
+    });
   }
 
   private async loadAuthorized(backupId: string, permission: Permission, actor: Actor | null): Promise<Backup> {
     assertId(backupId, 'backup_id');
     const backup = await this.options.backups.get(backupId);
     if (!backup) throw new NotFoundError('Backup', backupId);
-    await authorizeCall(this.options.authorize, { actor, permission, environment_id: backup.environment_id, organization_id: backup.organization_id, backup_id: backup.id });
+    await authorizeCall(this.options.authorize, {
+      actor,
+      permission,
+      environment_id: backup.environment_id,
+      organization_id: backup.organization_id,
+      backup_id: backup.id,
+    });
     return backup;
   }
 
   private async downloadable(backup: Backup): Promise<{ config: StorageConfig; key: string }> {
     if (backup.status !== 'completed') {
-      throw new ConflictError(`Backup ${backup.id} is '${backup.status}': only completed backups can be downloaded`, { details: { backup_id: backup.id, status: backup.status } }, 'E_BACKUP_NOT_DOWNLOADABLE');
+      throw new ConflictError(
+        `Backup ${backup.id} is '${backup.status}': only completed backups can be downloaded`,
+        { details: { backup_id: backup.id, status: backup.status } },
+        'E_BACKUP_NOT_DOWNLOADABLE',
+      );
     }
     if (!backup.storage_config_id) throw new NotFoundError('StorageConfig', 'null', { details: { backup_id: backup.id } });
     const config = await this.options.storageConfigs.get(backup.storage_config_id);

@@ -138,12 +138,18 @@ export class PolicyService implements PolicyChangeSource {
         if (value !== undefined) (changes as Record<string, unknown>)[key] = value;
       }
       const after = { ...before, ...changes };
-      const scheduleChanged = after.schedule_cron !== before.schedule_cron || after.timezone !== before.timezone || after.is_enabled !== before.is_enabled;
+      const scheduleChanged =
+        after.schedule_cron !== before.schedule_cron || after.timezone !== before.timezone || after.is_enabled !== before.is_enabled;
       let where: Where<BackupPolicy> | undefined;
       if (scheduleChanged) {
         changes.next_backup_at = after.is_enabled ? nextRun(after.schedule_cron, after.timezone, this.clock.now()).toISOString() : null;
         // Lose cleanly to a scheduler that claims the old slot meanwhile, then recompute.
-        where = { next_backup_at: before.next_backup_at, schedule_cron: before.schedule_cron, timezone: before.timezone, is_enabled: before.is_enabled };
+        where = {
+          next_backup_at: before.next_backup_at,
+          schedule_cron: before.schedule_cron,
+          timezone: before.timezone,
+          is_enabled: before.is_enabled,
+        };
       }
       try {
         const updated = await this.policies.update(before.id, changes, where);
@@ -185,7 +191,12 @@ export class PolicyService implements PolicyChangeSource {
   private changed(type: PolicyChange['type'], policy: BackupPolicy): void {
     this.events.emit({
       type: `scheduler.policy_${type}`,
-      data: { policy_id: policy.id, environment_id: policy.environment_id, next_backup_at: type === 'deleted' ? null : policy.next_backup_at, timestamp: this.clock.now().toISOString() },
+      data: {
+        policy_id: policy.id,
+        environment_id: policy.environment_id,
+        next_backup_at: type === 'deleted' ? null : policy.next_backup_at,
+        timestamp: this.clock.now().toISOString(),
+      },
     });
     for (const listener of this.listeners) {
       try {
@@ -198,15 +209,21 @@ export class PolicyService implements PolicyChangeSource {
 }
 
 function assertEnvironmentId(value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ValidationError([{ field: 'environment_id', message: 'must be a non-empty string' }]);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new ValidationError([{ field: 'environment_id', message: 'must be a non-empty string' }]);
 }
 
 function policyExists(environmentId: string, policyId?: string): ConflictError {
-  return new ConflictError(`Environment ${environmentId} already has a backup policy: change it with an update (PATCH) or delete it first`, {
-    details: { environment_id: environmentId, ...(policyId ? { policy_id: policyId } : {}) },
-  });
+  return new ConflictError(
+    `Environment ${environmentId} already has a backup policy: change it with an update (PATCH) or delete it first`,
+    {
+      details: { environment_id: environmentId, ...(policyId ? { policy_id: policyId } : {}) },
+    },
+  );
 }
 
 function policyMissing(environmentId: string): NotFoundError {
-  return new NotFoundError('Backup policy of environment', environmentId, { details: { entity: 'BackupPolicy', environment_id: environmentId } });
+  return new NotFoundError('Backup policy of environment', environmentId, {
+    details: { entity: 'BackupPolicy', environment_id: environmentId },
+  });
 }

@@ -45,9 +45,29 @@ export interface RetentionCleanupResult {
   errors: RetentionCleanupError[];
 }
 
-function asCleanupError(step: RetentionCleanupError['step'], error: unknown, environmentId: string | null, backupId: string | null): RetentionCleanupError {
-  if (error instanceof BackupSdkError) return { step, environment_id: environmentId, backup_id: backupId, code: error.code, message: error.message, transient: error.transient };
-  return { step, environment_id: environmentId, backup_id: backupId, code: 'E_UNEXPECTED', message: error instanceof Error ? error.message : String(error), transient: false };
+function asCleanupError(
+  step: RetentionCleanupError['step'],
+  error: unknown,
+  environmentId: string | null,
+  backupId: string | null,
+): RetentionCleanupError {
+  if (error instanceof BackupSdkError)
+    return {
+      step,
+      environment_id: environmentId,
+      backup_id: backupId,
+      code: error.code,
+      message: error.message,
+      transient: error.transient,
+    };
+  return {
+    step,
+    environment_id: environmentId,
+    backup_id: backupId,
+    code: 'E_UNEXPECTED',
+    message: error instanceof Error ? error.message : String(error),
+    transient: false,
+  };
 }
 
 const KEY_FIELDS = ['database_key', 'filestore_key', 'manifest_key'] as const;
@@ -93,7 +113,10 @@ export class RetentionService {
 
   /** What cleanup would do to one environment at `now` (a dry run: nothing is changed). */
   async planEnvironment(environmentId: string, now: Date = this.clock.now()): Promise<RetentionPlan> {
-    const [settings, backups] = await Promise.all([this.settingsFor(environmentId), this.options.backups.find({ environment_id: environmentId, status: 'completed' })]);
+    const [settings, backups] = await Promise.all([
+      this.settingsFor(environmentId),
+      this.options.backups.find({ environment_id: environmentId, status: 'completed' }),
+    ]);
     return planRetention(backups, settings, now);
   }
 
@@ -120,7 +143,10 @@ export class RetentionService {
     }
     for (const environmentId of environmentIds) {
       try {
-        const [settings, backups] = await Promise.all([this.settingsFor(environmentId), this.options.backups.find({ environment_id: environmentId, status: 'completed' })]);
+        const [settings, backups] = await Promise.all([
+          this.settingsFor(environmentId),
+          this.options.backups.find({ environment_id: environmentId, status: 'completed' }),
+        ]);
         const plan = planRetention(backups, settings, now);
         const records = new Map(backups.map((b) => [b.id, b]));
         plans.push({ plan, records });
@@ -141,9 +167,21 @@ export class RetentionService {
       for (const p of plan.promote) {
         const b = records.get(p.backup_id)!;
         try {
-          await this.options.backups.update(b.id, { retention_type: p.to, expires_at: p.expires_at }, { status: 'completed', retention_type: b.retention_type, expires_at: b.expires_at });
+          await this.options.backups.update(
+            b.id,
+            { retention_type: p.to, expires_at: p.expires_at },
+            { status: 'completed', retention_type: b.retention_type, expires_at: b.expires_at },
+          );
           result.promoted++;
-          this.emit('retention.promoted', { backup_id: b.id, environment_id: b.environment_id, from: p.from, to: p.to, previous_expires_at: p.previous_expires_at, expires_at: p.expires_at, reason: p.reason });
+          this.emit('retention.promoted', {
+            backup_id: b.id,
+            environment_id: b.environment_id,
+            from: p.from,
+            to: p.to,
+            previous_expires_at: p.previous_expires_at,
+            expires_at: p.expires_at,
+            reason: p.reason,
+          });
         } catch (error) {
           // Changed since it was read (another instance promoted it, or it was deleted): theirs wins.
           if (error instanceof ConflictError || error instanceof NotFoundError) continue;
@@ -152,28 +190,56 @@ export class RetentionService {
       }
     }
 
-    this.emit('retention.cleanup_completed', { now: at, expired: result.expired, deleted_storage: result.deleted_storage, promoted: result.promoted, errors: result.errors.length });
+    this.emit('retention.cleanup_completed', {
+      now: at,
+      expired: result.expired,
+      deleted_storage: result.deleted_storage,
+      promoted: result.promoted,
+      errors: result.errors.length,
+    });
     return result;
   }
 
   private async expire(b: Backup, reason: string, result: RetentionCleanupResult): Promise<boolean> {
     try {
-      await this.options.backups.update(b.id, { status: 'expired' }, { status: 'completed', retention_type: b.retention_type, expires_at: b.expires_at });
+      await this.options.backups.update(
+        b.id,
+        { status: 'expired' },
+        { status: 'completed', retention_type: b.retention_type, expires_at: b.expires_at },
+      );
     } catch (error) {
       // Changed since it was read (expired by another instance, deleted, re-tiered): theirs wins.
       if (error instanceof ConflictError || error instanceof NotFoundError) return false;
       this.fail(result, asCleanupError('expire', error, b.environment_id, b.id));
       return false;
     }
-    this.send({ type: 'backup.status', data: { backup_id: b.id, environment_id: b.environment_id, status: 'expired', previous_status: 'completed', message: reason, timestamp: this.clock.now().toISOString() } });
-    this.emit('retention.expired', { backup_id: b.id, environment_id: b.environment_id, retention_type: b.retention_type, expires_at: b.expires_at, reason });
+    this.send({
+      type: 'backup.status',
+      data: {
+        backup_id: b.id,
+        environment_id: b.environment_id,
+        status: 'expired',
+        previous_status: 'completed',
+        message: reason,
+        timestamp: this.clock.now().toISOString(),
+      },
+    });
+    this.emit('retention.expired', {
+      backup_id: b.id,
+      environment_id: b.environment_id,
+      retention_type: b.retention_type,
+      expires_at: b.expires_at,
+      reason,
+    });
     return true;
   }
 
   private async deleteStorage(result: RetentionCleanupResult): Promise<void> {
     let candidates: Backup[];
     try {
-      candidates = (await this.options.backups.find({ status: ['expired', 'deleted'] })).filter((b) => KEY_FIELDS.some((k) => b[k] !== null));
+      candidates = (await this.options.backups.find({ status: ['expired', 'deleted'] })).filter((b) =>
+        KEY_FIELDS.some((k) => b[k] !== null),
+      );
     } catch (error) {
       this.fail(result, asCleanupError('delete_storage', error, null, null));
       return;
@@ -183,7 +249,10 @@ export class RetentionService {
     try {
       for (const b of candidates) {
         try {
-          if (b.storage_config_id === null) throw new NotFoundError('StorageConfig', '(none)', { details: { reason: `backup ${b.id} has storage keys but no storage_config_id` } });
+          if (b.storage_config_id === null)
+            throw new NotFoundError('StorageConfig', '(none)', {
+              details: { reason: `backup ${b.id} has storage keys but no storage_config_id` },
+            });
           const configId = b.storage_config_id;
           if (!configs.has(configId)) configs.set(configId, this.options.storageConfigs.get(configId));
           const config = await configs.get(configId)!;
@@ -196,12 +265,24 @@ export class RetentionService {
               await provider.delete(key);
             } catch (error) {
               // Already gone counts as deleted.
-              if (!(error instanceof BackupSdkError && error.code === 'E_STORAGE_NOT_FOUND' && (await provider.head(key).then((h) => !h.exists, () => false)))) throw error;
+              if (!(
+                error instanceof BackupSdkError &&
+                error.code === 'E_STORAGE_NOT_FOUND' &&
+                (await provider.head(key).then(
+                  (h) => !h.exists,
+                  () => false,
+                ))
+              ))
+                throw error;
             }
           }
           // Whoever clears the keys first (another cleanup, a purge) lowers the counters; the others stop here.
           try {
-            await this.options.backups.update(b.id, { database_key: null, filestore_key: null, manifest_key: null }, { database_key: b.database_key, filestore_key: b.filestore_key, manifest_key: b.manifest_key });
+            await this.options.backups.update(
+              b.id,
+              { database_key: null, filestore_key: null, manifest_key: null },
+              { database_key: b.database_key, filestore_key: b.filestore_key, manifest_key: b.manifest_key },
+            );
           } catch (error) {
             if (error instanceof ConflictError || error instanceof NotFoundError) continue;
             throw error;
@@ -216,7 +297,14 @@ export class RetentionService {
               this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
             }
           }
-          this.emit('retention.storage_deleted', { backup_id: b.id, environment_id: b.environment_id, status: b.status, storage_config_id: configId, keys, bytes: counted ? b.compressed_size : 0 });
+          this.emit('retention.storage_deleted', {
+            backup_id: b.id,
+            environment_id: b.environment_id,
+            status: b.status,
+            storage_config_id: configId,
+            keys,
+            bytes: counted ? b.compressed_size : 0,
+          });
         } catch (error) {
           this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
         }

@@ -13,7 +13,11 @@ import { InMemoryScheduleClaims, type ScheduleClaims } from './schedule-claims.j
 
 /** What the scheduler needs from a backup service: `BackupService` satisfies it. */
 export interface BackupStarter {
-  createBackup(environmentId: string, input: BackupCreateInput, actor: Actor | null): Promise<{ id: string; status: BackupStatus; task_id: string | null }>;
+  createBackup(
+    environmentId: string,
+    input: BackupCreateInput,
+    actor: Actor | null,
+  ): Promise<{ id: string; status: BackupStatus; task_id: string | null }>;
 }
 
 /** What the scheduler needs from a retention service: `RetentionService` satisfies it. */
@@ -271,7 +275,11 @@ export class Scheduler {
     }
     let backup: { id: string; status: BackupStatus; task_id: string | null };
     try {
-      backup = await this.backups.createBackup(policy.environment_id, { backup_type: 'scheduled', storage_config_id: policy.storage_config_id, include_filestore: true }, null);
+      backup = await this.backups.createBackup(
+        policy.environment_id,
+        { backup_type: 'scheduled', storage_config_id: policy.storage_config_id, include_filestore: true },
+        null,
+      );
     } catch (error) {
       result.errors.push(toSchedulerError(policy, error));
       this.emitError(policy.id, policy.environment_id, error);
@@ -283,7 +291,15 @@ export class Scheduler {
     if (backup.status !== 'pending') await this.recordStatus(policy.id, stamp, backup.status);
     this.events.emit({
       type: 'scheduler.backup_triggered',
-      data: { policy_id: policy.id, environment_id: policy.environment_id, backup_id: backup.id, task_id: backup.task_id, slot, next_backup_at: next, timestamp: this.clock.now().toISOString() },
+      data: {
+        policy_id: policy.id,
+        environment_id: policy.environment_id,
+        backup_id: backup.id,
+        task_id: backup.task_id,
+        slot,
+        next_backup_at: next,
+        timestamp: this.clock.now().toISOString(),
+      },
     });
   }
 
@@ -309,7 +325,10 @@ export class Scheduler {
       if (Date.parse(due) > now.getTime()) return;
       if (!(await this.claims.claim(RETENTION_JOB, due, next))) return;
       result.retention = await this.retention!.runCleanup(now);
-      this.events.emit({ type: 'scheduler.retention_ran', data: { slot: due, next_run_at: next, timestamp: this.clock.now().toISOString() } });
+      this.events.emit({
+        type: 'scheduler.retention_ran',
+        data: { slot: due, next_run_at: next, timestamp: this.clock.now().toISOString() },
+      });
     } catch (error) {
       result.errors.push(toSchedulerError(null, error));
       this.emitError(null, null, error);
@@ -320,7 +339,13 @@ export class Scheduler {
     const e = toSchedulerError(null, error);
     this.events.emit({
       type: 'scheduler.error',
-      data: { policy_id: policyId, environment_id: environmentId, code: e.code, message: e.message, timestamp: this.clock.now().toISOString() },
+      data: {
+        policy_id: policyId,
+        environment_id: environmentId,
+        code: e.code,
+        message: e.message,
+        timestamp: this.clock.now().toISOString(),
+      },
     });
   }
 }

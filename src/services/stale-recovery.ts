@@ -52,7 +52,11 @@ const DEFAULT_PENDING_GRACE_MS = 5 * 60_000;
  *
  * Run it at start-up and periodically (every few minutes) from one place.
  */
-export async function recoverStaleBackups(deps: StaleRecoveryDeps, now: Date = deps.clock.now(), options: StaleRecoveryOptions = {}): Promise<StaleRecoveryReport> {
+export async function recoverStaleBackups(
+  deps: StaleRecoveryDeps,
+  now: Date = deps.clock.now(),
+  options: StaleRecoveryOptions = {},
+): Promise<StaleRecoveryReport> {
   const grace = options.pendingGraceMs ?? DEFAULT_PENDING_GRACE_MS;
   const report: StaleRecoveryReport = { recovered: [], errors: [] };
   const candidates = await deps.backups.find({ status: ['pending', 'in_progress', 'uploading'] });
@@ -86,7 +90,11 @@ async function recoverOne(deps: StaleRecoveryDeps, backup: Backup, now: Date): P
   const failed = await moveBackup(
     deps,
     backup,
-    { status: 'failed', error_message: message, error_details: { code: WORKER_LOST_CODE, message, previous_status: backup.status, job_id: jobId, job_state: jobState } },
+    {
+      status: 'failed',
+      error_message: message,
+      error_details: { code: WORKER_LOST_CODE, message, previous_status: backup.status, job_id: jobId, job_state: jobState },
+    },
     message,
   );
   await removeLeftoverObject(deps, failed);

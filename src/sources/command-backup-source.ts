@@ -46,7 +46,14 @@ export class CommandBackupSource implements BackupSource {
       throw options.signal?.aborted ? new AbortedError('tar', options.signal.reason) : error;
     }
     if (!command) return null;
-    return startToolStream({ runner: this.commands.runner, spec: command.spec, tool: 'tar', phase: 'filestore', where: command.where, signal: options.signal });
+    return startToolStream({
+      runner: this.commands.runner,
+      spec: command.spec,
+      tool: 'tar',
+      phase: 'filestore',
+      where: command.where,
+      signal: options.signal,
+    });
   }
 
   async close(): Promise<void> {

@@ -41,7 +41,11 @@ export function createBackupSource(config: SourceConfig, options: CreateBackupSo
       const runner = given ?? new SshCommandRunner(config.ssh, options.ssh);
       const where = `on ${config.ssh.username}@${config.ssh.host}:${config.ssh.port ?? 22}`;
       const common = { runner, ownsRunner: !given, where, kind: 'ssh' };
-      return new CommandBackupSource(config.remote.kind === 'local' ? localSourceCommands(config.remote, { ...common, remote: true }) : dockerSourceCommands(config.remote, common));
+      return new CommandBackupSource(
+        config.remote.kind === 'local'
+          ? localSourceCommands(config.remote, { ...common, remote: true })
+          : dockerSourceCommands(config.remote, common),
+      );
     }
   }
 }

@@ -30,7 +30,13 @@ export function dockerFilestorePath(config: DockerSource): string {
 /** `docker exec <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the spec's filestore command. */
 export function dockerTarArgv(config: DockerSource): string[] {
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
-  return [docker, 'exec', config.odoo_container, 'tar', ...tarArgs(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database)];
+  return [
+    docker,
+    'exec',
+    config.odoo_container,
+    'tar',
+    ...tarArgs(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database),
+  ];
 }
 
 /** Where a {@link DockerSource}'s `docker` commands run. */

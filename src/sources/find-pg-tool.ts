@@ -25,7 +25,9 @@ export function findPgTool(name: string, binDir?: string, searchPath = process.e
   if (binDir) {
     const path = join(binDir, name);
     if (isExecutable(path)) return path;
-    throw new SourceError(code, `${name} was not found in pg_bin_dir ${binDir}: fix pg_bin_dir or install the PostgreSQL client there`, { details: { tool: name, pg_bin_dir: binDir, phase: 'start' } });
+    throw new SourceError(code, `${name} was not found in pg_bin_dir ${binDir}: fix pg_bin_dir or install the PostgreSQL client there`, {
+      details: { tool: name, pg_bin_dir: binDir, phase: 'start' },
+    });
   }
   for (const dir of searchPath.split(delimiter)) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
@@ -41,7 +43,11 @@ export function findPgTool(name: string, binDir?: string, searchPath = process.e
     const path = join(debianRoot, v, 'bin', name);
     if (isExecutable(path)) return path;
   }
-  throw new SourceError(code, `${name} was not found on PATH nor in ${debianRoot}/<version>/bin: install the PostgreSQL client (Debian: apt-get install postgresql-client) or set pg_bin_dir`, {
-    details: { tool: name, phase: 'start' },
-  });
+  throw new SourceError(
+    code,
+    `${name} was not found on PATH nor in ${debianRoot}/<version>/bin: install the PostgreSQL client (Debian: apt-get install postgresql-client) or set pg_bin_dir`,
+    {
+      details: { tool: name, phase: 'start' },
+    },
+  );
 }

@@ -36,7 +36,11 @@ export function localSourceCommands(config: LocalSource, options: LocalCommandsO
     runner,
     ownsRunner: options.ownsRunner,
     async dumpCommand(compressionLevel) {
-      const program = remote ? (config.pg_bin_dir ? posix.join(config.pg_bin_dir, 'pg_dump') : 'pg_dump') : findPgTool('pg_dump', config.pg_bin_dir);
+      const program = remote
+        ? config.pg_bin_dir
+          ? posix.join(config.pg_bin_dir, 'pg_dump')
+          : 'pg_dump'
+        : findPgTool('pg_dump', config.pg_bin_dir);
       const { host, port, user, database } = config.connection;
       const password = await resolveSecret(config.connection.password);
       const spec: CommandSpec = { argv: [program, ...pgDumpArgs({ database, host, port, user, compressionLevel })] };
@@ -46,7 +50,9 @@ export function localSourceCommands(config: LocalSource, options: LocalCommandsO
     async filestoreCommand(signal) {
       if (config.filestore_path === null || config.filestore_path === undefined) return null;
       const { parent, name } = splitFolder(config.filestore_path);
-      const exists = remote ? await probeFolder(runner, [], config.filestore_path, { where, signal }) : await localFolderExists(config.filestore_path);
+      const exists = remote
+        ? await probeFolder(runner, [], config.filestore_path, { where, signal })
+        : await localFolderExists(config.filestore_path);
       if (!exists) return null;
       return { spec: { argv: ['tar', ...tarArgs(parent, name)] }, where };
     },
@@ -56,15 +62,20 @@ export function localSourceCommands(config: LocalSource, options: LocalCommandsO
 async function localFolderExists(path: string): Promise<boolean> {
   try {
     const info = await stat(path);
-    if (!info.isDirectory()) throw new SourceError('E_SOURCE_TAR', `The filestore path ${path} is not a folder`, { details: { phase: 'filestore_probe', path } });
+    if (!info.isDirectory())
+      throw new SourceError('E_SOURCE_TAR', `The filestore path ${path} is not a folder`, { details: { phase: 'filestore_probe', path } });
     return true;
   } catch (error) {
     if (error instanceof SourceError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw new SourceError('E_SOURCE_TAR', `Cannot access the filestore folder ${path}: ${code === 'EACCES' ? 'permission denied' : (error as Error).message}`, {
-      details: { phase: 'filestore_probe', path, errno: code },
-      cause: error,
-    });
+    throw new SourceError(
+      'E_SOURCE_TAR',
+      `Cannot access the filestore folder ${path}: ${code === 'EACCES' ? 'permission denied' : (error as Error).message}`,
+      {
+        details: { phase: 'filestore_probe', path, errno: code },
+        cause: error,
+      },
+    );
   }
 }

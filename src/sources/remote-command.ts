@@ -45,8 +45,10 @@ export function buildRemoteCommand(argv: readonly string[], env: Readonly<Record
   if (argv.length === 0) throw new ValidationError([{ field: 'argv', message: 'a command needs at least a program name' }]);
   const names = Object.keys(env);
   for (const name of names) {
-    if (!ENV_NAME.test(name)) throw new ValidationError([{ field: 'env', message: `environment variable name ${JSON.stringify(name)} is not a shell identifier` }]);
-    if (/[\n\r\0]/.test(env[name]!)) throw new ValidationError([{ field: `env.${name}`, message: 'cannot contain a newline or NUL byte when sent over SSH' }]);
+    if (!ENV_NAME.test(name))
+      throw new ValidationError([{ field: 'env', message: `environment variable name ${JSON.stringify(name)} is not a shell identifier` }]);
+    if (/[\n\r\0]/.test(env[name]!))
+      throw new ValidationError([{ field: `env.${name}`, message: 'cannot contain a newline or NUL byte when sent over SSH' }]);
   }
   const command = ['sh', '-c', wrapperScript(names), 'obsdk-run', ...argv].map(quoteShellArg).join(' ');
   return { command, stdinPreamble: names.map((n) => `${env[n]}\n`).join('') };

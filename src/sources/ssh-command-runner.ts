@@ -51,7 +51,13 @@ export class SshCommandRunner implements CommandRunner {
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
       client.exec(command, (error, ch) => {
         if (error) {
-          reject(new SourceError('E_SOURCE_SSH', `Could not start a command over SSH on ${this.label}: ${error.message}`, { details: { host: this.target.host, port: this.target.port ?? 22, phase: 'exec' }, cause: error, transient: true }));
+          reject(
+            new SourceError('E_SOURCE_SSH', `Could not start a command over SSH on ${this.label}: ${error.message}`, {
+              details: { host: this.target.host, port: this.target.port ?? 22, phase: 'exec' },
+              cause: error,
+              transient: true,
+            }),
+          );
         } else resolve(ch);
       });
     });
@@ -78,7 +84,10 @@ export class SshCommandRunner implements CommandRunner {
   }
 
   private connection(): Promise<Client> {
-    if (this.closed) return Promise.reject(new SourceError('E_SOURCE_SSH', `The SSH runner for ${this.label} is closed`, { details: { phase: 'connect' } }));
+    if (this.closed)
+      return Promise.reject(
+        new SourceError('E_SOURCE_SSH', `The SSH runner for ${this.label} is closed`, { details: { phase: 'connect' } }),
+      );
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
       this.connecting = this.connect().then(
@@ -106,7 +115,11 @@ export class SshCommandRunner implements CommandRunner {
   private async connect(): Promise<Client> {
     const t = this.target;
     const port = t.port ?? 22;
-    const [password, privateKey, passphrase] = await Promise.all([resolveSecret(t.password), resolveSecret(t.private_key), resolveSecret(t.passphrase)]);
+    const [password, privateKey, passphrase] = await Promise.all([
+      resolveSecret(t.password),
+      resolveSecret(t.private_key),
+      resolveSecret(t.passphrase),
+    ]);
     let offered: string | null = null;
     const config: ConnectConfig = {
       host: t.host,
@@ -139,9 +152,20 @@ export class SshCommandRunner implements CommandRunner {
             ),
           );
         } else if (error.level === 'client-authentication') {
-          reject(new SourceError('E_SOURCE_SSH_AUTH', `SSH login as ${this.label} was refused: check the username, password or private key`, { details, cause: error }));
+          reject(
+            new SourceError('E_SOURCE_SSH_AUTH', `SSH login as ${this.label} was refused: check the username, password or private key`, {
+              details,
+              cause: error,
+            }),
+          );
         } else {
-          reject(new SourceError('E_SOURCE_SSH', `Could not connect to ${this.label} over SSH: ${error.message}`, { details, cause: error, transient: true }));
+          reject(
+            new SourceError('E_SOURCE_SSH', `Could not connect to ${this.label} over SSH: ${error.message}`, {
+              details,
+              cause: error,
+              transient: true,
+            }),
+          );
         }
       });
       client.once('ready', () => {
@@ -152,7 +176,12 @@ export class SshCommandRunner implements CommandRunner {
         client.connect(config);
       } catch (error) {
         // ssh2 throws synchronously for an unusable private key (bad format, missing passphrase).
-        reject(new SourceError('E_SOURCE_SSH_AUTH', `The SSH private key for ${this.label} cannot be used: ${(error as Error).message}`, { details, cause: error }));
+        reject(
+          new SourceError('E_SOURCE_SSH_AUTH', `The SSH private key for ${this.label} cannot be used: ${(error as Error).message}`, {
+            details,
+            cause: error,
+          }),
+        );
       }
     });
   }
@@ -163,11 +192,16 @@ export function validateSshTarget(target: SshTarget, prefix = 'ssh'): void {
   const issues: { field: string; message: string }[] = [];
   if (!target || typeof target !== 'object') throw new ValidationError([{ field: prefix, message: 'is required' }]);
   if (typeof target.host !== 'string' || target.host.trim() === '') issues.push({ field: `${prefix}.host`, message: 'is required' });
-  if (target.port !== undefined && !(Number.isInteger(target.port) && target.port >= 1 && target.port <= 65535)) issues.push({ field: `${prefix}.port`, message: 'must be a whole number from 1 to 65535' });
+  if (target.port !== undefined && !(Number.isInteger(target.port) && target.port >= 1 && target.port <= 65535))
+    issues.push({ field: `${prefix}.port`, message: 'must be a whole number from 1 to 65535' });
   if (typeof target.username !== 'string' || target.username === '') issues.push({ field: `${prefix}.username`, message: 'is required' });
-  if (target.password === undefined && target.private_key === undefined) issues.push({ field: `${prefix}.password`, message: 'a password or a private_key is required' });
+  if (target.password === undefined && target.private_key === undefined)
+    issues.push({ field: `${prefix}.password`, message: 'a password or a private_key is required' });
   if (typeof target.host_key !== 'string' || target.host_key.trim() === '') {
-    issues.push({ field: `${prefix}.host_key`, message: 'is required: the server\'s SHA256 fingerprint (ssh-keygen -lf) or known_hosts line; unknown host keys are refused' });
+    issues.push({
+      field: `${prefix}.host_key`,
+      message: "is required: the server's SHA256 fingerprint (ssh-keygen -lf) or known_hosts line; unknown host keys are refused",
+    });
   } else {
     try {
       parseExpectedHostKey(target.host_key, `${prefix}.host_key`);
@@ -204,7 +238,9 @@ class SshRunningCommand implements RunningCommand {
     channel.pipe(out, { end: false });
     this.stdin = new Writable({
       write(_chunk, _encoding, callback) {
-        callback(new SourceError('E_SOURCE', 'Writing to the stdin of a command over SSH is not supported', { details: { phase: 'stdin' } }));
+        callback(
+          new SourceError('E_SOURCE', 'Writing to the stdin of a command over SSH is not supported', { details: { phase: 'stdin' } }),
+        );
       },
     });
     const tail = new StderrTail();

@@ -12,7 +12,8 @@ export interface FolderParts {
  * (`/var/lib/odoo/filestore`, `mydb`). Throws a `ValidationError` for a relative path or `/`.
  */
 export function splitFolder(path: string, field = 'filestore_path'): FolderParts {
-  if (typeof path !== 'string' || !path.startsWith('/')) throw new ValidationError([{ field, message: `must be an absolute path, got ${JSON.stringify(path)}` }]);
+  if (typeof path !== 'string' || !path.startsWith('/'))
+    throw new ValidationError([{ field, message: `must be an absolute path, got ${JSON.stringify(path)}` }]);
   const normalized = posix.normalize(path).replace(/\/+$/, '');
   if (normalized === '') throw new ValidationError([{ field, message: 'cannot be the root folder' }]);
   return { parent: posix.dirname(normalized), name: posix.basename(normalized) };

@@ -16,7 +16,8 @@ export function toolErrorCode(tool: SourceTool): 'E_SOURCE_PG_DUMP' | 'E_SOURCE_
 }
 
 // pg_dump failures that are worth retrying: the server was down, restarting, or the link broke.
-const TRANSIENT_PG = /Connection refused|timeout expired|could not connect|the database system is (starting up|shutting down|in recovery mode)|server closed the connection unexpectedly|too many clients|Connection reset/i;
+const TRANSIENT_PG =
+  /Connection refused|timeout expired|could not connect|the database system is (starting up|shutting down|in recovery mode)|server closed the connection unexpectedly|too many clients|Connection reset/i;
 
 // GNU tar exits 1 on a live folder when a file changed or vanished while it was read. Odoo's
 // filestore is content-addressed (files are written once, then only added or removed), so these
@@ -38,10 +39,17 @@ export function isToolSuccess(tool: SourceTool, exit: CommandExit): boolean {
  * (`pg_dump failed: database "x" does not exist (server at "127.0.0.1", port 5432)`), and
  * details with the exit code, signal, stderr tail and phase. Secrets are redacted from both.
  */
-export function toolExitError(tool: SourceTool, phase: SourcePhase, exit: CommandExit, context: { where?: string; secrets?: readonly (string | undefined)[] } = {}): SourceError {
+export function toolExitError(
+  tool: SourceTool,
+  phase: SourcePhase,
+  exit: CommandExit,
+  context: { where?: string; secrets?: readonly (string | undefined)[] } = {},
+): SourceError {
   const secrets = context.secrets ?? [];
   const stderrTail = redactSecrets(exit.stderrTail, secrets);
-  const reason = summarize(tool, stderrTail) ?? (exit.code !== null ? `exited with code ${exit.code}` : `was killed by signal ${exit.signal ?? 'unknown'}`);
+  const reason =
+    summarize(tool, stderrTail) ??
+    (exit.code !== null ? `exited with code ${exit.code}` : `was killed by signal ${exit.signal ?? 'unknown'}`);
   const where = context.where ? ` (${context.where})` : '';
   const message = redactSecrets(`${tool} failed${where}: ${reason}`, secrets);
   return new SourceError(toolErrorCode(tool), message, {
@@ -71,7 +79,10 @@ function summarize(tool: SourceTool, stderr: string): string | null {
     }
   }
   if (tool === 'tar') {
-    const error = lines.find((l) => /^tar: /.test(l) && !/^tar: (Exiting with failure status|Error is not recoverable)/.test(l) && !/^tar: Removing leading/.test(l));
+    const error = lines.find(
+      (l) =>
+        /^tar: /.test(l) && !/^tar: (Exiting with failure status|Error is not recoverable)/.test(l) && !/^tar: Removing leading/.test(l),
+    );
     if (error) return error.replace(/^tar: /, '');
   }
   // docker ("Error response from daemon: ..."), a shell ("sh: 1: pg_dump: not found"), or anything else.

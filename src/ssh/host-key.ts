@@ -50,7 +50,11 @@ export function parseExpectedHostKey(expected: string, field = 'host_key'): { ma
   const blob = keyBlobOfLine(value);
   if (blob) return { matches: (key) => key.length === blob.length && timingSafeEqual(key, blob), description: fingerprintOf(blob) };
   throw new ValidationError([
-    { field, message: 'must be an OpenSSH fingerprint ("SHA256:...", as `ssh-keygen -lf` prints it) or a known_hosts line ("host ssh-ed25519 AAAA...")' },
+    {
+      field,
+      message:
+        'must be an OpenSSH fingerprint ("SHA256:...", as `ssh-keygen -lf` prints it) or a known_hosts line ("host ssh-ed25519 AAAA...")',
+    },
   ]);
 }
 

@@ -6,7 +6,10 @@ import type { ConnectionTestResult, ConnectionTestStep, StorageProvider } from '
  * The spec's "test storage connection": write a small probe object, read it back, delete it,
  * reporting each step. Shared by every provider so they answer alike.
  */
-export async function probeStorage(provider: Pick<StorageProvider, 'upload' | 'download' | 'delete'>, prefix = '.odoo-backup-sdk-probe'): Promise<ConnectionTestResult> {
+export async function probeStorage(
+  provider: Pick<StorageProvider, 'upload' | 'download' | 'delete'>,
+  prefix = '.odoo-backup-sdk-probe',
+): Promise<ConnectionTestResult> {
   const key = `${prefix}/${randomUUID()}.txt`;
   const body = `odoo-backup-sdk connection test ${new Date().toISOString()}`;
   const steps: ConnectionTestStep[] = [];
@@ -17,7 +20,12 @@ export async function probeStorage(provider: Pick<StorageProvider, 'upload' | 'd
       steps.push({ step: name, ok: true, duration_ms: Date.now() - started });
       return true;
     } catch (error) {
-      steps.push({ step: name, ok: false, duration_ms: Date.now() - started, message: error instanceof Error ? error.message : String(error) });
+      steps.push({
+        step: name,
+        ok: false,
+        duration_ms: Date.now() - started,
+        message: error instanceof Error ? error.message : String(error),
+      });
       return false;
     }
   };
@@ -36,6 +44,8 @@ export async function probeStorage(provider: Pick<StorageProvider, 'upload' | 'd
   return {
     ok: !failed,
     steps,
-    message: failed ? `Storage ${failed.step} failed: ${failed.message}` : 'Storage is reachable: wrote, read back and deleted a probe object',
+    message: failed
+      ? `Storage ${failed.step} failed: ${failed.message}`
+      : 'Storage is reachable: wrote, read back and deleted a probe object',
   };
 }

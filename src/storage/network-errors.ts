@@ -22,7 +22,8 @@ export function networkErrorCode(error: unknown): string | undefined {
     if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return e.code;
   }
   const message = error instanceof Error ? error.message : '';
-  if (/socket hang up|timed? ?out|connection (?:closed|reset)|closed by the server|Client is closed|Not connected/i.test(message)) return 'ECONNRESET';
+  if (/socket hang up|timed? ?out|connection (?:closed|reset)|closed by the server|Client is closed|Not connected/i.test(message))
+    return 'ECONNRESET';
   return undefined;
 }
 

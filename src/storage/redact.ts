@@ -1,7 +1,9 @@
 import type { StorageConfig } from '../domain/entities.js';
 
 /** The config without its secrets: safe to log, serialize or return from an API. */
-export function redactStorageConfig(config: StorageConfig): Omit<StorageConfig, 'credentials'> & { credentials: Record<string, string> | null } {
+export function redactStorageConfig(
+  config: StorageConfig,
+): Omit<StorageConfig, 'credentials'> & { credentials: Record<string, string> | null } {
   const { credentials, ...rest } = config;
   return {
     ...structuredClone(rest),

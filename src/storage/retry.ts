@@ -22,7 +22,11 @@ export const DEFAULT_RETRY: Required<RetryOptions> = { retries: 4, minDelayMs: 5
  * Only idempotent steps are retried this way; a stream cannot be re-read, so uploads retry their
  * parts (S3) or their connection, never the whole body.
  */
-export async function withRetry<T>(operation: string, attempt: (attemptNumber: number) => Promise<T>, options: RetryOptions & { signal?: AbortSignal } = {}): Promise<T> {
+export async function withRetry<T>(
+  operation: string,
+  attempt: (attemptNumber: number) => Promise<T>,
+  options: RetryOptions & { signal?: AbortSignal } = {},
+): Promise<T> {
   const { retries, minDelayMs, maxDelayMs } = { ...DEFAULT_RETRY, ...stripUndefined(options) };
   const { signal } = options;
   try {

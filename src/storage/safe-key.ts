@@ -16,6 +16,7 @@ export function assertSafeKey(key: string): string {
     if (key.split('/').some((s) => s === '' || s === '.' || s === '..')) problems.push('has an empty, "." or ".." segment');
     if (key.length > 1024) problems.push('is longer than 1024 characters');
   }
-  if (problems.length > 0) throw new ValidationError([{ field: 'key', message: `storage key ${JSON.stringify(key)} ${problems.join(', ')}` }]);
+  if (problems.length > 0)
+    throw new ValidationError([{ field: 'key', message: `storage key ${JSON.stringify(key)} ${problems.join(', ')}` }]);
   return key;
 }

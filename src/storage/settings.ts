@@ -31,7 +31,8 @@ export class SettingsReader {
     const raw = this.config.settings[name];
     if (raw === undefined || raw === null || raw === '') return undefined;
     const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) return this.fail(`settings.${name}`, `must be a number from ${min} to ${max}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+      return this.fail(`settings.${name}`, `must be a number from ${min} to ${max}`);
     return value;
   }
 

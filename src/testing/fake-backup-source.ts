@@ -71,7 +71,7 @@ export function fakeBytes(seed: string, size: number, chunkSize = BLOCK): Readab
 
 function chunkAt(base: Buffer, offset: number, n: number): Buffer {
   const chunk = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const pos = (offset + i) % BLOCK;
     const take = Math.min(BLOCK - pos, n - i);
     base.copy(chunk, i, pos, pos + take);
@@ -197,10 +197,19 @@ export class FakeBackupSource implements BackupSource {
       else settle.resolve();
     };
     const failure = () =>
-      new SourceError(part === 'dump' ? 'E_SOURCE_PG_DUMP' : 'E_SOURCE_TAR', `${tool} failed (exit code ${fault!.exitCode}): ${fault!.stderr ?? `${tool}: injected failure`}`, {
-        transient: fault!.transient,
-        details: { exit_code: fault!.exitCode, stderr_tail: fault!.stderr ?? `${tool}: injected failure`, phase: part, source: this.kind },
-      });
+      new SourceError(
+        part === 'dump' ? 'E_SOURCE_PG_DUMP' : 'E_SOURCE_TAR',
+        `${tool} failed (exit code ${fault!.exitCode}): ${fault!.stderr ?? `${tool}: injected failure`}`,
+        {
+          transient: fault!.transient,
+          details: {
+            exit_code: fault!.exitCode,
+            stderr_tail: fault!.stderr ?? `${tool}: injected failure`,
+            phase: part,
+            source: this.kind,
+          },
+        },
+      );
     let hung = false;
     const out = new Readable({
       highWaterMark: chunkSize,

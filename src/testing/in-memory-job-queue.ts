@@ -88,7 +88,12 @@ export class InMemoryJobQueue implements JobQueue {
 
   /** Adds a job; an existing `jobId` is a no-op that returns the existing job. */
   async enqueue(name: string, payload: unknown, options: JobOptions): Promise<JobInfo> {
-    if (this.closed) throw new ConflictError(`The job queue is closed: cannot enqueue ${name} job ${options.jobId}`, { details: { job_id: options.jobId } }, 'E_QUEUE_CLOSED');
+    if (this.closed)
+      throw new ConflictError(
+        `The job queue is closed: cannot enqueue ${name} job ${options.jobId}`,
+        { details: { job_id: options.jobId } },
+        'E_QUEUE_CLOSED',
+      );
     const existing = this.jobs.get(options.jobId);
     if (existing) return info(existing);
     const job: StoredJob = {
@@ -112,7 +117,13 @@ export class InMemoryJobQueue implements JobQueue {
   /** Starts a worker running `name` jobs, at most `concurrency` (default 1) at once. */
   process(name: string, handler: JobHandler, options: { concurrency?: number } = {}): Worker {
     if (this.closed) throw new ConflictError(`The job queue is closed: cannot process ${name} jobs`, {}, 'E_QUEUE_CLOSED');
-    const worker: WorkerState = { name, handler, concurrency: Math.max(1, Math.floor(options.concurrency ?? 1)), running: new Set(), closed: false };
+    const worker: WorkerState = {
+      name,
+      handler,
+      concurrency: Math.max(1, Math.floor(options.concurrency ?? 1)),
+      running: new Set(),
+      closed: false,
+    };
     this.workers.push(worker);
     this.schedulePump();
     return {
@@ -153,7 +164,11 @@ export class InMemoryJobQueue implements JobQueue {
       return true;
     }
     const list = this.ready.get(job.name);
-    if (list) this.ready.set(job.name, list.filter((j) => j !== job));
+    if (list)
+      this.ready.set(
+        job.name,
+        list.filter((j) => j !== job),
+      );
     this.fail(job, reason);
     return true;
   }
@@ -268,7 +283,12 @@ export class InMemoryJobQueue implements JobQueue {
     job.controller = controller;
     try {
       await Promise.resolve().then(() =>
-        worker.handler(structuredClone(job.payload), { jobId: job.jobId, attempt: job.attempt, maxAttempts: job.maxAttempts, signal: controller.signal }),
+        worker.handler(structuredClone(job.payload), {
+          jobId: job.jobId,
+          attempt: job.attempt,
+          maxAttempts: job.maxAttempts,
+          signal: controller.signal,
+        }),
       );
       job.controller = null;
       job.state = 'completed';
@@ -288,11 +308,25 @@ export class InMemoryJobQueue implements JobQueue {
 
   private fail(job: StoredJob, error: unknown): void {
     job.state = 'failed';
-    this.dead.push({ jobId: job.jobId, name: job.name, payload: structuredClone(job.payload), attempts: job.attempt, error: jobErrorJson(error), failed_at: this.clock.now().toISOString() });
+    this.dead.push({
+      jobId: job.jobId,
+      name: job.name,
+      payload: structuredClone(job.payload),
+      attempts: job.attempt,
+      error: jobErrorJson(error),
+      failed_at: this.clock.now().toISOString(),
+    });
     this.notify();
   }
 }
 
 function info(job: StoredJob): JobInfo {
-  return { jobId: job.jobId, name: job.name, state: job.state, attempt: job.attempt, maxAttempts: job.maxAttempts, payload: structuredClone(job.payload) };
+  return {
+    jobId: job.jobId,
+    name: job.name,
+    state: job.state,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    payload: structuredClone(job.payload),
+  };
 }

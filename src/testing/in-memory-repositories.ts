@@ -26,7 +26,8 @@ function matches(b: Backup, f: BackupFilter): boolean {
   return true;
 }
 
-const newestFirst = (a: Backup, b: Backup) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+const newestFirst = (a: Backup, b: Backup) =>
+  a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 
 /** {@link BackupRepository} in memory, for users' unit tests. Passes `runBackupRepositoryContract`. */
 export class InMemoryBackupRepository implements BackupRepository {
@@ -76,7 +77,9 @@ export class InMemoryBackupPolicyRepository implements BackupPolicyRepository {
   }
   async create(policy: BackupPolicy): Promise<BackupPolicy> {
     if (this.byEnvironment.has(policy.environment_id)) {
-      throw new ConflictError(`Environment ${policy.environment_id} already has a backup policy`, { details: { environment_id: policy.environment_id } });
+      throw new ConflictError(`Environment ${policy.environment_id} already has a backup policy`, {
+        details: { environment_id: policy.environment_id },
+      });
     }
     const created = this.table.insert(policy);
     this.byEnvironment.set(policy.environment_id, policy.id);

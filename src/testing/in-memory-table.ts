@@ -16,7 +16,8 @@ export class InMemoryTable<T extends { id: string; updated_at?: string }> {
   ) {}
 
   insert(record: T): T {
-    if (this.rows.has(record.id)) throw new ConflictError(`${this.entity} ${record.id} already exists`, { details: { entity: this.entity, id: record.id } });
+    if (this.rows.has(record.id))
+      throw new ConflictError(`${this.entity} ${record.id} already exists`, { details: { entity: this.entity, id: record.id } });
     this.rows.set(record.id, structuredClone(record));
     return structuredClone(record);
   }

@@ -88,7 +88,10 @@ function resolveModule(): string {
 
 function launch(env: Record<string, unknown>): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', CHILD], { env: { ...process.env, FTPSRV_HARNESS: JSON.stringify(env) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-e', CHILD], {
+      env: { ...process.env, FTPSRV_HARNESS: JSON.stringify(env) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let err = '';
     const timer = setTimeout(() => {
@@ -129,13 +132,44 @@ export async function startFtp(options: { tls?: boolean } = {}): Promise<FtpServ
   if (options.tls) {
     const openssl = requireBinary('openssl');
     tls = { key: join(base, 'key.pem'), cert: join(base, 'cert.pem') };
-    execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', tls.key, '-out', tls.cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+    execFileSync(
+      openssl,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        tls.key,
+        '-out',
+        tls.cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'pipe' },
+    );
     caPem = readFileSync(tls.cert, 'utf8');
   }
   const port = await freePort();
   // Passive ports: a random window, so parallel test files rarely collide (ftp-srv skips busy ones).
   const pasvMin = randomInt(20_000, 60_000);
-  const env = { module, root: ftpRoot, port, pasvMin, pasvMax: pasvMin + 400, user: 'backup', password: randomBytes(9).toString('hex'), ...(tls ? { tls } : {}) };
+  const env = {
+    module,
+    root: ftpRoot,
+    port,
+    pasvMin,
+    pasvMax: pasvMin + 400,
+    user: 'backup',
+    password: randomBytes(9).toString('hex'),
+    ...(tls ? { tls } : {}),
+  };
   let child = await launch(env);
   return {
     host: '127.0.0.1',

@@ -60,7 +60,9 @@ export async function startPostgres(): Promise<PgServer> {
   chmodSync(base, 0o700);
   const run = (bin: string, args: string[]) => {
     const full = join(binDir, bin);
-    return isRoot ? execFileSync('runuser', ['-u', 'postgres', '--', full, ...args], { stdio: 'pipe' }) : execFileSync(full, args, { stdio: 'pipe' });
+    return isRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', full, ...args], { stdio: 'pipe' })
+      : execFileSync(full, args, { stdio: 'pipe' });
   };
   run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C.UTF-8']);
   const port = await freePort();
@@ -112,7 +114,8 @@ export async function startPostgres(): Promise<PgServer> {
       }
       await pool('postgres').query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     },
-    query: async <R extends Record<string, unknown>>(db: string, sql: string, params?: unknown[]) => (await pool(db).query(sql, params)).rows as R[],
+    query: async <R extends Record<string, unknown>>(db: string, sql: string, params?: unknown[]) =>
+      (await pool(db).query(sql, params)).rows as R[],
     stop: async () => {
       await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));
       pools.clear();

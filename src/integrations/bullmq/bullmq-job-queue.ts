@@ -21,7 +21,15 @@ interface StoredJob {
   last_error?: DeadLetter['error'];
 }
 
-const STATE: Record<string, JobState> = { delayed: 'delayed', waiting: 'waiting', 'waiting-children': 'waiting', prioritized: 'waiting', active: 'active', completed: 'completed', failed: 'failed' };
+const STATE: Record<string, JobState> = {
+  delayed: 'delayed',
+  waiting: 'waiting',
+  'waiting-children': 'waiting',
+  prioritized: 'waiting',
+  active: 'active',
+  completed: 'completed',
+  failed: 'failed',
+};
 
 function errorJson(error: unknown): DeadLetter['error'] {
   if (error && typeof error === 'object') {

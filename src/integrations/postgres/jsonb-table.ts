@@ -28,9 +28,14 @@ export class JsonbTable<T extends { id: string }> {
       if (isUniqueViolation(error)) {
         // The primary key is a duplicate id; any other unique index carries its own meaning (one policy per environment).
         const duplicateId = (error as { constraint?: string }).constraint === `${this.table}_pkey`;
-        throw new ConflictError(duplicateId ? `${this.entity} ${record.id} already exists` : (conflictMessage ?? `${this.entity} ${record.id} conflicts with an existing record`), {
-          details: { entity: this.entity, id: record.id },
-        });
+        throw new ConflictError(
+          duplicateId
+            ? `${this.entity} ${record.id} already exists`
+            : (conflictMessage ?? `${this.entity} ${record.id} conflicts with an existing record`),
+          {
+            details: { entity: this.entity, id: record.id },
+          },
+        );
       }
       throw error;
     }
@@ -65,13 +70,18 @@ export class JsonbTable<T extends { id: string }> {
         params,
       ));
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError(`${this.entity} ${id} would duplicate another record's unique field`, { details: { entity: this.entity, id, fields: Object.keys(full) } });
+      if (isUniqueViolation(error))
+        throw new ConflictError(`${this.entity} ${id} would duplicate another record's unique field`, {
+          details: { entity: this.entity, id, fields: Object.keys(full) },
+        });
       throw error;
     }
     if (rows[0]) return rows[0].data;
     const current = await this.get(id);
     if (!current) throw new NotFoundError(this.entity, id);
-    throw new ConflictError(`${this.entity} ${id} changed concurrently: ${JSON.stringify(where)} no longer holds`, { details: { entity: this.entity, id, where } });
+    throw new ConflictError(`${this.entity} ${id} changed concurrently: ${JSON.stringify(where)} no longer holds`, {
+      details: { entity: this.entity, id, where },
+    });
   }
 
   async delete(id: string): Promise<void> {

@@ -82,12 +82,18 @@ export class PostgresBackupRepository implements BackupRepository {
   }
   async sumCompressedSize(filter: BackupFilter): Promise<number> {
     const w = backupWhere(filter);
-    const { rows } = await this.t.client.query<{ s: string | null }>(`SELECT sum((data->>'compressed_size')::bigint) AS s FROM ${this.t.table} ${w.sql}`, w.params);
+    const { rows } = await this.t.client.query<{ s: string | null }>(
+      `SELECT sum((data->>'compressed_size')::bigint) AS s FROM ${this.t.table} ${w.sql}`,
+      w.params,
+    );
     return Number(rows[0]?.s ?? 0);
   }
   async listEnvironmentIds(filter: BackupFilter = {}): Promise<string[]> {
     const w = backupWhere(filter);
-    const { rows } = await this.t.client.query<{ e: string }>(`SELECT DISTINCT data->>'environment_id' AS e FROM ${this.t.table} ${w.sql} ORDER BY 1`, w.params);
+    const { rows } = await this.t.client.query<{ e: string }>(
+      `SELECT DISTINCT data->>'environment_id' AS e FROM ${this.t.table} ${w.sql} ORDER BY 1`,
+      w.params,
+    );
     return rows.map((r) => r.e);
   }
 }
@@ -105,7 +111,10 @@ export class PostgresBackupPolicyRepository implements BackupPolicyRepository {
     return this.t.get(id);
   }
   async getByEnvironment(environmentId: string): Promise<BackupPolicy | null> {
-    const { rows } = await this.t.client.query<{ data: BackupPolicy }>(`SELECT data FROM ${this.t.table} WHERE data->>'environment_id' = $1`, [environmentId]);
+    const { rows } = await this.t.client.query<{ data: BackupPolicy }>(
+      `SELECT data FROM ${this.t.table} WHERE data->>'environment_id' = $1`,
+      [environmentId],
+    );
     return rows[0]?.data ?? null;
   }
   update(id: string, patch: Partial<BackupPolicy>, where?: Where<BackupPolicy>): Promise<BackupPolicy> {
@@ -125,7 +134,9 @@ export class PostgresBackupPolicyRepository implements BackupPolicyRepository {
     return rows.map((r) => r.data);
   }
   async listEnabled(): Promise<BackupPolicy[]> {
-    const { rows } = await this.t.client.query<{ data: BackupPolicy }>(`SELECT data FROM ${this.t.table} WHERE (data->>'is_enabled') = 'true' ORDER BY id`);
+    const { rows } = await this.t.client.query<{ data: BackupPolicy }>(
+      `SELECT data FROM ${this.t.table} WHERE (data->>'is_enabled') = 'true' ORDER BY id`,
+    );
     return rows.map((r) => r.data);
   }
   async nextDueAt(): Promise<string | null> {
@@ -158,7 +169,11 @@ export class PostgresTaskRepository implements TaskRepository {
 /** {@link StorageConfigRepository} on PostgreSQL; usage counters change in one atomic UPDATE. */
 export class PostgresStorageConfigRepository implements StorageConfigRepository {
   private readonly t: JsonbTable<StorageConfig>;
-  constructor(client: SqlClient, table: string, private readonly clock: Pick<Clock, 'now'>) {
+  constructor(
+    client: SqlClient,
+    table: string,
+    private readonly clock: Pick<Clock, 'now'>,
+  ) {
     this.t = new JsonbTable<StorageConfig>(client, table, 'StorageConfig', () => clock.now());
   }
   create(config: StorageConfig): Promise<StorageConfig> {

@@ -15,8 +15,14 @@ export interface PostgresTableNames {
 
 /** Table names for a prefix (default `obsdk_`). The prefix must be a plain SQL identifier. */
 export function postgresTableNames(prefix = 'obsdk_'): PostgresTableNames {
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`Invalid table prefix ${JSON.stringify(prefix)}: use lowercase letters, digits and _`);
-  return { backups: `${prefix}backups`, policies: `${prefix}backup_policies`, tasks: `${prefix}tasks`, storageConfigs: `${prefix}storage_configs` };
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+    throw new Error(`Invalid table prefix ${JSON.stringify(prefix)}: use lowercase letters, digits and _`);
+  return {
+    backups: `${prefix}backups`,
+    policies: `${prefix}backup_policies`,
+    tasks: `${prefix}tasks`,
+    storageConfigs: `${prefix}storage_configs`,
+  };
 }
 
 /** Idempotent DDL creating the tables and indexes. Run it once at deploy time (or from a migration). */

@@ -36,24 +36,47 @@ export function classifyFtpError(error: unknown, ctx: FtpErrorContext): StorageE
   }
   if (reply === 550 || reply === 553 || reply === 450) {
     if (/permi|denied|EACCES|EPERM|not allowed|read-only/i.test(text)) {
-      return new StorageError('E_STORAGE_PERMISSION', `${where} denied ${ctx.action} of${target} (${reply}): the account lacks the permission`, { details, cause });
+      return new StorageError(
+        'E_STORAGE_PERMISSION',
+        `${where} denied ${ctx.action} of${target} (${reply}): the account lacks the permission`,
+        { details, cause },
+      );
     }
-    return new StorageError('E_STORAGE_NOT_FOUND', `${where}: ${ctx.action} of${target} failed, no such file or folder (${reply})`, { details: { ...details, missing: 'object' }, cause });
+    return new StorageError('E_STORAGE_NOT_FOUND', `${where}: ${ctx.action} of${target} failed, no such file or folder (${reply})`, {
+      details: { ...details, missing: 'object' },
+      cause,
+    });
   }
   if (reply === 452 || reply === 552) {
-    return new StorageError('E_STORAGE_FULL', `${where} is out of space during ${ctx.action} of${target} (${reply})`, { details, cause, transient: reply === 452 });
+    return new StorageError('E_STORAGE_FULL', `${where} is out of space during ${ctx.action} of${target} (${reply})`, {
+      details,
+      cause,
+      transient: reply === 452,
+    });
   }
   const errno = (error as { code?: unknown } | null)?.code;
   if ((typeof errno === 'string' && /CERT|TLS|SSL/.test(errno)) || /certificate/i.test(text)) {
-    return new StorageError('E_STORAGE_TLS', `${where}: the TLS certificate was not accepted (${typeof errno === 'string' ? errno : 'certificate'}): set settings.ca to the server's CA or certificate`, { details, cause });
+    return new StorageError(
+      'E_STORAGE_TLS',
+      `${where}: the TLS certificate was not accepted (${typeof errno === 'string' ? errno : 'certificate'}): set settings.ca to the server's CA or certificate`,
+      { details, cause },
+    );
   }
   const net = networkErrorCode(error);
   if (net || (reply !== undefined && reply >= 400 && reply < 500)) {
-    return new StorageError('E_STORAGE_UNAVAILABLE', `${where} is unavailable during ${ctx.action}${target ? ` of${target}` : ''} (${net ?? reply}); it may succeed later`, {
-      details: { ...details, ...(net ? { errno: net } : {}) },
-      cause,
-      transient: true,
-    });
+    return new StorageError(
+      'E_STORAGE_UNAVAILABLE',
+      `${where} is unavailable during ${ctx.action}${target ? ` of${target}` : ''} (${net ?? reply}); it may succeed later`,
+      {
+        details: { ...details, ...(net ? { errno: net } : {}) },
+        cause,
+        transient: true,
+      },
+    );
   }
-  return new StorageError('E_STORAGE', `${where}: ${ctx.action}${target ? ` of${target}` : ''} failed${reply ? ` (${reply})` : ''}: ${text}`, { details, cause });
+  return new StorageError(
+    'E_STORAGE',
+    `${where}: ${ctx.action}${target ? ` of${target}` : ''} failed${reply ? ` (${reply})` : ''}: ${text}`,
+    { details, cause },
+  );
 }

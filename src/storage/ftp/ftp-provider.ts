@@ -4,7 +4,14 @@ import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { Client, FileType } from 'basic-ftp';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
-import type { DownloadOptions, ObjectHead, ObjectInfo, StorageProvider, UploadOptions, UploadResult } from '../../ports/storage-provider.js';
+import type {
+  DownloadOptions,
+  ObjectHead,
+  ObjectInfo,
+  StorageProvider,
+  UploadOptions,
+  UploadResult,
+} from '../../ports/storage-provider.js';
 import { ConnectionPool } from '../connection-pool.js';
 import { probeStorage } from '../connection-test.js';
 import { withRetry } from '../retry.js';
@@ -32,7 +39,11 @@ export class FtpStorageProvider implements StorageProvider {
 
   constructor(options: FtpProviderOptions) {
     this.options = options;
-    this.pool = new ConnectionPool(() => this.connect(), (c) => c.close(), options.maxConnections);
+    this.pool = new ConnectionPool(
+      () => this.connect(),
+      (c) => c.close(),
+      options.maxConnections,
+    );
   }
 
   /** Builds the provider from a StorageConfig of kind ftp (see `resolveFtpOptions`). */
@@ -60,49 +71,64 @@ export class FtpStorageProvider implements StorageProvider {
 
   private connect(): Promise<Client> {
     const o = this.options;
-    return withRetry('FTP connect', async () => {
-      const client = new Client(o.timeoutMs);
-      try {
-        await client.access({
-          host: o.host,
-          port: o.port,
-          user: o.username,
-          password: o.password,
-          secure: o.secure,
-          // SNI must not be an IP address (RFC 6066); certificates for IPs are still checked against it.
-          secureOptions: { rejectUnauthorized: o.rejectUnauthorized, ...(o.ca ? { ca: o.ca } : {}), ...(isIP(o.host) ? {} : { servername: o.host }) },
-        });
-      } catch (error) {
-        client.close();
-        throw this.classify(error, 'connect');
-      }
-      try {
-        await client.cd(o.root);
-      } catch (error) {
-        client.close();
-        const c = this.classify(error, 'open root folder');
-        if (c instanceof StorageError && c.code === 'E_STORAGE_NOT_FOUND') {
-          throw new StorageError('E_STORAGE_NOT_FOUND', `FTP server ${o.host}: the root folder ${o.root} does not exist: create it or fix settings.root`, {
-            details: { provider: 'ftp', missing: 'root', root: o.root },
+    return withRetry(
+      'FTP connect',
+      async () => {
+        const client = new Client(o.timeoutMs);
+        try {
+          await client.access({
+            host: o.host,
+            port: o.port,
+            user: o.username,
+            password: o.password,
+            secure: o.secure,
+            // SNI must not be an IP address (RFC 6066); certificates for IPs are still checked against it.
+            secureOptions: {
+              rejectUnauthorized: o.rejectUnauthorized,
+              ...(o.ca ? { ca: o.ca } : {}),
+              ...(isIP(o.host) ? {} : { servername: o.host }),
+            },
           });
+        } catch (error) {
+          client.close();
+          throw this.classify(error, 'connect');
         }
-        throw c;
-      }
-      return client;
-    }, o.retry);
+        try {
+          await client.cd(o.root);
+        } catch (error) {
+          client.close();
+          const c = this.classify(error, 'open root folder');
+          if (c instanceof StorageError && c.code === 'E_STORAGE_NOT_FOUND') {
+            throw new StorageError(
+              'E_STORAGE_NOT_FOUND',
+              `FTP server ${o.host}: the root folder ${o.root} does not exist: create it or fix settings.root`,
+              {
+                details: { provider: 'ftp', missing: 'root', root: o.root },
+              },
+            );
+          }
+          throw c;
+        }
+        return client;
+      },
+      o.retry,
+    );
   }
 
   /** A pooled connection, retried as a whole while the failure is transient (for idempotent steps). */
   private run<R>(action: string, key: string | undefined, fn: (c: Client) => Promise<R>): Promise<R> {
-    return withRetry(`FTP ${action}`, () =>
-      this.pool.use(async (c) => {
-        try {
-          return await fn(c);
-        } catch (error) {
-          throw this.classify(error, action, key);
-        }
-      }),
-    this.options.retry);
+    return withRetry(
+      `FTP ${action}`,
+      () =>
+        this.pool.use(async (c) => {
+          try {
+            return await fn(c);
+          } catch (error) {
+            throw this.classify(error, action, key);
+          }
+        }),
+      this.options.retry,
+    );
   }
 
   /**
@@ -193,7 +219,10 @@ export class FtpStorageProvider implements StorageProvider {
   /** Deletes a temp file after a failure, on a fresh connection; a failure here must not mask the first. */
   private async removeQuietly(path: string): Promise<void> {
     try {
-      await withRetry('FTP remove temp file', () => this.pool.use((c) => c.remove(path, true)), { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) });
+      await withRetry('FTP remove temp file', () => this.pool.use((c) => c.remove(path, true)), {
+        ...this.options.retry,
+        retries: Math.min(this.options.retry.retries ?? 2, 2),
+      });
     } catch {
       /* the server is gone: list() skips temp files, and a later sweep may remove it */
     }
@@ -202,18 +231,23 @@ export class FtpStorageProvider implements StorageProvider {
   async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
     const path = this.path(key);
     const r = options.range;
-    if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start))) throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
-    const client = await withRetry('FTP download', async () => {
-      const c = await this.pool.acquire();
-      try {
-        await this.sizeOf(c, path);
-        return c;
-      } catch (error) {
-        if (ftpReplyCode(error) === undefined) this.pool.destroy(c);
-        else this.pool.release(c);
-        throw this.classify(error, 'download', key);
-      }
-    }, this.options.retry);
+    if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start)))
+      throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
+    const client = await withRetry(
+      'FTP download',
+      async () => {
+        const c = await this.pool.acquire();
+        try {
+          await this.sizeOf(c, path);
+          return c;
+        } catch (error) {
+          if (ftpReplyCode(error) === undefined) this.pool.destroy(c);
+          else this.pool.release(c);
+          throw this.classify(error, 'download', key);
+        }
+      },
+      this.options.retry,
+    );
     const out = new PassThrough();
     let remaining = r?.end !== undefined ? r.end - r.start + 1 : Infinity;
     let done = false;
@@ -246,7 +280,9 @@ export class FtpStorageProvider implements StorageProvider {
     out.once('close', () => {
       if (!done && !out.writableFinished) finish(false);
     });
-    options.signal?.addEventListener('abort', () => out.destroy(new AbortedError(`Download of ${key}`, options.signal?.reason)), { once: true });
+    options.signal?.addEventListener('abort', () => out.destroy(new AbortedError(`Download of ${key}`, options.signal?.reason)), {
+      once: true,
+    });
     client.downloadTo(sink, path, r?.start ?? 0).then(
       () => finish(true),
       (error: unknown) => {
@@ -332,7 +368,11 @@ export class FtpStorageProvider implements StorageProvider {
       this.pool.release(await this.pool.acquire());
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, steps: [{ step: 'connect' as const, ok: false, duration_ms: Date.now() - started, message }], message: `Storage connect failed: ${message}` };
+      return {
+        ok: false,
+        steps: [{ step: 'connect' as const, ok: false, duration_ms: Date.now() - started, message }],
+        message: `Storage connect failed: ${message}`,
+      };
     }
     return probeStorage(this);
   }

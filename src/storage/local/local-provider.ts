@@ -6,7 +6,14 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortedError, StorageError, UnsupportedOperationError } from '../../errors/errors.js';
-import type { DownloadOptions, ObjectHead, ObjectInfo, StorageProvider, UploadOptions, UploadResult } from '../../ports/storage-provider.js';
+import type {
+  DownloadOptions,
+  ObjectHead,
+  ObjectInfo,
+  StorageProvider,
+  UploadOptions,
+  UploadResult,
+} from '../../ports/storage-provider.js';
 import { probeStorage } from '../connection-test.js';
 import { assertSafeKey } from '../safe-key.js';
 
@@ -21,10 +28,23 @@ export interface LocalStorageOptions {
 
 function fsError(error: unknown, key: string, action: string): StorageError {
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return new StorageError('E_STORAGE_NOT_FOUND', `local storage: no object at ${key}`, { details: { key }, cause: error });
-  if (code === 'EACCES' || code === 'EPERM') return new StorageError('E_STORAGE_PERMISSION', `local storage: permission denied to ${action} ${key}`, { details: { key }, cause: error });
-  if (code === 'ENOSPC') return new StorageError('E_STORAGE_FULL', `local storage: disk full while trying to ${action} ${key}`, { details: { key }, cause: error, transient: true });
-  return new StorageError('E_STORAGE', `local storage: could not ${action} ${key} (${code ?? (error as Error)?.message})`, { details: { key, errno: code }, cause: error });
+  if (code === 'ENOENT')
+    return new StorageError('E_STORAGE_NOT_FOUND', `local storage: no object at ${key}`, { details: { key }, cause: error });
+  if (code === 'EACCES' || code === 'EPERM')
+    return new StorageError('E_STORAGE_PERMISSION', `local storage: permission denied to ${action} ${key}`, {
+      details: { key },
+      cause: error,
+    });
+  if (code === 'ENOSPC')
+    return new StorageError('E_STORAGE_FULL', `local storage: disk full while trying to ${action} ${key}`, {
+      details: { key },
+      cause: error,
+      transient: true,
+    });
+  return new StorageError('E_STORAGE', `local storage: could not ${action} ${key} (${code ?? (error as Error)?.message})`, {
+    details: { key, errno: code },
+    cause: error,
+  });
 }
 
 /**

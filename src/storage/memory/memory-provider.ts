@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AbortedError, StorageError, UnsupportedOperationError } from '../../errors/errors.js';
-import type { DownloadOptions, ObjectHead, ObjectInfo, StorageProvider, UploadOptions, UploadResult } from '../../ports/storage-provider.js';
+import type {
+  DownloadOptions,
+  ObjectHead,
+  ObjectInfo,
+  StorageProvider,
+  UploadOptions,
+  UploadResult,
+} from '../../ports/storage-provider.js';
 import { probeStorage } from '../connection-test.js';
 import { assertSafeKey } from '../safe-key.js';
 
@@ -77,11 +84,18 @@ export class MemoryStorageProvider implements StorageProvider {
         size += buf.length;
         options.onProgress?.(size);
         if (fault && size >= fault.afterBytes) {
-          throw new StorageError(fault.transient ? 'E_STORAGE_UNAVAILABLE' : 'E_STORAGE', `memory storage: injected upload failure after ${size} bytes`, { transient: fault.transient });
+          throw new StorageError(
+            fault.transient ? 'E_STORAGE_UNAVAILABLE' : 'E_STORAGE',
+            `memory storage: injected upload failure after ${size} bytes`,
+            { transient: fault.transient },
+          );
         }
       }
       if (options.signal?.aborted) throw new AbortedError(`Upload of ${key}`, options.signal.reason);
-      if (fault) throw new StorageError(fault.transient ? 'E_STORAGE_UNAVAILABLE' : 'E_STORAGE', 'memory storage: injected upload failure', { transient: fault.transient });
+      if (fault)
+        throw new StorageError(fault.transient ? 'E_STORAGE_UNAVAILABLE' : 'E_STORAGE', 'memory storage: injected upload failure', {
+          transient: fault.transient,
+        });
     } catch (error) {
       (body as Readable).destroy?.();
       throw error;

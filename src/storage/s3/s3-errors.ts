@@ -12,9 +12,34 @@ interface SdkError {
   $response?: { statusCode?: number };
 }
 
-const AUTH_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'AuthorizationHeaderMalformed', 'InvalidSecurity', 'MissingSecurityHeader', 'Unauthorized', 'UnrecognizedClientException', 'CredentialsProviderError']);
+const AUTH_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AuthorizationHeaderMalformed',
+  'InvalidSecurity',
+  'MissingSecurityHeader',
+  'Unauthorized',
+  'UnrecognizedClientException',
+  'CredentialsProviderError',
+]);
 const PERMISSION_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem', 'Forbidden', 'InvalidObjectState', 'NotSignedUp']);
-const THROTTLE_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'RequestTimeoutException']);
+const THROTTLE_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeoutException',
+]);
 
 /** Where the error happened, for the message and `details`. */
 export interface S3ErrorContext {
@@ -39,27 +64,56 @@ export function classifyS3Error(error: unknown, ctx: S3ErrorContext): StorageErr
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
   const where = `${ctx.provider} bucket '${ctx.bucket}'`;
   const target = ctx.key ? ` (${ctx.key})` : '';
-  const details = { provider: ctx.provider, bucket: ctx.bucket, action: ctx.action, ...(ctx.key ? { key: ctx.key } : {}), server_code: serverCode, ...(status ? { http_status: status } : {}) };
+  const details = {
+    provider: ctx.provider,
+    bucket: ctx.bucket,
+    action: ctx.action,
+    ...(ctx.key ? { key: ctx.key } : {}),
+    server_code: serverCode,
+    ...(status ? { http_status: status } : {}),
+  };
   const opts = (transient: boolean) => ({ details, cause: error, transient });
 
   if (serverCode === 'AbortError' || e.name === 'AbortError') return new AbortedError(`${ctx.action} on ${where}${target}`);
   if (AUTH_CODES.has(serverCode) || status === 401) {
-    return new StorageError('E_STORAGE_AUTH', `${where} rejected the credentials (${serverCode}) during ${ctx.action}: check access_key_id and secret_access_key`, opts(false));
+    return new StorageError(
+      'E_STORAGE_AUTH',
+      `${where} rejected the credentials (${serverCode}) during ${ctx.action}: check access_key_id and secret_access_key`,
+      opts(false),
+    );
   }
   if (serverCode === 'NoSuchBucket') {
-    return new StorageError('E_STORAGE_NOT_FOUND', `${where} does not exist: create it or fix settings.bucket`, { ...opts(false), details: { ...details, missing: 'bucket' } });
+    return new StorageError('E_STORAGE_NOT_FOUND', `${where} does not exist: create it or fix settings.bucket`, {
+      ...opts(false),
+      details: { ...details, missing: 'bucket' },
+    });
   }
   if (serverCode === 'NoSuchKey' || serverCode === 'NotFound' || serverCode === 'NoSuchUpload' || status === 404) {
-    return new StorageError('E_STORAGE_NOT_FOUND', `${where} has no object${target}`, { ...opts(false), details: { ...details, missing: 'object' } });
+    return new StorageError('E_STORAGE_NOT_FOUND', `${where} has no object${target}`, {
+      ...opts(false),
+      details: { ...details, missing: 'object' },
+    });
   }
   if (PERMISSION_CODES.has(serverCode) || status === 403) {
-    return new StorageError('E_STORAGE_PERMISSION', `${where} denied ${ctx.action}${target} (${serverCode}): the credentials lack the permission`, opts(false));
+    return new StorageError(
+      'E_STORAGE_PERMISSION',
+      `${where} denied ${ctx.action}${target} (${serverCode}): the credentials lack the permission`,
+      opts(false),
+    );
   }
   const net = networkErrorCode(error);
   if (THROTTLE_CODES.has(serverCode) || status === 429 || (status !== undefined && status >= 500) || net) {
     const why = net ?? (status ? `HTTP ${status} ${serverCode}` : serverCode);
-    return new StorageError('E_STORAGE_UNAVAILABLE', `${where} is unavailable during ${ctx.action}${target} (${why}); it may succeed later`, { ...opts(true), details: { ...details, ...(net ? { errno: net } : {}) } });
+    return new StorageError(
+      'E_STORAGE_UNAVAILABLE',
+      `${where} is unavailable during ${ctx.action}${target} (${why}); it may succeed later`,
+      { ...opts(true), details: { ...details, ...(net ? { errno: net } : {}) } },
+    );
   }
   const text = scrubMessage(e.message ?? String(error), ctx.secrets);
-  return new StorageError('E_STORAGE', `${where}: ${ctx.action}${target} failed (${serverCode}${status ? `, HTTP ${status}` : ''}): ${text}`, opts(false));
+  return new StorageError(
+    'E_STORAGE',
+    `${where}: ${ctx.action}${target} failed (${serverCode}${status ? `, HTTP ${status}` : ''}): ${text}`,
+    opts(false),
+  );
 }

@@ -108,7 +108,8 @@ export function resolveS3Options(config: StorageConfig): S3ProviderOptions {
   const queueSize = r.number('queue_size', 1, 32) ?? 4;
   if (!Number.isInteger(queueSize)) r.problem('settings.queue_size', 'must be a whole number');
   const serverSideEncryption = r.string('server_side_encryption');
-  if (serverSideEncryption && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(serverSideEncryption)) r.problem('settings.server_side_encryption', "must be 'AES256', 'aws:kms' or 'aws:kms:dsse'");
+  if (serverSideEncryption && !['AES256', 'aws:kms', 'aws:kms:dsse'].includes(serverSideEncryption))
+    r.problem('settings.server_side_encryption', "must be 'AES256', 'aws:kms' or 'aws:kms:dsse'");
   const sseKmsKeyId = r.string('sse_kms_key_id');
   const prefix = (r.string('prefix') ?? '').replace(/^\/+|\/+$/g, '');
   if (prefix.split('/').some((s) => s === '..')) r.problem('settings.prefix', 'must not contain ".." segments');

@@ -19,7 +19,14 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, ValidationError } from '../../errors/errors.js';
-import type { DownloadOptions, ObjectHead, ObjectInfo, StorageProvider, UploadOptions, UploadResult } from '../../ports/storage-provider.js';
+import type {
+  DownloadOptions,
+  ObjectHead,
+  ObjectInfo,
+  StorageProvider,
+  UploadOptions,
+  UploadResult,
+} from '../../ports/storage-provider.js';
 import { probeStorage } from '../connection-test.js';
 import { withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
@@ -51,14 +58,19 @@ export class S3StorageProvider implements StorageProvider {
   private readonly client: S3Client;
 
   constructor(options: S3ProviderOptions) {
-    if (options.partSize < 5 * 1024 * 1024) throw new ValidationError([{ field: 'settings.part_size_mb', message: 'must be at least 5 (S3 minimum part size)' }]);
+    if (options.partSize < 5 * 1024 * 1024)
+      throw new ValidationError([{ field: 'settings.part_size_mb', message: 'must be at least 5 (S3 minimum part size)' }]);
     this.options = options;
     this.name = options.preset;
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       forcePathStyle: options.forcePathStyle,
-      credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}) },
+      credentials: {
+        accessKeyId: options.accessKeyId,
+        secretAccessKey: options.secretAccessKey,
+        ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+      },
       requestChecksumCalculation: options.checksums,
       responseChecksumValidation: options.checksums,
       maxAttempts: 1,
@@ -74,7 +86,15 @@ export class S3StorageProvider implements StorageProvider {
   /** Bucket, region and endpoint: never the credentials. */
   toJSON(): Record<string, unknown> {
     const o = this.options;
-    return { provider: o.preset, bucket: o.bucket, region: o.region, endpoint: o.endpoint ?? null, prefix: o.prefix, part_size: o.partSize, queue_size: o.queueSize };
+    return {
+      provider: o.preset,
+      bucket: o.bucket,
+      region: o.region,
+      endpoint: o.endpoint ?? null,
+      prefix: o.prefix,
+      part_size: o.partSize,
+      queue_size: o.queueSize,
+    };
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {
@@ -92,7 +112,13 @@ export class S3StorageProvider implements StorageProvider {
   }
 
   private classify(error: unknown, action: string, key?: string) {
-    return classifyS3Error(error, { provider: this.name, bucket: this.options.bucket, action, ...(key ? { key } : {}), secrets: [this.options.secretAccessKey, this.options.sessionToken] });
+    return classifyS3Error(error, {
+      provider: this.name,
+      bucket: this.options.bucket,
+      action,
+      ...(key ? { key } : {}),
+      secrets: [this.options.secretAccessKey, this.options.sessionToken],
+    });
   }
 
   /** One request, retried while the failure is transient. */
@@ -150,17 +176,22 @@ export class S3StorageProvider implements StorageProvider {
       const p = this.send<{ ETag?: string }>(
         'upload part',
         key,
-        new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: partNumber, Body: data, ContentLength: data.length, ContentMD5: md5(data) }),
+        new UploadPartCommand({
+          Bucket,
+          Key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: data,
+          ContentLength: data.length,
+          ContentMD5: md5(data),
+        }),
         controller.signal,
-      ).then(
-        (res) => {
-          parts[partNumber - 1] = { PartNumber: partNumber, ETag: res.ETag };
-          sent += data.length;
-          if (data.length === partSize) spare.push(data);
-          options.onProgress?.(sent);
-        },
-        fail,
-      );
+      ).then((res) => {
+        parts[partNumber - 1] = { PartNumber: partNumber, ETag: res.ETag };
+        sent += data.length;
+        if (data.length === partSize) spare.push(data);
+        options.onProgress?.(sent);
+      }, fail);
       const tracked = p.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
     };
@@ -196,7 +227,14 @@ export class S3StorageProvider implements StorageProvider {
         const res = await this.send<{ ETag?: string }>(
           'upload',
           key,
-          new PutObjectCommand({ Bucket, Key, Body: data, ContentLength: data.length, ContentMD5: md5(data), ...this.objectParams(options.contentType) }),
+          new PutObjectCommand({
+            Bucket,
+            Key,
+            Body: data,
+            ContentLength: data.length,
+            ContentMD5: md5(data),
+            ...this.objectParams(options.contentType),
+          }),
           controller.signal,
         );
         options.onProgress?.(data.length);
@@ -230,7 +268,12 @@ export class S3StorageProvider implements StorageProvider {
   }
 
   private async createMultipart(Key: string, key: string, contentType: string | undefined, signal: AbortSignal): Promise<string> {
-    const res = await this.send<{ UploadId?: string }>('start multipart upload', key, new CreateMultipartUploadCommand({ Bucket: this.options.bucket, Key, ...this.objectParams(contentType) }), signal);
+    const res = await this.send<{ UploadId?: string }>(
+      'start multipart upload',
+      key,
+      new CreateMultipartUploadCommand({ Bucket: this.options.bucket, Key, ...this.objectParams(contentType) }),
+      signal,
+    );
     if (!res.UploadId) throw new StorageError('E_STORAGE', `${this.name} bucket '${this.options.bucket}' returned no UploadId for ${key}`);
     return res.UploadId;
   }
@@ -241,15 +284,19 @@ export class S3StorageProvider implements StorageProvider {
    */
   private async abortMultipart(Key: string, key: string, uploadId: string, original: unknown): Promise<void> {
     try {
-      await withRetry('abort multipart upload', async () => {
-        try {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key, UploadId: uploadId }));
-        } catch (error) {
-          const c = this.classify(error, 'abort multipart upload', key);
-          if (c.code === 'E_STORAGE_NOT_FOUND') return; // already gone
-          throw c;
-        }
-      }, { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) });
+      await withRetry(
+        'abort multipart upload',
+        async () => {
+          try {
+            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key, UploadId: uploadId }));
+          } catch (error) {
+            const c = this.classify(error, 'abort multipart upload', key);
+            if (c.code === 'E_STORAGE_NOT_FOUND') return; // already gone
+            throw c;
+          }
+        },
+        { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) },
+      );
     } catch (abortError) {
       if (original && typeof original === 'object' && 'details' in original && typeof original.details === 'object' && original.details) {
         const d = original.details as Record<string, unknown>;
@@ -263,7 +310,8 @@ export class S3StorageProvider implements StorageProvider {
   async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
     const Key = this.fullKey(key);
     const r = options.range;
-    if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start))) throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
+    if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start)))
+      throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
     const res = await this.send<{ Body?: Readable }>(
       'download',
       key,
@@ -284,8 +332,18 @@ export class S3StorageProvider implements StorageProvider {
   async head(key: string): Promise<ObjectHead> {
     const Key = this.fullKey(key);
     try {
-      const res = await this.send<{ ContentLength?: number; ETag?: string; LastModified?: Date }>('head', key, new HeadObjectCommand({ Bucket: this.options.bucket, Key }));
-      return { exists: true, key, size: res.ContentLength ?? 0, ...(res.ETag ? { etag: res.ETag } : {}), ...(res.LastModified ? { last_modified: res.LastModified } : {}) };
+      const res = await this.send<{ ContentLength?: number; ETag?: string; LastModified?: Date }>(
+        'head',
+        key,
+        new HeadObjectCommand({ Bucket: this.options.bucket, Key }),
+      );
+      return {
+        exists: true,
+        key,
+        size: res.ContentLength ?? 0,
+        ...(res.ETag ? { etag: res.ETag } : {}),
+        ...(res.LastModified ? { last_modified: res.LastModified } : {}),
+      };
     } catch (error) {
       if (!(error instanceof StorageError) || (error.code !== 'E_STORAGE_NOT_FOUND' && error.code !== 'E_STORAGE_PERMISSION')) throw error;
       // A HEAD error has no body, so a bare 404 or 403 does not say whether the bucket is missing
@@ -332,13 +390,21 @@ export class S3StorageProvider implements StorageProvider {
       const res = await this.send<{ Errors?: { Key?: string; Code?: string; Message?: string }[] }>(
         'delete objects',
         undefined,
-        new DeleteObjectsCommand({ Bucket: this.options.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true }, ChecksumAlgorithm: 'MD5' }),
+        new DeleteObjectsCommand({
+          Bucket: this.options.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          ChecksumAlgorithm: 'MD5',
+        }),
       );
       const errors = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (errors.length > 0) {
-        throw new StorageError('E_STORAGE', `${this.name} bucket '${this.options.bucket}' could not delete ${errors.length} object(s), first: ${errors[0]?.Code}`, {
-          details: { failed: errors.map((e) => ({ key: e.Key, code: e.Code })) },
-        });
+        throw new StorageError(
+          'E_STORAGE',
+          `${this.name} bucket '${this.options.bucket}' could not delete ${errors.length} object(s), first: ${errors[0]?.Code}`,
+          {
+            details: { failed: errors.map((e) => ({ key: e.Key, code: e.Code })) },
+          },
+        );
       }
     }
   }
@@ -347,14 +413,23 @@ export class S3StorageProvider implements StorageProvider {
     const root = this.options.prefix ? `${this.options.prefix}/` : '';
     let token: string | undefined;
     do {
-      const page: { Contents?: { Key?: string; Size?: number; ETag?: string; LastModified?: Date }[]; IsTruncated?: boolean; NextContinuationToken?: string } = await this.send(
+      const page: {
+        Contents?: { Key?: string; Size?: number; ETag?: string; LastModified?: Date }[];
+        IsTruncated?: boolean;
+        NextContinuationToken?: string;
+      } = await this.send(
         'list',
         prefix || undefined,
         new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: root + prefix, ...(token ? { ContinuationToken: token } : {}) }),
       );
       for (const o of page.Contents ?? []) {
         if (!o.Key?.startsWith(root)) continue;
-        yield { key: o.Key.slice(root.length), size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}), ...(o.LastModified ? { last_modified: o.LastModified } : {}) };
+        yield {
+          key: o.Key.slice(root.length),
+          size: o.Size ?? 0,
+          ...(o.ETag ? { etag: o.ETag } : {}),
+          ...(o.LastModified ? { last_modified: o.LastModified } : {}),
+        };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -363,7 +438,9 @@ export class S3StorageProvider implements StorageProvider {
   async presign(key: string, expiresInSeconds: number): Promise<string> {
     const Key = this.fullKey(key);
     if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > MAX_PRESIGN_SECONDS) {
-      throw new ValidationError([{ field: 'expires_in', message: `must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days, the SigV4 limit)` }]);
+      throw new ValidationError([
+        { field: 'expires_in', message: `must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days, the SigV4 limit)` },
+      ]);
     }
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key }), { expiresIn: expiresInSeconds });
   }
@@ -373,10 +450,18 @@ export class S3StorageProvider implements StorageProvider {
     const started = Date.now();
     try {
       // A GET (not HeadBucket): its error body tells a missing bucket from bad credentials.
-      await this.send('connect', undefined, new ListObjectsV2Command({ Bucket: this.options.bucket, MaxKeys: 1, Prefix: this.options.prefix ? `${this.options.prefix}/` : '' }));
+      await this.send(
+        'connect',
+        undefined,
+        new ListObjectsV2Command({ Bucket: this.options.bucket, MaxKeys: 1, Prefix: this.options.prefix ? `${this.options.prefix}/` : '' }),
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, steps: [{ step: 'connect' as const, ok: false, duration_ms: Date.now() - started, message }], message: `Storage connect failed: ${message}` };
+      return {
+        ok: false,
+        steps: [{ step: 'connect' as const, ok: false, duration_ms: Date.now() - started, message }],
+        message: `Storage connect failed: ${message}`,
+      };
     }
     return probeStorage(this);
   }
@@ -391,7 +476,11 @@ function md5(data: Buffer): string {
 }
 
 function tooLarge(key: string, partSize: number): StorageError {
-  return new StorageError('E_STORAGE_TOO_LARGE', `${key} needs more than ${MAX_PARTS} parts of ${Math.round(partSize / 1048576)} MiB: raise settings.part_size_mb`, {
-    details: { key, part_size: partSize, max_parts: MAX_PARTS },
-  });
+  return new StorageError(
+    'E_STORAGE_TOO_LARGE',
+    `${key} needs more than ${MAX_PARTS} parts of ${Math.round(partSize / 1048576)} MiB: raise settings.part_size_mb`,
+    {
+      details: { key, part_size: partSize, max_parts: MAX_PARTS },
+    },
+  );
 }

@@ -33,26 +33,48 @@ export function classifySftpError(error: unknown, ctx: SftpErrorContext): Storag
   const level = (error as { level?: unknown } | null)?.level;
   const where = `SFTP server ${ctx.host}`;
   const target = ctx.key ? ` of ${ctx.key}` : '';
-  const details = { provider: 'sftp', action: ctx.action, ...(ctx.key ? { key: ctx.key } : {}), ...(typeof code === 'string' || typeof code === 'number' ? { server_code: code } : {}) };
+  const details = {
+    provider: 'sftp',
+    action: ctx.action,
+    ...(ctx.key ? { key: ctx.key } : {}),
+    ...(typeof code === 'string' || typeof code === 'number' ? { server_code: code } : {}),
+  };
   const cause = new Error(text);
   if (level === 'client-authentication' || code === 'ERR_BAD_AUTH' || /authentication methods failed|Authentication failure/i.test(raw)) {
     return new StorageError('E_STORAGE_AUTH', `${where} refused the login: check username and password or private_key`, { details, cause });
   }
   if (/private key|parse privateKey|Encrypted private OpenSSH key|passphrase/i.test(raw)) {
-    return new StorageError('E_STORAGE_AUTH', `${where}: the configured private key cannot be used (wrong format or passphrase)`, { details, cause });
-  }
-  if (isSftpNotFound(error)) {
-    return new StorageError('E_STORAGE_NOT_FOUND', `${where}: ${ctx.action}${target} failed, no such file or folder`, { details: { ...details, missing: 'object' }, cause });
-  }
-  if (code === 'EACCES' || code === SFTP_PERMISSION_DENIED || /Permission denied/i.test(raw)) {
-    return new StorageError('E_STORAGE_PERMISSION', `${where} denied ${ctx.action}${target}: the account lacks the permission`, { details, cause });
-  }
-  if (networkErrorCode(error) || code === 'ERR_NOT_CONNECTED' || /Unexpected (end|close)|No SFTP connection|Not connected|No response from server|connection lost|handshake|Keepalive/i.test(raw)) {
-    return new StorageError('E_STORAGE_UNAVAILABLE', `${where} is unavailable during ${ctx.action}${target} (${networkErrorCode(error) ?? 'connection lost'}); it may succeed later`, {
+    return new StorageError('E_STORAGE_AUTH', `${where}: the configured private key cannot be used (wrong format or passphrase)`, {
       details,
       cause,
-      transient: true,
     });
+  }
+  if (isSftpNotFound(error)) {
+    return new StorageError('E_STORAGE_NOT_FOUND', `${where}: ${ctx.action}${target} failed, no such file or folder`, {
+      details: { ...details, missing: 'object' },
+      cause,
+    });
+  }
+  if (code === 'EACCES' || code === SFTP_PERMISSION_DENIED || /Permission denied/i.test(raw)) {
+    return new StorageError('E_STORAGE_PERMISSION', `${where} denied ${ctx.action}${target}: the account lacks the permission`, {
+      details,
+      cause,
+    });
+  }
+  if (
+    networkErrorCode(error) ||
+    code === 'ERR_NOT_CONNECTED' ||
+    /Unexpected (end|close)|No SFTP connection|Not connected|No response from server|connection lost|handshake|Keepalive/i.test(raw)
+  ) {
+    return new StorageError(
+      'E_STORAGE_UNAVAILABLE',
+      `${where} is unavailable during ${ctx.action}${target} (${networkErrorCode(error) ?? 'connection lost'}); it may succeed later`,
+      {
+        details,
+        cause,
+        transient: true,
+      },
+    );
   }
   return new StorageError('E_STORAGE', `${where}: ${ctx.action}${target} failed: ${text}`, { details, cause });
 }

@@ -5,7 +5,14 @@ import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
-import type { DownloadOptions, ObjectHead, ObjectInfo, StorageProvider, UploadOptions, UploadResult } from '../../ports/storage-provider.js';
+import type {
+  DownloadOptions,
+  ObjectHead,
+  ObjectInfo,
+  StorageProvider,
+  UploadOptions,
+  UploadResult,
+} from '../../ports/storage-provider.js';
 import { hostKeyVerifier } from '../../ssh/host-key.js';
 import { ConnectionPool } from '../connection-pool.js';
 import { probeStorage } from '../connection-test.js';
@@ -90,53 +97,71 @@ export class SftpStorageProvider implements StorageProvider {
 
   private connect(): Promise<SftpClient> {
     const o = this.options;
-    return withRetry('SFTP connect', async () => {
-      // Our own connection listeners (the library's defaults print to the console): a dropped
-      // connection fails whatever stream is using it, instead of leaving it waiting forever.
-      const lost = (error?: Error) => {
-        if (this.dead.has(client)) return;
-        this.dead.add(client);
-        const reason = Object.assign(new Error(`connection lost${error?.message ? `: ${error.message}` : ''}`), { code: (error as NodeJS.ErrnoException | undefined)?.code ?? 'ECONNRESET' });
-        for (const h of this.onLost.get(client) ?? []) h(reason);
-      };
-      const client: SftpClient = new SftpClient('odoo-backup-sdk', { error: (e: Error) => lost(e), end: () => lost(), close: () => lost() } as never);
-      this.onLost.set(client, new Set());
-      let offered: string | undefined;
-      try {
-        await client.connect({
-          host: o.host,
-          port: o.port,
-          username: o.username,
-          ...(o.password ? { password: o.password } : {}),
-          ...(o.privateKey ? { privateKey: o.privateKey } : {}),
-          ...(o.passphrase ? { passphrase: o.passphrase } : {}),
-          hostVerifier: hostKeyVerifier(o.hostKey, (fp) => (offered = fp)),
-          readyTimeout: o.timeoutMs,
-          // ssh2-sftp-client retries connects itself; ours (p-retry) is the one policy.
-          retries: 0,
-        });
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        if (offered) {
-          throw new StorageError('E_STORAGE_HOST_KEY', `SFTP server ${o.host} presented host key ${offered}, which does not match settings.host_key: if the server's key changed on purpose, update host_key`, {
-            details: { provider: 'sftp', offered_fingerprint: offered },
+    return withRetry(
+      'SFTP connect',
+      async () => {
+        // Our own connection listeners (the library's defaults print to the console): a dropped
+        // connection fails whatever stream is using it, instead of leaving it waiting forever.
+        const lost = (error?: Error) => {
+          if (this.dead.has(client)) return;
+          this.dead.add(client);
+          const reason = Object.assign(new Error(`connection lost${error?.message ? `: ${error.message}` : ''}`), {
+            code: (error as NodeJS.ErrnoException | undefined)?.code ?? 'ECONNRESET',
           });
-        }
-        throw this.classify(error, 'connect');
-      }
-      try {
-        const kind = await client.exists(o.root);
-        if (kind !== 'd') {
-          throw new StorageError('E_STORAGE_NOT_FOUND', `SFTP server ${o.host}: the root folder ${o.root} does not exist: create it or fix settings.root`, {
-            details: { provider: 'sftp', missing: 'root', root: o.root },
+          for (const h of this.onLost.get(client) ?? []) h(reason);
+        };
+        const client: SftpClient = new SftpClient('odoo-backup-sdk', {
+          error: (e: Error) => lost(e),
+          end: () => lost(),
+          close: () => lost(),
+        } as never);
+        this.onLost.set(client, new Set());
+        let offered: string | undefined;
+        try {
+          await client.connect({
+            host: o.host,
+            port: o.port,
+            username: o.username,
+            ...(o.password ? { password: o.password } : {}),
+            ...(o.privateKey ? { privateKey: o.privateKey } : {}),
+            ...(o.passphrase ? { passphrase: o.passphrase } : {}),
+            hostVerifier: hostKeyVerifier(o.hostKey, (fp) => (offered = fp)),
+            readyTimeout: o.timeoutMs,
+            // ssh2-sftp-client retries connects itself; ours (p-retry) is the one policy.
+            retries: 0,
           });
+        } catch (error) {
+          await client.end().catch(() => undefined);
+          if (offered) {
+            throw new StorageError(
+              'E_STORAGE_HOST_KEY',
+              `SFTP server ${o.host} presented host key ${offered}, which does not match settings.host_key: if the server's key changed on purpose, update host_key`,
+              {
+                details: { provider: 'sftp', offered_fingerprint: offered },
+              },
+            );
+          }
+          throw this.classify(error, 'connect');
         }
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw this.classify(error, 'open root folder');
-      }
-      return client;
-    }, o.retry);
+        try {
+          const kind = await client.exists(o.root);
+          if (kind !== 'd') {
+            throw new StorageError(
+              'E_STORAGE_NOT_FOUND',
+              `SFTP server ${o.host}: the root folder ${o.root} does not exist: create it or fix settings.root`,
+              {
+                details: { provider: 'sftp', missing: 'root', root: o.root },
+              },
+            );
+          }
+        } catch (error) {
+          await client.end().catch(() => undefined);
+          throw this.classify(error, 'open root folder');
+        }
+        return client;
+      },
+      o.retry,
+    );
   }
 
   /** Fails `stream` if `c` drops; returns the unsubscribe. */
@@ -255,16 +280,20 @@ export class SftpStorageProvider implements StorageProvider {
   /** Deletes a temp file after a failure, on a fresh connection; its failure must not mask the first. */
   private async removeQuietly(path: string): Promise<void> {
     try {
-      await withRetry('SFTP remove temp file', async () => {
-        const c = await this.pool.acquire();
-        try {
-          await c.delete(path, true);
-          this.pool.release(c);
-        } catch (error) {
-          this.pool.destroy(c);
-          throw this.classify(error, 'remove temp file');
-        }
-      }, { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) });
+      await withRetry(
+        'SFTP remove temp file',
+        async () => {
+          const c = await this.pool.acquire();
+          try {
+            await c.delete(path, true);
+            this.pool.release(c);
+          } catch (error) {
+            this.pool.destroy(c);
+            throw this.classify(error, 'remove temp file');
+          }
+        },
+        { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) },
+      );
     } catch {
       /* the server is gone: list() skips temp files */
     }
@@ -273,19 +302,24 @@ export class SftpStorageProvider implements StorageProvider {
   async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
     const path = this.path(key);
     const r = options.range;
-    if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start))) throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
-    const { c, sftp, size } = await withRetry('SFTP download', async () => {
-      const conn = await this.pool.acquire();
-      try {
-        const st = await conn.stat(path);
-        return { c: conn, sftp: sftpSession(conn), size: st.size };
-      } catch (error) {
-        const classified = this.classify(error, 'download', key);
-        if (classified.transient) this.pool.destroy(conn);
-        else this.pool.release(conn);
-        throw classified;
-      }
-    }, this.options.retry);
+    if (r && (r.start < 0 || (r.end !== undefined && r.end < r.start)))
+      throw new ValidationError([{ field: 'range', message: 'must have 0 <= start <= end' }]);
+    const { c, sftp, size } = await withRetry(
+      'SFTP download',
+      async () => {
+        const conn = await this.pool.acquire();
+        try {
+          const st = await conn.stat(path);
+          return { c: conn, sftp: sftpSession(conn), size: st.size };
+        } catch (error) {
+          const classified = this.classify(error, 'download', key);
+          if (classified.transient) this.pool.destroy(conn);
+          else this.pool.release(conn);
+          throw classified;
+        }
+      },
+      this.options.retry,
+    );
     const rs = pipelinedReadStream(sftp, path, { start: r?.start ?? 0, end: Math.min(r?.end ?? Infinity, size - 1) });
     const out = new PassThrough();
     const unwatch = this.failOnLoss(c, rs);
@@ -310,7 +344,9 @@ export class SftpStorageProvider implements StorageProvider {
       }
     });
     rs.pipe(out);
-    options.signal?.addEventListener('abort', () => out.destroy(new AbortedError(`Download of ${key}`, options.signal?.reason)), { once: true });
+    options.signal?.addEventListener('abort', () => out.destroy(new AbortedError(`Download of ${key}`, options.signal?.reason)), {
+      once: true,
+    });
     return out;
   }
 
@@ -374,7 +410,11 @@ export class SftpStorageProvider implements StorageProvider {
       this.pool.release(await this.pool.acquire());
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, steps: [{ step: 'connect' as const, ok: false, duration_ms: Date.now() - started, message }], message: `Storage connect failed: ${message}` };
+      return {
+        ok: false,
+        steps: [{ step: 'connect' as const, ok: false, duration_ms: Date.now() - started, message }],
+        message: `Storage connect failed: ${message}`,
+      };
     }
     return probeStorage(this);
   }

@@ -29,8 +29,7 @@ export function pipelinedReadStream(sftp: SFTPWrapper, path: string, options: Pi
   const first = options.start ?? 0;
   const last = options.end;
 
-  const open = () =>
-    new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, handle) => (err ? reject(err) : resolve(handle))));
+  const open = () => new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, handle) => (err ? reject(err) : resolve(handle))));
   const close = (handle: Buffer) => new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
   /** Reads `len` bytes at `pos`, repeating on short reads; shorter only at end of file. */
   const readFully = async (handle: Buffer, pos: number, len: number): Promise<Buffer> => {

@@ -11,7 +11,10 @@ export async function rejectsWithCode(fn: () => Promise<unknown>, code: string, 
 }
 
 /** Runs `count` calls of `fn` at once and sorts the outcomes into fulfilled values and rejection reasons. */
-export async function race<T>(count: number, fn: (i: number) => Promise<T>): Promise<{ fulfilled: { i: number; value: T }[]; rejected: { i: number; reason: unknown }[] }> {
+export async function race<T>(
+  count: number,
+  fn: (i: number) => Promise<T>,
+): Promise<{ fulfilled: { i: number; value: T }[]; rejected: { i: number; reason: unknown }[] }> {
   const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => fn(i)));
   const fulfilled: { i: number; value: T }[] = [];
   const rejected: { i: number; reason: unknown }[] = [];
@@ -22,7 +25,10 @@ export async function race<T>(count: number, fn: (i: number) => Promise<T>): Pro
 /** Asserts every reason is a `BackupSdkError` with `code`. */
 export function allHaveCode(reasons: unknown[], code: string): void {
   for (const reason of reasons) {
-    assert.ok(isBackupSdkError(reason, code), `expected ${code}, got ${reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)}`);
+    assert.ok(
+      isBackupSdkError(reason, code),
+      `expected ${code}, got ${reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)}`,
+    );
   }
 }
 

@@ -21,7 +21,10 @@ const at = (hour: number, minute = 0) => new Date(Date.UTC(2026, 0, 1, hour, min
  * order and limit, `nextDueAt`, `listEnabled`, copies in and out.
  */
 export function backupPolicyRepositoryChecks(factory: BackupPolicyRepositoryFactory): ContractCheck[] {
-  const check = (name: string, fn: (repo: BackupPolicyRepository) => Promise<void>): ContractCheck => ({ name, run: async () => fn(await factory()) });
+  const check = (name: string, fn: (repo: BackupPolicyRepository) => Promise<void>): ContractCheck => ({
+    name,
+    run: async () => fn(await factory()),
+  });
   const ids = (list: BackupPolicy[]) => list.map((p) => p.id);
 
   return [
@@ -35,13 +38,19 @@ export function backupPolicyRepositoryChecks(factory: BackupPolicyRepositoryFact
     }),
     check('an environment has at most one policy: a second create fails with E_CONFLICT', async (repo) => {
       const first = await repo.create(makeBackupPolicy());
-      await rejectsWithCode(() => repo.create(makeBackupPolicy({ environment_id: first.environment_id, daily_retention: 1 })), 'E_CONFLICT');
+      await rejectsWithCode(
+        () => repo.create(makeBackupPolicy({ environment_id: first.environment_id, daily_retention: 1 })),
+        'E_CONFLICT',
+      );
       assert.deepEqual(await repo.getByEnvironment(first.environment_id), first);
       await rejectsWithCode(() => repo.create({ ...makeBackupPolicy(), id: first.id }), 'E_CONFLICT', 'a duplicate id');
       const raced = randomUUID();
       const outcome = await race(4, () => repo.create(makeBackupPolicy({ environment_id: raced })));
       assert.equal(outcome.fulfilled.length, 1, 'concurrent creates for one environment: exactly one must win');
-      allHaveCode(outcome.rejected.map((r) => r.reason), 'E_CONFLICT');
+      allHaveCode(
+        outcome.rejected.map((r) => r.reason),
+        'E_CONFLICT',
+      );
     }),
     check('an update cannot give a policy an environment that already has one', async (repo) => {
       const a = await repo.create(makeBackupPolicy());
@@ -82,24 +91,35 @@ export function backupPolicyRepositoryChecks(factory: BackupPolicyRepositoryFact
       assert.deepEqual(await repo.get(policy.id), updated);
       await rejectsWithCode(() => repo.update(randomUUID(), { is_enabled: true }), 'E_NOT_FOUND');
     }),
-    check('claiming a due slot is a compare-and-set on next_backup_at; a stale claim fails with E_CONFLICT and changes nothing', async (repo) => {
-      const policy = await repo.create(makeBackupPolicy({ next_backup_at: at(2) }));
-      const claimed = await repo.update(policy.id, { next_backup_at: at(26) }, { next_backup_at: at(2) });
-      assert.equal(claimed.next_backup_at, at(26));
-      await rejectsWithCode(() => repo.update(policy.id, { next_backup_at: at(27), last_backup_at: at(2) }, { next_backup_at: at(2) }), 'E_CONFLICT');
-      assert.deepEqual(await repo.get(policy.id), claimed);
-      const unscheduled = await repo.create(makeBackupPolicy({ next_backup_at: null }));
-      await rejectsWithCode(() => repo.update(unscheduled.id, { next_backup_at: at(3) }, { next_backup_at: at(2) }), 'E_CONFLICT');
-      const scheduled = await repo.update(unscheduled.id, { next_backup_at: at(3) }, { next_backup_at: null });
-      assert.equal(scheduled.next_backup_at, at(3));
-    }),
+    check(
+      'claiming a due slot is a compare-and-set on next_backup_at; a stale claim fails with E_CONFLICT and changes nothing',
+      async (repo) => {
+        const policy = await repo.create(makeBackupPolicy({ next_backup_at: at(2) }));
+        const claimed = await repo.update(policy.id, { next_backup_at: at(26) }, { next_backup_at: at(2) });
+        assert.equal(claimed.next_backup_at, at(26));
+        await rejectsWithCode(
+          () => repo.update(policy.id, { next_backup_at: at(27), last_backup_at: at(2) }, { next_backup_at: at(2) }),
+          'E_CONFLICT',
+        );
+        assert.deepEqual(await repo.get(policy.id), claimed);
+        const unscheduled = await repo.create(makeBackupPolicy({ next_backup_at: null }));
+        await rejectsWithCode(() => repo.update(unscheduled.id, { next_backup_at: at(3) }, { next_backup_at: at(2) }), 'E_CONFLICT');
+        const scheduled = await repo.update(unscheduled.id, { next_backup_at: at(3) }, { next_backup_at: null });
+        assert.equal(scheduled.next_backup_at, at(3));
+      },
+    ),
     check('two schedulers claiming one due policy at once: exactly one wins, every time', async (repo) => {
       for (let round = 0; round < 10; round++) {
         const due = at(2, round);
         const policy = await repo.create(makeBackupPolicy({ next_backup_at: due }));
-        const outcome = await race(2, (i) => repo.update(policy.id, { next_backup_at: at(20 + i, round), last_backup_at: due }, { next_backup_at: due }));
+        const outcome = await race(2, (i) =>
+          repo.update(policy.id, { next_backup_at: at(20 + i, round), last_backup_at: due }, { next_backup_at: due }),
+        );
         assert.equal(outcome.fulfilled.length, 1, `round ${round}: ${outcome.fulfilled.length} schedulers claimed the same slot`);
-        allHaveCode(outcome.rejected.map((r) => r.reason), 'E_CONFLICT');
+        allHaveCode(
+          outcome.rejected.map((r) => r.reason),
+          'E_CONFLICT',
+        );
         assert.equal((await repo.get(policy.id))!.next_backup_at, at(20 + outcome.fulfilled[0]!.i, round));
       }
       const policy = await repo.create(makeBackupPolicy({ next_backup_at: at(4) }));

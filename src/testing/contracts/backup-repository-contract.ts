@@ -18,12 +18,17 @@ const minute = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString()
  * newest first with a total, every filter, and the quota sum.
  */
 export function backupRepositoryChecks(factory: BackupRepositoryFactory): ContractCheck[] {
-  const check = (name: string, fn: (repo: BackupRepository) => Promise<void>): ContractCheck => ({ name, run: async () => fn(await factory()) });
+  const check = (name: string, fn: (repo: BackupRepository) => Promise<void>): ContractCheck => ({
+    name,
+    run: async () => fn(await factory()),
+  });
   /** Backups of one fresh environment, created in shuffled order with increasing `created_at`. */
   const seed = async (repo: BackupRepository, count: number, each: (i: number) => Partial<Backup> = () => ({})) => {
     const environment_id = randomUUID();
     const organization_id = randomUUID();
-    const backups = Array.from({ length: count }, (_, i) => makeBackup({ environment_id, organization_id, created_at: minute(i), updated_at: minute(i), ...each(i) }));
+    const backups = Array.from({ length: count }, (_, i) =>
+      makeBackup({ environment_id, organization_id, created_at: minute(i), updated_at: minute(i), ...each(i) }),
+    );
     const order = backups.map((_, i) => i).sort((a, b) => ((a * 7 + 3) % count) - ((b * 7 + 3) % count));
     for (const i of order) await repo.create(backups[i]!);
     return { environment_id, organization_id, backups };
@@ -93,13 +98,23 @@ export function backupRepositoryChecks(factory: BackupRepositoryFactory): Contra
       const backup = await repo.create(makeBackup({ status: 'pending', completed_at: null, started_at: null }));
       const moved = await repo.update(backup.id, { status: 'in_progress', started_at: minute(1) }, { status: 'pending', started_at: null });
       assert.equal(moved.status, 'in_progress');
-      const done = await repo.update(backup.id, { status: 'uploading' }, { status: 'in_progress', started_at: minute(1), completed_at: null });
+      const done = await repo.update(
+        backup.id,
+        { status: 'uploading' },
+        { status: 'in_progress', started_at: minute(1), completed_at: null },
+      );
       assert.equal(done.status, 'uploading');
     }),
     check('a compare-and-set whose where does not match fails with E_CONFLICT and changes nothing', async (repo) => {
       const backup = await repo.create(makeBackup({ status: 'completed' }));
-      await rejectsWithCode(() => repo.update(backup.id, { status: 'in_progress', error_message: 'x' }, { status: 'pending' }), 'E_CONFLICT');
-      await rejectsWithCode(() => repo.update(backup.id, { status: 'expired' }, { status: 'completed', expires_at: minute(5) }), 'E_CONFLICT');
+      await rejectsWithCode(
+        () => repo.update(backup.id, { status: 'in_progress', error_message: 'x' }, { status: 'pending' }),
+        'E_CONFLICT',
+      );
+      await rejectsWithCode(
+        () => repo.update(backup.id, { status: 'expired' }, { status: 'completed', expires_at: minute(5) }),
+        'E_CONFLICT',
+      );
       await rejectsWithCode(() => repo.update(backup.id, { status: 'expired' }, { completed_at: null }), 'E_CONFLICT');
       assert.deepEqual(await repo.get(backup.id), backup);
     }),
@@ -118,9 +133,14 @@ export function backupRepositoryChecks(factory: BackupRepositoryFactory): Contra
     check('of concurrent compare-and-set status moves exactly one wins', async (repo) => {
       for (let round = 0; round < 5; round++) {
         const backup = await repo.create(makeBackup({ status: 'pending', started_at: null }));
-        const outcome = await race(6, (i) => repo.update(backup.id, { status: 'in_progress', started_at: minute(i + 1) }, { status: 'pending' }));
+        const outcome = await race(6, (i) =>
+          repo.update(backup.id, { status: 'in_progress', started_at: minute(i + 1) }, { status: 'pending' }),
+        );
         assert.equal(outcome.fulfilled.length, 1, `round ${round}: ${outcome.fulfilled.length} writers won`);
-        allHaveCode(outcome.rejected.map((r) => r.reason), 'E_CONFLICT');
+        allHaveCode(
+          outcome.rejected.map((r) => r.reason),
+          'E_CONFLICT',
+        );
         const stored = (await repo.get(backup.id))!;
         assert.equal(stored.started_at, minute(outcome.fulfilled[0]!.i + 1));
       }
@@ -166,7 +186,9 @@ export function backupRepositoryChecks(factory: BackupRepositoryFactory): Contra
       assert.equal(listed.items.length, 1);
     }),
     check('expires_before keeps only backups with an expires_at strictly before it', async (repo) => {
-      const { environment_id, backups } = await seed(repo, 4, (i) => ({ expires_at: [null, '2026-02-01T00:00:00.000Z', '2026-02-02T00:00:00.000Z', '2026-03-01T00:00:00.000Z'][i] ?? null }));
+      const { environment_id, backups } = await seed(repo, 4, (i) => ({
+        expires_at: [null, '2026-02-01T00:00:00.000Z', '2026-02-02T00:00:00.000Z', '2026-03-01T00:00:00.000Z'][i] ?? null,
+      }));
       const found = await repo.find({ environment_id, expires_before: '2026-02-02T00:00:00.000Z' });
       assert.deepEqual(ids(found), [backups[1]!.id]);
       const later = await repo.find({ environment_id, expires_before: '2026-02-02T00:00:00.001Z' });
@@ -182,13 +204,21 @@ export function backupRepositoryChecks(factory: BackupRepositoryFactory): Contra
         status: (['completed', 'expired', 'failed', 'deleted', 'completed'] as const)[i],
       }));
       assert.equal(await repo.sumCompressedSize({ organization_id }), 5_000_432_100);
-      assert.equal(await repo.sumCompressedSize({ organization_id, status: ['pending', 'in_progress', 'uploading', 'completed', 'failed'] }), 5_000_030_100);
+      assert.equal(
+        await repo.sumCompressedSize({ organization_id, status: ['pending', 'in_progress', 'uploading', 'completed', 'failed'] }),
+        5_000_030_100,
+      );
       assert.equal(await repo.sumCompressedSize({ organization_id: randomUUID() }), 0);
     }),
     check('listEnvironmentIds returns each environment with a matching backup once', async (repo) => {
       const organization_id = randomUUID();
       const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
-      for (const [env, status] of [[a, 'completed'], [a, 'completed'], [b, 'failed'], [c, 'completed']] as const) {
+      for (const [env, status] of [
+        [a, 'completed'],
+        [a, 'completed'],
+        [b, 'failed'],
+        [c, 'completed'],
+      ] as const) {
         await repo.create(makeBackup({ organization_id, environment_id: env, status }));
       }
       assert.deepEqual((await repo.listEnvironmentIds({ organization_id })).sort(), [a, b, c].sort());

@@ -64,7 +64,12 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
     for (let i = 0; i < n; i++) await tick();
   };
 
-  type Env = { queue: JobQueue; name: string; state: (jobId: string) => Promise<string | undefined>; process: (handler: JobHandler, concurrency?: number, name?: string) => Worker };
+  type Env = {
+    queue: JobQueue;
+    name: string;
+    state: (jobId: string) => Promise<string | undefined>;
+    process: (handler: JobHandler, concurrency?: number, name?: string) => Worker;
+  };
   const check = (name: string, fn: (env: Env) => Promise<void>): ContractCheck => ({
     name,
     run: async () => {
@@ -169,19 +174,30 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
       const jobId = `${env.name}-retry`;
       await env.queue.enqueue(env.name, {}, { jobId, attempts: 3, backoffMs: [backoff1, backoff2] });
       await completed(env, jobId);
-      assert.deepEqual(tries.map((t) => [t.attempt, t.maxAttempts]), [[1, 3], [2, 3], [3, 3]]);
+      assert.deepEqual(
+        tries.map((t) => [t.attempt, t.maxAttempts]),
+        [
+          [1, 3],
+          [2, 3],
+          [3, 3],
+        ],
+      );
       const gap1 = tries[1]!.at - tries[0]!.at;
       const gap2 = tries[2]!.at - tries[1]!.at;
       assert.ok(gap1 >= backoff1 - tolerance, `try 2 started ${gap1} ms after try 1; the backoff is ${backoff1} ms`);
       assert.ok(gap2 >= backoff2 - tolerance, `try 3 started ${gap2} ms after try 2; the backoff is ${backoff2} ms`);
       assert.equal((await env.queue.getJob(jobId))?.attempt, 3);
-      assert.equal((await env.queue.deadLetters()).some((d) => d.jobId === jobId), false);
+      assert.equal(
+        (await env.queue.deadLetters()).some((d) => d.jobId === jobId),
+        false,
+      );
     }),
     check('does not retry a non-transient error: one try, then a dead letter with the error', async (env) => {
       let calls = 0;
       env.process(async (payload) => {
         calls++;
-        if ((payload as { kind: string }).kind === 'sdk') throw new BackupSdkError('E_SOURCE_PG_DUMP', 'pg_dump: database "x" does not exist', { details: { exit_code: 1 } });
+        if ((payload as { kind: string }).kind === 'sdk')
+          throw new BackupSdkError('E_SOURCE_PG_DUMP', 'pg_dump: database "x" does not exist', { details: { exit_code: 1 } });
         throw new Error('plain failure');
       });
       const sdkJob = `${env.name}-perm-sdk`;
@@ -193,10 +209,21 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
       await ticks(10);
       assert.equal(calls, 2, `expected one try per job, saw ${calls} tries for 2 jobs`);
       const dead = (await env.queue.deadLetters()).filter((d) => d.jobId.startsWith(env.name));
-      assert.deepEqual(dead.map((d) => d.jobId), [sdkJob, plainJob], 'dead letters, oldest first');
+      assert.deepEqual(
+        dead.map((d) => d.jobId),
+        [sdkJob, plainJob],
+        'dead letters, oldest first',
+      );
       assert.deepEqual(
         { ...dead[0], failed_at: undefined },
-        { jobId: sdkJob, name: env.name, payload: { kind: 'sdk' }, attempts: 1, error: { code: 'E_SOURCE_PG_DUMP', message: 'pg_dump: database "x" does not exist', details: { exit_code: 1 } }, failed_at: undefined },
+        {
+          jobId: sdkJob,
+          name: env.name,
+          payload: { kind: 'sdk' },
+          attempts: 1,
+          error: { code: 'E_SOURCE_PG_DUMP', message: 'pg_dump: database "x" does not exist', details: { exit_code: 1 } },
+          failed_at: undefined,
+        },
       );
       assert.ok(!Number.isNaN(Date.parse(dead[0]!.failed_at)), 'failed_at is an ISO timestamp');
       assert.equal(dead[1]!.error.message, 'plain failure');
@@ -215,7 +242,10 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
       assert.equal(calls, 2);
       const dead = (await env.queue.deadLetters()).find((d) => d.jobId === jobId);
       assert.ok(dead, 'the job is a dead letter');
-      assert.deepEqual([dead.attempts, dead.error.code, dead.error.message, dead.payload], [2, 'E_STORAGE_UNAVAILABLE', 'try 2 of 2', { n: 1 }]);
+      assert.deepEqual(
+        [dead.attempts, dead.error.code, dead.error.message, dead.payload],
+        [2, 'E_STORAGE_UNAVAILABLE', 'try 2 of 2', { n: 1 }],
+      );
       assert.equal((await env.queue.getJob(jobId))?.attempt, 2);
     }),
     check('holds a delayed job back for delayMs', async (env) => {
@@ -267,6 +297,10 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
 }
 
 /** Registers the {@link JobQueue} contract with vitest: `runJobQueueContract('bullmq', () => queue, { dispose })`. */
-export function runJobQueueContract(name: string, factory: () => JobQueue | Promise<JobQueue>, options: JobQueueContractOptions = {}): Promise<void> {
+export function runJobQueueContract(
+  name: string,
+  factory: () => JobQueue | Promise<JobQueue>,
+  options: JobQueueContractOptions = {},
+): Promise<void> {
   return registerChecks(`JobQueue contract: ${name}`, jobQueueChecks(factory, options));
 }

@@ -17,7 +17,10 @@ export interface RateLimiterContractOptions {
  * a usable `retry_after_seconds`, independent keys, the window passing, and no over-admission
  * under concurrent requests.
  */
-export function rateLimiterChecks(factory: () => RateLimiter | Promise<RateLimiter>, options: RateLimiterContractOptions = {}): ContractCheck[] {
+export function rateLimiterChecks(
+  factory: () => RateLimiter | Promise<RateLimiter>,
+  options: RateLimiterContractOptions = {},
+): ContractCheck[] {
   const advance = options.advance ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const check = (name: string, fn: (limiter: RateLimiter, key: string) => Promise<void>): ContractCheck => ({
     name,
@@ -27,11 +30,21 @@ export function rateLimiterChecks(factory: () => RateLimiter | Promise<RateLimit
     check('allows `limit` requests in a window, counting down `remaining`, then refuses', async (limiter, key) => {
       const decisions = [];
       for (let i = 0; i < 4; i++) decisions.push(await limiter.consume(key, 3, 3600));
-      assert.deepEqual(decisions.slice(0, 3).map((d) => [d.allowed, d.remaining]), [[true, 2], [true, 1], [true, 0]]);
+      assert.deepEqual(
+        decisions.slice(0, 3).map((d) => [d.allowed, d.remaining]),
+        [
+          [true, 2],
+          [true, 1],
+          [true, 0],
+        ],
+      );
       const refused = decisions[3]!;
       assert.equal(refused.allowed, false);
       assert.equal(refused.remaining, 0);
-      assert.ok(refused.retry_after_seconds >= 1 && refused.retry_after_seconds <= 3600, `retry_after_seconds ${refused.retry_after_seconds} must be within the window`);
+      assert.ok(
+        refused.retry_after_seconds >= 1 && refused.retry_after_seconds <= 3600,
+        `retry_after_seconds ${refused.retry_after_seconds} must be within the window`,
+      );
       assert.equal((await limiter.consume(key, 3, 3600)).allowed, false, 'still refused');
     }),
     check('keys are counted separately', async (limiter, key) => {
@@ -59,6 +72,10 @@ export function rateLimiterChecks(factory: () => RateLimiter | Promise<RateLimit
 }
 
 /** Registers the {@link RateLimiter} contract with vitest. */
-export function runRateLimiterContract(name: string, factory: () => RateLimiter | Promise<RateLimiter>, options: RateLimiterContractOptions = {}): Promise<void> {
+export function runRateLimiterContract(
+  name: string,
+  factory: () => RateLimiter | Promise<RateLimiter>,
+  options: RateLimiterContractOptions = {},
+): Promise<void> {
   return registerChecks(`RateLimiter contract: ${name}`, rateLimiterChecks(factory, options));
 }

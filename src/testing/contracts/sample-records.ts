@@ -43,7 +43,14 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
     error_message: null,
     error_details: null,
     environment_snapshot: {
-      environment: { id: environment_id, name: 'Production', type: 'production', status: 'running', db_name: 'prod_db', domain: 'prod.example.com' },
+      environment: {
+        id: environment_id,
+        name: 'Production',
+        type: 'production',
+        status: 'running',
+        db_name: 'prod_db',
+        domain: 'prod.example.com',
+      },
       project: { id: project_id, name: 'Shop', slug: 'shop', odoo_version: '18.0' },
       vm: { id: 'vm-1', name: 'server-1', ip_address: '203.0.113.10' },
       timestamp: SAMPLE_RECORD_TIME,

@@ -14,10 +14,16 @@ export type StorageConfigRepositoryFactory = () => StorageConfigRepository | Pro
  * update among concurrent writers, never below zero).
  */
 export function storageConfigRepositoryChecks(factory: StorageConfigRepositoryFactory): ContractCheck[] {
-  const check = (name: string, fn: (repo: StorageConfigRepository) => Promise<void>): ContractCheck => ({ name, run: async () => fn(await factory()) });
+  const check = (name: string, fn: (repo: StorageConfigRepository) => Promise<void>): ContractCheck => ({
+    name,
+    run: async () => fn(await factory()),
+  });
   return [
     check('create then get returns the same config, settings and credentials included', async (repo) => {
-      const config = makeStorageConfig({ settings: { bucket: 'b', endpoint: 'https://s3.example.com', force_path_style: true }, storage_class: 'STANDARD_IA' });
+      const config = makeStorageConfig({
+        settings: { bucket: 'b', endpoint: 'https://s3.example.com', force_path_style: true },
+        storage_class: 'STANDARD_IA',
+      });
       assert.deepEqual(await repo.create(config), config);
       assert.deepEqual(await repo.get(config.id), config);
       assert.equal(await repo.get(randomUUID()), null);
@@ -61,7 +67,11 @@ export function storageConfigRepositoryChecks(factory: StorageConfigRepositoryFa
       const a = await repo.adjustUsage(config.id, { bytes: 5_000_000_000, objects: 2, last_used_at: '2026-01-01T02:00:00.000Z' });
       assert.deepEqual([a.total_size_bytes, a.object_count, a.last_used_at], [5_000_000_000, 2, '2026-01-01T02:00:00.000Z']);
       const b = await repo.adjustUsage(config.id, { bytes: -1_000, objects: -1 });
-      assert.deepEqual([b.total_size_bytes, b.object_count, b.last_used_at], [4_999_999_000, 1, '2026-01-01T02:00:00.000Z'], 'last_used_at stays when not given');
+      assert.deepEqual(
+        [b.total_size_bytes, b.object_count, b.last_used_at],
+        [4_999_999_000, 1, '2026-01-01T02:00:00.000Z'],
+        'last_used_at stays when not given',
+      );
       assert.deepEqual(await repo.get(config.id), b);
       assert.equal(b.name, config.name);
     }),
@@ -81,7 +91,9 @@ export function storageConfigRepositoryChecks(factory: StorageConfigRepositoryFa
       await race(25, () => repo.adjustUsage(config.id, { bytes: 1_000, objects: 1 }));
       let stored = (await repo.get(config.id))!;
       assert.deepEqual([stored.total_size_bytes, stored.object_count], [25_000, 25]);
-      const mixed = await race(20, (i) => repo.adjustUsage(config.id, i % 2 === 0 ? { bytes: 500, objects: 1 } : { bytes: -300, objects: -1 }));
+      const mixed = await race(20, (i) =>
+        repo.adjustUsage(config.id, i % 2 === 0 ? { bytes: 500, objects: 1 } : { bytes: -300, objects: -1 }),
+      );
       assert.equal(mixed.rejected.length, 0);
       stored = (await repo.get(config.id))!;
       assert.deepEqual([stored.total_size_bytes, stored.object_count], [25_000 + 10 * 200, 25]);

@@ -75,7 +75,10 @@ export async function digestStream(stream: NodeJS.ReadableStream): Promise<{ sha
 const bytes = (b: Buffer) => Readable.from([b]);
 
 /** The storage provider contract as named checks. `factory` returns a provider on an empty store. */
-export function storageProviderChecks(factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions = {}): ContractCheck[] {
+export function storageProviderChecks(
+  factory: () => StorageProvider | Promise<StorageProvider>,
+  options: StorageContractOptions = {},
+): ContractCheck[] {
   const large = options.largeObjectBytes ?? 64 * 1024 * 1024;
   const listCount = options.listKeyCount ?? 2500;
   const mid = options.midUploadBytes ?? 2 * 1024 * 1024;
@@ -155,7 +158,10 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
       name: 'rejects keys that could escape the root',
       run: withProvider(async (p) => {
         for (const key of ['../x', '/etc/passwd', 'a/../../b', 'a//b', 'a\\b']) {
-          await assert.rejects(() => p.upload(key, bytes(Buffer.from('x'))), (e: unknown) => isBackupSdkError(e, 'E_VALIDATION'));
+          await assert.rejects(
+            () => p.upload(key, bytes(Buffer.from('x'))),
+            (e: unknown) => isBackupSdkError(e, 'E_VALIDATION'),
+          );
         }
       }),
     },
@@ -173,7 +179,10 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
             this.push(sent > mid + 16 * 1024 * 1024 ? null : randomBytes(256 * 1024));
           },
         });
-        await assert.rejects(() => p.upload(key, body, { signal: controller.signal }), (e: unknown) => isBackupSdkError(e));
+        await assert.rejects(
+          () => p.upload(key, body, { signal: controller.signal }),
+          (e: unknown) => isBackupSdkError(e),
+        );
         assert.equal((await p.head(key)).exists, false);
         if (options.leftovers) assert.deepEqual(await options.leftovers(), []);
       }),
@@ -200,7 +209,10 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
         const key = `${uniq()}/signed.txt`;
         await p.upload(key, bytes(Buffer.from('signed content')));
         if (!p.canPresign) {
-          await assert.rejects(() => p.presign(key, 300), (e: unknown) => isBackupSdkError(e, 'E_UNSUPPORTED'));
+          await assert.rejects(
+            () => p.presign(key, 300),
+            (e: unknown) => isBackupSdkError(e, 'E_UNSUPPORTED'),
+          );
           return;
         }
         const res = await fetch(await p.presign(key, 300));
@@ -214,7 +226,10 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
       run: withProvider(async (p) => {
         const result = await p.testConnection();
         assert.equal(result.ok, true, result.message);
-        assert.deepEqual(result.steps.map((s) => s.step), ['write', 'read', 'delete']);
+        assert.deepEqual(
+          result.steps.map((s) => s.step),
+          ['write', 'read', 'delete'],
+        );
       }),
     },
   ];
@@ -223,7 +238,11 @@ export function storageProviderChecks(factory: () => StorageProvider | Promise<S
 const isStorageCode = (code: string) => (e: unknown) => isBackupSdkError(e, code);
 
 /** The checks that need a handle on the real server or a second, misconfigured provider. */
-function optionalChecks(factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions, uniq: () => string): ContractCheck[] {
+function optionalChecks(
+  factory: () => StorageProvider | Promise<StorageProvider>,
+  options: StorageContractOptions,
+  uniq: () => string,
+): ContractCheck[] {
   const checks: ContractCheck[] = [];
   const { serverCrash, wrongCredentials, missingContainer } = options;
   if (serverCrash) {
@@ -261,7 +280,10 @@ function optionalChecks(factory: () => StorageProvider | Promise<StorageProvider
           assert.equal((await after.head(key)).exists, false);
           const listed: string[] = [];
           for await (const o of after.list(key.split('/')[0] + '/')) listed.push(o.key);
-          assert.deepEqual(listed.filter((k) => k.startsWith(key.slice(0, key.lastIndexOf('/')))), []);
+          assert.deepEqual(
+            listed.filter((k) => k.startsWith(key.slice(0, key.lastIndexOf('/')))),
+            [],
+          );
         } finally {
           await after.close();
         }
@@ -310,6 +332,10 @@ function optionalChecks(factory: () => StorageProvider | Promise<StorageProvider
 }
 
 /** Registers the storage contract with vitest: `runStorageProviderContract('my s3', () => provider)`. */
-export function runStorageProviderContract(name: string, factory: () => StorageProvider | Promise<StorageProvider>, options: StorageContractOptions = {}): Promise<void> {
+export function runStorageProviderContract(
+  name: string,
+  factory: () => StorageProvider | Promise<StorageProvider>,
+  options: StorageContractOptions = {},
+): Promise<void> {
   return registerChecks(`StorageProvider contract: ${name}`, storageProviderChecks(factory, options), 180_000);
 }

@@ -13,7 +13,10 @@ export type TaskRepositoryFactory = () => TaskRepository | Promise<TaskRepositor
  * out, updates, compare-and-set with one winner among concurrent workers.
  */
 export function taskRepositoryChecks(factory: TaskRepositoryFactory): ContractCheck[] {
-  const check = (name: string, fn: (repo: TaskRepository) => Promise<void>): ContractCheck => ({ name, run: async () => fn(await factory()) });
+  const check = (name: string, fn: (repo: TaskRepository) => Promise<void>): ContractCheck => ({
+    name,
+    run: async () => fn(await factory()),
+  });
   return [
     check('create then get returns the same task; an unknown id is null', async (repo) => {
       const task = makeTask({ result: { backup_id: 'b1', sizes: [1, 2] }, job_id: 'job-1' });
@@ -60,7 +63,10 @@ export function taskRepositoryChecks(factory: TaskRepositoryFactory): ContractCh
         const task = await repo.create(makeTask({ status: 'queued' }));
         const outcome = await race(4, (i) => repo.update(task.id, { status: 'running', job_id: `worker-${i}` }, { status: 'queued' }));
         assert.equal(outcome.fulfilled.length, 1, `round ${round}: ${outcome.fulfilled.length} workers started the task`);
-        allHaveCode(outcome.rejected.map((r) => r.reason), 'E_CONFLICT');
+        allHaveCode(
+          outcome.rejected.map((r) => r.reason),
+          'E_CONFLICT',
+        );
         assert.equal((await repo.get(task.id))!.job_id, `worker-${outcome.fulfilled[0]!.i}`);
       }
     }),

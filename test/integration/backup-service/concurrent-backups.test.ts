@@ -41,7 +41,13 @@ describe('BackupService under concurrency (PostgreSQL records, pg_dump, S3)', ()
       db_name: 'odoo_concurrent',
       source: {
         kind: 'local',
-        connection: { host: pgServer.host, port: pgServer.port, user: pgServer.user, password: pgServer.password, database: 'odoo_concurrent' },
+        connection: {
+          host: pgServer.host,
+          port: pgServer.port,
+          user: pgServer.user,
+          password: pgServer.password,
+          database: 'odoo_concurrent',
+        },
         filestore_path: fixture.filestorePath,
         pg_bin_dir: pgServer.binDir,
       },
@@ -75,7 +81,9 @@ describe('BackupService under concurrency (PostgreSQL records, pg_dump, S3)', ()
     const worker = service.startWorker({ concurrency: CONCURRENCY });
 
     // Each request from its own user, so the manual rate limit (10 an hour per key) is not what is tested here.
-    const created = await Promise.all(Array.from({ length: REQUESTS }, () => service.createBackup(env.environment_id, { backup_type: 'manual' }, { id: randomUUID() })));
+    const created = await Promise.all(
+      Array.from({ length: REQUESTS }, () => service.createBackup(env.environment_id, { backup_type: 'manual' }, { id: randomUUID() })),
+    );
     await queue.idle();
     await worker.close();
 
@@ -89,7 +97,8 @@ describe('BackupService under concurrency (PostgreSQL records, pg_dump, S3)', ()
       expect(b.database_checksum).toMatch(/^[0-9a-f]{64}$/);
       expect(b.filestore_checksum).toMatch(/^[0-9a-f]{64}$/);
     }
-    for (const c of created) expect(await repos.tasks.get(c.task_id)).toMatchObject({ status: 'completed', attempts: 1, result: { backup_id: c.id } });
+    for (const c of created)
+      expect(await repos.tasks.get(c.task_id)).toMatchObject({ status: 'completed', attempts: 1, result: { backup_id: c.id } });
 
     // Storage: exactly one object per backup, of the recorded size, nothing else under the org.
     const provider = createStorageProvider(config);

@@ -9,7 +9,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService, createStorageProvider, WORKER_LOST_CODE } from '../../../src/index.js';
 import { createPostgresRepositories, type PostgresRepositories } from '../../../src/integrations/postgres/index.js';
-import { InMemoryJobQueue, makeResolvedEnvironment, MemoryEventSink, MemoryNotifier, StaticEnvironmentResolver } from '../../../src/testing/index.js';
+import {
+  InMemoryJobQueue,
+  makeResolvedEnvironment,
+  MemoryEventSink,
+  MemoryNotifier,
+  StaticEnvironmentResolver,
+} from '../../../src/testing/index.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import type { CrashWorkerConfig } from './crash-worker.js';
 
@@ -93,8 +99,15 @@ describe('a worker killed mid-backup', () => {
       updated_at: new Date().toISOString(),
     });
 
-    const workerConfig: CrashWorkerConfig = { connectionString: pgServer.connectionString('obsdk_crash'), environment: env, hangAfterBytes: 512 * 1024 };
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, CRASH_WORKER: JSON.stringify(workerConfig) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const workerConfig: CrashWorkerConfig = {
+      connectionString: pgServer.connectionString('obsdk_crash'),
+      environment: env,
+      hangAfterBytes: 512 * 1024,
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+      env: { ...process.env, CRASH_WORKER: JSON.stringify(workerConfig) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

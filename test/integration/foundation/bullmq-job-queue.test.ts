@@ -16,6 +16,7 @@ afterAll(async () => {
 
 await runJobQueueContract(
   'bullmq on redis-server',
-  () => new BullMqJobQueue({ connection: { host: redis.host, port: redis.port, maxRetriesPerRequest: null }, prefix: `contract${++queues}` }),
+  () =>
+    new BullMqJobQueue({ connection: { host: redis.host, port: redis.port, maxRetriesPerRequest: null }, prefix: `contract${++queues}` }),
   { backoffMs: [100, 200], delayMs: 300, dispose: (q) => (q as BullMqJobQueue).close() },
 );

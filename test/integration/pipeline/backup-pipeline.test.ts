@@ -59,7 +59,9 @@ async function setup(source: LocalSource, storage?: { config?: Partial<StorageCo
   const backups = new InMemoryBackupRepository();
   const storageConfigs = new InMemoryStorageConfigRepository();
   const root = mkdtempSync(join(work, 'storage-'));
-  const config = await storageConfigs.create(makeStorageConfig(env.organization_id, { provider: 'local', settings: { root }, ...storage?.config }));
+  const config = await storageConfigs.create(
+    makeStorageConfig(env.organization_id, { provider: 'local', settings: { root }, ...storage?.config }),
+  );
   const events = new MemoryEventSink();
   const providers: StorageProvider[] = [];
   const runner = new BackupRunner({
@@ -117,9 +119,25 @@ describe('backup pipeline on a real PostgreSQL', () => {
 
     // Restore the dump into a fresh database with pg_restore, straight from the archive.
     await server.createDatabase('odoo_restored');
-    await runWithInput([join(server.binDir, 'pg_restore'), '--no-owner', '--exit-on-error', '-h', server.host, '-p', String(server.port), '-U', server.user, '-d', 'odoo_restored'], await openArchiveEntry(provider, done.database_key!, 'dump.sql'), {
-      PGPASSWORD: server.password,
-    });
+    await runWithInput(
+      [
+        join(server.binDir, 'pg_restore'),
+        '--no-owner',
+        '--exit-on-error',
+        '-h',
+        server.host,
+        '-p',
+        String(server.port),
+        '-U',
+        server.user,
+        '-d',
+        'odoo_restored',
+      ],
+      await openArchiveEntry(provider, done.database_key!, 'dump.sql'),
+      {
+        PGPASSWORD: server.password,
+      },
+    );
     const source = await tableDigests(server, DB);
     expect(Object.keys(source).sort()).toEqual(['ir_attachment', 'res_partner', 'res_users']);
     expect(source.res_partner!.rows).toBe(2000);
@@ -137,7 +155,7 @@ describe('backup pipeline on a real PostgreSQL', () => {
     for (const r of rows) expect(extracted[r.store_fname]).toBeDefined();
   });
 
-  it('a nonexistent database fails with pg_dump\'s reason, and leaves nothing', async () => {
+  it("a nonexistent database fails with pg_dump's reason, and leaves nothing", async () => {
     const ctx = await setup(localSource({}, 'no_such_db'));
     const error = await ctx.runner.run(ctx.backup.id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SourceError);
@@ -148,7 +166,7 @@ describe('backup pipeline on a real PostgreSQL', () => {
     expect(String(rec.error_details?.stderr_tail)).toMatch(/does not exist/);
   });
 
-  it('a filestore tar cannot read fails with tar\'s reason, and leaves nothing', async () => {
+  it("a filestore tar cannot read fails with tar's reason, and leaves nothing", async () => {
     // Tests run as root, which reads any ordinary file: /proc/sys/vm holds write-only entries
     // (drop_caches) that even root cannot open, so tar really fails ("Cannot open: Permission denied").
     const ctx = await setup(localSource({ filestore_path: '/proc/sys/vm' }));
@@ -188,7 +206,10 @@ describe('backup pipeline on a real PostgreSQL', () => {
     // connection once the lock is released, and the session ends.
     let left = 1;
     for (let i = 0; i < 50 && left > 0; i++) {
-      const [r] = await server.query<{ n: string }>('postgres', `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'pg_dump'`);
+      const [r] = await server.query<{ n: string }>(
+        'postgres',
+        `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'pg_dump'`,
+      );
       left = Number(r!.n);
       if (left > 0) await new Promise((res) => setTimeout(res, 100));
     }

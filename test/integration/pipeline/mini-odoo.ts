@@ -9,13 +9,30 @@ import { quoteIdent } from '../../servers/postgres.js';
  * res_users and ir_attachment rows whose store_fname / checksum (SHA-1) / file_size point at
  * files in a 2-level hashed filestore folder, as Odoo lays them out.
  */
-export async function miniOdoo(pg: PgServer, dbName: string, filestoreRoot: string, options: { attachments?: number; bigFileBytes?: number } = {}): Promise<{ filestore: string }> {
+export async function miniOdoo(
+  pg: PgServer,
+  dbName: string,
+  filestoreRoot: string,
+  options: { attachments?: number; bigFileBytes?: number } = {},
+): Promise<{ filestore: string }> {
   await pg.createDatabase(dbName);
   const db = dbName;
-  await pg.query(db, `CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar NOT NULL, email varchar, is_company boolean DEFAULT false, create_date timestamp DEFAULT now())`);
-  await pg.query(db, `CREATE TABLE res_users (id serial PRIMARY KEY, login varchar UNIQUE NOT NULL, partner_id int REFERENCES res_partner(id), active boolean DEFAULT true)`);
-  await pg.query(db, `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`);
-  await pg.query(db, `INSERT INTO res_partner (name, email, is_company) SELECT 'Partner ' || g, 'p' || g || '@example.com', g % 7 = 0 FROM generate_series(1, 2000) g`);
+  await pg.query(
+    db,
+    `CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar NOT NULL, email varchar, is_company boolean DEFAULT false, create_date timestamp DEFAULT now())`,
+  );
+  await pg.query(
+    db,
+    `CREATE TABLE res_users (id serial PRIMARY KEY, login varchar UNIQUE NOT NULL, partner_id int REFERENCES res_partner(id), active boolean DEFAULT true)`,
+  );
+  await pg.query(
+    db,
+    `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`,
+  );
+  await pg.query(
+    db,
+    `INSERT INTO res_partner (name, email, is_company) SELECT 'Partner ' || g, 'p' || g || '@example.com', g % 7 = 0 FROM generate_series(1, 2000) g`,
+  );
   await pg.query(db, `INSERT INTO res_users (login, partner_id) SELECT 'user' || g, g FROM generate_series(1, 50) g`);
   const folder = join(filestoreRoot, dbName);
   const n = options.attachments ?? 60;
@@ -28,7 +45,10 @@ export async function miniOdoo(pg: PgServer, dbName: string, filestoreRoot: stri
     writeFileSync(join(folder, fname), data);
     rows.push(`('file${i}.bin', 'res.partner', ${i + 1}, '${fname}', '${sha1}', ${data.length}, 'application/octet-stream')`);
   }
-  await pg.query(db, `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`);
+  await pg.query(
+    db,
+    `INSERT INTO ir_attachment (name, res_model, res_id, store_fname, checksum, file_size, mimetype) VALUES ${rows.join(',')}`,
+  );
   return { filestore: folder };
 }
 

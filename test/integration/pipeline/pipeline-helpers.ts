@@ -9,10 +9,16 @@ import type { PgServer } from '../../servers/postgres.js';
 
 /** Every table of `public` with its row count and a content hash (rows as text, sorted). */
 export async function tableDigests(pg: PgServer, db: string): Promise<Record<string, { rows: number; md5: string }>> {
-  const tables = await pg.query<{ t: string }>(db, `SELECT quote_ident(table_name) AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`);
+  const tables = await pg.query<{ t: string }>(
+    db,
+    `SELECT quote_ident(table_name) AS t FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+  );
   const out: Record<string, { rows: number; md5: string }> = {};
   for (const { t } of tables) {
-    const [r] = await pg.query<{ n: string; h: string | null }>(db, `SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h FROM ${t} x`);
+    const [r] = await pg.query<{ n: string; h: string | null }>(
+      db,
+      `SELECT count(*)::text AS n, md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h FROM ${t} x`,
+    );
     out[t] = { rows: Number(r!.n), md5: r!.h ?? '' };
   }
   return out;
@@ -37,7 +43,9 @@ export async function openArchiveEntry(provider: StorageProvider, key: string, n
   const head = await provider.head(key);
   if (!head.exists) throw new Error(`no object ${key}`);
   const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
-    yauzl.fromRandomAccessReader(new StorageRangeReader(provider, key), head.size, { lazyEntries: true, autoClose: false }, (e, z) => (e ? rej(e) : res(z))),
+    yauzl.fromRandomAccessReader(new StorageRangeReader(provider, key), head.size, { lazyEntries: true, autoClose: false }, (e, z) =>
+      e ? rej(e) : res(z),
+    ),
   );
   for await (const entry of zip.eachEntry()) if (entry.fileName === name) return zip.openReadStreamPromise(entry);
   throw new Error(`no entry ${name} in ${key}`);

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupRunner, createStorageProvider, type SshSource, type StorageProvider } from '../../../src/index.js';
-import { InMemoryBackupRepository, InMemoryStorageConfigRepository, StaticEnvironmentResolver, makeResolvedEnvironment } from '../../../src/testing/index.js';
+import {
+  InMemoryBackupRepository,
+  InMemoryStorageConfigRepository,
+  StaticEnvironmentResolver,
+  makeResolvedEnvironment,
+} from '../../../src/testing/index.js';
 import { makeBackup, makeStorageConfig } from '../../unit/pipeline/harness.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { startSshd, type SshServer } from '../../servers/sshd.js';
@@ -33,7 +38,12 @@ function source(): SshSource {
   return {
     kind: 'ssh',
     ssh: { host: ssh.host, port: ssh.port, username: ssh.username, private_key: ssh.privateKey, host_key: ssh.hostKeyFingerprint },
-    remote: { kind: 'local', connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: DB }, filestore_path: filestore, pg_bin_dir: pg.binDir },
+    remote: {
+      kind: 'local',
+      connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: DB },
+      filestore_path: filestore,
+      pg_bin_dir: pg.binDir,
+    },
   };
 }
 

@@ -91,7 +91,9 @@ describe('ArchiveWriter past 4 GiB (ZIP64)', () => {
   });
 
   it('is read by yauzl, the reader verifyBackupArchive uses', async () => {
-    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipPath, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (e, z) => (e ? reject(e) : resolve(z))));
+    const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+      yauzl.open(zipPath, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (e, z) => (e ? reject(e) : resolve(z))),
+    );
     const entries: yauzl.Entry[] = [];
     await new Promise<void>((resolve, reject) => {
       zip.on('entry', (entry: yauzl.Entry) => {

@@ -21,10 +21,19 @@ let pg: PgServer;
 let fixture: OdooFixture;
 let work: string;
 let logFile: string;
-const saved = { PATH: process.env.PATH, FAKE_DOCKER_CONTAINERS: process.env.FAKE_DOCKER_CONTAINERS, FAKE_DOCKER_LOG: process.env.FAKE_DOCKER_LOG };
+const saved = {
+  PATH: process.env.PATH,
+  FAKE_DOCKER_CONTAINERS: process.env.FAKE_DOCKER_CONTAINERS,
+  FAKE_DOCKER_LOG: process.env.FAKE_DOCKER_LOG,
+};
 
 function dockerConfig(overrides: Partial<DockerSource> = {}): DockerSource {
-  return defaultDockerSource('env42', dbName, { db_user: pg.user, password: pg.password, filestore_root: fixture.filestoreRoot, ...overrides });
+  return defaultDockerSource('env42', dbName, {
+    db_user: pg.user,
+    password: pg.password,
+    filestore_root: fixture.filestoreRoot,
+    ...overrides,
+  });
 }
 
 function loggedCalls(): string[][] {
@@ -41,7 +50,10 @@ beforeAll(async () => {
   const containers = join(work, 'containers');
   await mkdir(containers);
   // The db container reaches PostgreSQL without a password in its environment: one can only come from `-e PGPASSWORD`.
-  await writeFile(join(containers, 'env42_db.json'), JSON.stringify({ env: { PATH: `${pg.binDir}:/usr/bin:/bin`, PGHOST: pg.host, PGPORT: String(pg.port) } }));
+  await writeFile(
+    join(containers, 'env42_db.json'),
+    JSON.stringify({ env: { PATH: `${pg.binDir}:/usr/bin:/bin`, PGHOST: pg.host, PGPORT: String(pg.port) } }),
+  );
   await writeFile(join(containers, 'env42_odoo.json'), JSON.stringify({ env: { PATH: '/usr/bin:/bin' } }));
   logFile = join(work, 'docker.log');
   await writeFile(logFile, '');
@@ -69,7 +81,18 @@ describe('docker source (through a fake docker executable)', () => {
     await pipeline(dump.stream, createWriteStream(file));
     await dump.done;
     expect(loggedCalls()).toEqual([
-      ['exec', '-e', 'PGPASSWORD', 'env42_db', 'pg_dump', '-Fc', '-Z9', `--username=${pg.user}`, '--no-password', `--dbname=dbname='${dbName.replace(/'/g, "\\'")}'`],
+      [
+        'exec',
+        '-e',
+        'PGPASSWORD',
+        'env42_db',
+        'pg_dump',
+        '-Fc',
+        '-Z9',
+        `--username=${pg.user}`,
+        '--no-password',
+        `--dbname=dbname='${dbName.replace(/'/g, "\\'")}'`,
+      ],
     ]);
     expect(readFileSync(logFile, 'utf8')).not.toContain(pg.password);
     expect(await pgRestoreList(pg, file)).toContain('TABLE DATA public res_partner');
@@ -81,7 +104,10 @@ describe('docker source (through a fake docker executable)', () => {
   it('without the password pg_dump is refused: the container has none of its own', async () => {
     const dump = await createBackupSource(dockerConfig({ password: undefined })).dumpDatabase();
     await collect(dump.stream);
-    await expect(dump.done).rejects.toMatchObject({ code: 'E_SOURCE_PG_DUMP', message: expect.stringMatching(/^pg_dump failed \(in container env42_db\): .*no password supplied/) });
+    await expect(dump.done).rejects.toMatchObject({
+      code: 'E_SOURCE_PG_DUMP',
+      message: expect.stringMatching(/^pg_dump failed \(in container env42_db\): .*no password supplied/),
+    });
   });
 
   it('tars <filestore_root>/<db> in the odoo container after a test -d probe; the files come back intact', async () => {

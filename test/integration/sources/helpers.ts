@@ -52,7 +52,11 @@ export async function pgRestoreList(pg: PgServer, file: string): Promise<string>
 /** Restores a dump file into a new database `target` on `pg`. */
 export async function pgRestoreInto(pg: PgServer, file: string, target: string): Promise<void> {
   await pg.createDatabase(target);
-  await run(join(pg.binDir, 'pg_restore'), ['--no-owner', `--host=${pg.host}`, `--port=${pg.port}`, `--username=${pg.user}`, `--dbname=${target}`, file], { env: { ...process.env, PGPASSWORD: pg.password } });
+  await run(
+    join(pg.binDir, 'pg_restore'),
+    ['--no-owner', `--host=${pg.host}`, `--port=${pg.port}`, `--username=${pg.user}`, `--dbname=${target}`, file],
+    { env: { ...process.env, PGPASSWORD: pg.password } },
+  );
 }
 
 /** Hostile names: quotes, spaces, `;`, `$()`, backticks and a newline, each injection touching a marker file. */

@@ -8,10 +8,29 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AbortedError, createBackupSource, LocalCommandRunner, quoteShellArg, SourceError, type BackupSource, type LocalSource } from '../../../src/index.js';
+import {
+  AbortedError,
+  createBackupSource,
+  LocalCommandRunner,
+  quoteShellArg,
+  SourceError,
+  type BackupSource,
+  type LocalSource,
+} from '../../../src/index.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
-import { collect, comm, eventually, extractedDigests, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
+import {
+  collect,
+  comm,
+  eventually,
+  extractedDigests,
+  hostileName,
+  isPgDump,
+  noMarkers,
+  pgRestoreInto,
+  pgRestoreList,
+  processesMatching,
+} from './helpers.js';
 
 const run = promisify(execFile);
 const marker = randomBytes(3).toString('hex');
@@ -22,7 +41,11 @@ let fixture: OdooFixture;
 let work: string;
 
 function localConfig(overrides: Partial<LocalSource['connection']> = {}, filestore: string | null = fixture.filestorePath): LocalSource {
-  return { kind: 'local', connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: dbName, ...overrides }, filestore_path: filestore };
+  return {
+    kind: 'local',
+    connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: dbName, ...overrides },
+    filestore_path: filestore,
+  };
 }
 
 beforeAll(async () => {
@@ -40,7 +63,28 @@ afterAll(async () => {
 
 describe('shell quoting through real shells', () => {
   it('every string reaches dash and bash intact and never runs as code', async () => {
-    const samples = [dbName, "'", "''", '"', '\\', '$HOME', '${x}', '`id`', '$(id)', 'a;b', 'a|b&c', '\n', ' lead', 'trail ', '*', '~', '=x', '!x', '#c', 'é ü 字'];
+    const samples = [
+      dbName,
+      "'",
+      "''",
+      '"',
+      '\\',
+      '$HOME',
+      '${x}',
+      '`id`',
+      '$(id)',
+      'a;b',
+      'a|b&c',
+      '\n',
+      ' lead',
+      'trail ',
+      '*',
+      '~',
+      '=x',
+      '!x',
+      '#c',
+      'é ü 字',
+    ];
     const check = async (value: string) => {
       for (const shell of ['dash', 'bash']) {
         const { stdout } = await run(shell, ['-c', `printf '%s' ${quoteShellArg(value)}`]);
@@ -49,7 +93,12 @@ describe('shell quoting through real shells', () => {
     };
     for (const value of samples) await check(value);
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: fc.constantFrom("'", '"', '\\', '$', '(', ')', '`', ';', ' ', '\n', '\t', '&', '|', '*', '~', '!', '#', 'a', '=', '{', '}') }), check),
+      fc.asyncProperty(
+        fc.string({
+          unit: fc.constantFrom("'", '"', '\\', '$', '(', ')', '`', ';', ' ', '\n', '\t', '&', '|', '*', '~', '!', '#', 'a', '=', '{', '}'),
+        }),
+        check,
+      ),
       { numRuns: 60 },
     );
     expect(noMarkers(markers)).toBe(true);
@@ -77,7 +126,10 @@ describe('LocalCommandRunner', () => {
     const command = await runner.start({ argv: ['sh', '-c', 'printf %s "$SECRET_X"; echo oops >&2; exit 3'], env: { SECRET_X: 'v$(id)' } });
     expect((await collect(command.stdout)).toString()).toBe('v$(id)');
     expect(await command.wait()).toEqual({ code: 3, signal: null, stderrTail: 'oops\n' });
-    await expect(runner.start({ argv: ['/nonexistent/pg_dump'] })).rejects.toMatchObject({ code: 'E_SOURCE', message: expect.stringContaining('no such program') });
+    await expect(runner.start({ argv: ['/nonexistent/pg_dump'] })).rejects.toMatchObject({
+      code: 'E_SOURCE',
+      message: expect.stringContaining('no such program'),
+    });
   });
 });
 
@@ -110,7 +162,9 @@ describe('local source', () => {
     expect(await createBackupSource(localConfig({}, join(work, 'no-such-folder'))).archiveFilestore()).toBeNull();
     expect(await createBackupSource(localConfig({}, null)).archiveFilestore()).toBeNull();
     await writeFile(join(work, 'a-file'), 'x');
-    await expect(createBackupSource(localConfig({}, join(work, 'a-file'))).archiveFilestore()).rejects.toMatchObject({ code: 'E_SOURCE_TAR' });
+    await expect(createBackupSource(localConfig({}, join(work, 'a-file'))).archiveFilestore()).rejects.toMatchObject({
+      code: 'E_SOURCE_TAR',
+    });
   });
 
   it("a nonexistent database is E_SOURCE_PG_DUMP with pg_dump's message, after the output ended cleanly", async () => {
@@ -138,7 +192,10 @@ describe('local source', () => {
 
   it('a pg_bin_dir without pg_dump fails with a message naming it', async () => {
     const source = createBackupSource({ ...localConfig(), pg_bin_dir: '/nonexistent/bin' });
-    await expect(source.dumpDatabase()).rejects.toMatchObject({ code: 'E_SOURCE_PG_DUMP', message: expect.stringContaining('pg_bin_dir /nonexistent/bin') });
+    await expect(source.dumpDatabase()).rejects.toMatchObject({
+      code: 'E_SOURCE_PG_DUMP',
+      message: expect.stringContaining('pg_bin_dir /nonexistent/bin'),
+    });
   });
 
   it('abort() and the AbortSignal kill pg_dump: done rejects with AbortedError and no pg_dump is left', async () => {

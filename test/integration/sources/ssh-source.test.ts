@@ -6,11 +6,30 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AbortedError, createBackupSource, SourceError, SshCommandRunner, type LocalSource, type SshSource, type SshTarget } from '../../../src/index.js';
+import {
+  AbortedError,
+  createBackupSource,
+  SourceError,
+  SshCommandRunner,
+  type LocalSource,
+  type SshSource,
+  type SshTarget,
+} from '../../../src/index.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { startSshd, type SshServer } from '../../servers/sshd.js';
-import { collect, comm, eventually, extractedDigests, hostileName, isPgDump, noMarkers, pgRestoreInto, pgRestoreList, processesMatching } from './helpers.js';
+import {
+  collect,
+  comm,
+  eventually,
+  extractedDigests,
+  hostileName,
+  isPgDump,
+  noMarkers,
+  pgRestoreInto,
+  pgRestoreList,
+  processesMatching,
+} from './helpers.js';
 
 const marker = randomBytes(3).toString('hex');
 const { name: dbName, markers } = hostileName(marker);
@@ -22,15 +41,34 @@ let fixture: OdooFixture;
 let work: string;
 
 function keyTarget(overrides: Partial<SshTarget> = {}): SshTarget {
-  return { host: sshd.host, port: sshd.port, username: sshd.username, private_key: sshd.privateKey, host_key: sshd.knownHostsLine, ...overrides };
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    private_key: sshd.privateKey,
+    host_key: sshd.knownHostsLine,
+    ...overrides,
+  };
 }
 
 function passwordTarget(overrides: Partial<SshTarget> = {}): SshTarget {
-  return { host: sshd.host, port: sshd.port, username: sshd.username, password: sshd.password, host_key: sshd.hostKeyFingerprint, ...overrides };
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    password: sshd.password,
+    host_key: sshd.hostKeyFingerprint,
+    ...overrides,
+  };
 }
 
 function remoteLocal(overrides: Partial<LocalSource['connection']> = {}, filestore: string | null = fixture.filestorePath): LocalSource {
-  return { kind: 'local', connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: dbName, ...overrides }, filestore_path: filestore, pg_bin_dir: pg.binDir };
+  return {
+    kind: 'local',
+    connection: { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: dbName, ...overrides },
+    filestore_path: filestore,
+    pg_bin_dir: pg.binDir,
+  };
 }
 
 function sshSource(target: SshTarget, remote: SshSource['remote'] = remoteLocal()): SshSource {
@@ -84,14 +122,16 @@ describe('ssh source', () => {
       const tarball = await source.archiveFilestore();
       expect(tarball).not.toBeNull();
       expect(await extractedDigests(tarball!, work, fixture.filestorePath.split('/').pop()!)).toEqual(await fixture.filestoreDigest());
-      expect(await createBackupSource(sshSource(passwordTarget(), remoteLocal({}, join(work, `missing ${marker}`)))).archiveFilestore()).toBeNull();
+      expect(
+        await createBackupSource(sshSource(passwordTarget(), remoteLocal({}, join(work, `missing ${marker}`)))).archiveFilestore(),
+      ).toBeNull();
       expect(noMarkers(markers)).toBe(true);
     } finally {
       await source.close();
     }
   });
 
-  it('a folder the remote user cannot read is E_SOURCE_TAR with tar\'s message', async () => {
+  it("a folder the remote user cannot read is E_SOURCE_TAR with tar's message", async () => {
     const locked = join(work, 'locked-fs');
     await mkdir(join(locked, 'ab'), { recursive: true });
     await writeFile(join(locked, 'ab', 'abcdef'), 'x');
@@ -100,7 +140,11 @@ describe('ssh source', () => {
     try {
       const tarball = await source.archiveFilestore();
       await collect(tarball!.stream);
-      await expect(tarball!.done).rejects.toMatchObject({ code: 'E_SOURCE_TAR', message: expect.stringContaining('Permission denied'), details: { phase: 'filestore', exit_code: 2 } });
+      await expect(tarball!.done).rejects.toMatchObject({
+        code: 'E_SOURCE_TAR',
+        message: expect.stringContaining('Permission denied'),
+        details: { phase: 'filestore', exit_code: 2 },
+      });
     } finally {
       chmodSync(join(locked, 'ab'), 0o755);
       await source.close();
@@ -136,7 +180,9 @@ describe('ssh source', () => {
       await collect(dump.stream);
       const error = (await dump.done.catch((e: unknown) => e)) as SourceError;
       expect(error.code).toBe('E_SOURCE_PG_DUMP');
-      expect(error.message).toContain(`pg_dump failed (on ${sshd.username}@${sshd.host}:${sshd.port}): database "nope ${marker}" does not exist`);
+      expect(error.message).toContain(
+        `pg_dump failed (on ${sshd.username}@${sshd.host}:${sshd.port}): database "nope ${marker}" does not exist`,
+      );
       expect(error.details).toMatchObject({ exit_code: 1, phase: 'dump' });
     } finally {
       await source.close();
@@ -186,16 +232,30 @@ describe('ssh source', () => {
   it('runs the docker commands on the far side, the password passed from stdin to docker -e', async () => {
     const containers = join(work, 'containers');
     await mkdir(containers, { recursive: true });
-    await writeFile(join(containers, 'env7_db.json'), JSON.stringify({ env: { PATH: `${pg.binDir}:/usr/bin:/bin`, PGHOST: pg.host, PGPORT: String(pg.port) } }));
+    await writeFile(
+      join(containers, 'env7_db.json'),
+      JSON.stringify({ env: { PATH: `${pg.binDir}:/usr/bin:/bin`, PGHOST: pg.host, PGPORT: String(pg.port) } }),
+    );
     await writeFile(join(containers, 'env7_odoo.json'), JSON.stringify({ env: { PATH: '/usr/bin:/bin' } }));
     const log = join(work, 'docker-ssh.log');
     await writeFile(log, '');
     chmodSync(log, 0o666);
     // The remote login has its own environment: a small launcher points the fake docker at the containers.
     const launcher = join(work, 'docker');
-    await writeFile(launcher, `#!/bin/sh\nFAKE_DOCKER_CONTAINERS='${containers}' FAKE_DOCKER_LOG='${log}' exec '${fakeDocker}' "$@"\n`, { mode: 0o755 });
+    await writeFile(launcher, `#!/bin/sh\nFAKE_DOCKER_CONTAINERS='${containers}' FAKE_DOCKER_LOG='${log}' exec '${fakeDocker}' "$@"\n`, {
+      mode: 0o755,
+    });
     const source = createBackupSource(
-      sshSource(keyTarget(), { kind: 'docker', db_container: 'env7_db', odoo_container: 'env7_odoo', database: dbName, db_user: pg.user, password: pg.password, filestore_root: fixture.filestoreRoot, docker_bin: launcher }),
+      sshSource(keyTarget(), {
+        kind: 'docker',
+        db_container: 'env7_db',
+        odoo_container: 'env7_odoo',
+        database: dbName,
+        db_user: pg.user,
+        password: pg.password,
+        filestore_root: fixture.filestoreRoot,
+        docker_bin: launcher,
+      }),
     );
     try {
       const dump = await source.dumpDatabase({ compressionLevel: 1 });
@@ -206,7 +266,10 @@ describe('ssh source', () => {
       const tgz = await collect(tarball!.stream);
       await tarball!.done;
       expect(tgz.length).toBeGreaterThan(fixture.filestoreBytes * 0.9);
-      const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+      const calls = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as string[]);
       expect(calls.map((c) => c.slice(0, 5))).toEqual([
         ['exec', '-e', 'PGPASSWORD', 'env7_db', 'pg_dump'],
         ['exec', 'env7_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
@@ -237,7 +300,10 @@ describe('ssh source', () => {
   it('SshCommandRunner runs argv verbatim and reports exit codes and stderr', async () => {
     const runner = new SshCommandRunner(keyTarget());
     try {
-      const command = await runner.start({ argv: ['sh', '-c', 'printf "%s|" "$@"; printf "%s" "$X_SECRET" >&2; exit 7', 'sh', dbName, '', "'"], env: { X_SECRET: `s'$(id)` } });
+      const command = await runner.start({
+        argv: ['sh', '-c', 'printf "%s|" "$@"; printf "%s" "$X_SECRET" >&2; exit 7', 'sh', dbName, '', "'"],
+        env: { X_SECRET: `s'$(id)` },
+      });
       expect((await collect(command.stdout)).toString()).toBe(`${dbName}||'|`);
       expect(await command.wait()).toEqual({ code: 7, signal: null, stderrTail: `s'$(id)` });
       expect(noMarkers(markers)).toBe(true);

@@ -12,7 +12,11 @@ afterAll(async () => {
 });
 
 /** Connects with ssh2 and runs `command`, resolving its stdout; rejects on any connection error. */
-function run(options: { hostKey: string; password?: string; privateKey?: string }, command: string, onOutput?: (text: string) => void): Promise<string> {
+function run(
+  options: { hostKey: string; password?: string; privateKey?: string },
+  command: string,
+  onOutput?: (text: string) => void,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client
@@ -65,9 +69,13 @@ describe('SSH host keys against a real sshd', () => {
   it('dropConnections cuts a running session', async () => {
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
-    const pending = run({ hostKey: server.hostKeyFingerprint, privateKey: server.privateKey }, 'echo started; sleep 5; echo finished', (out) => {
-      if (out.includes('started')) started();
-    });
+    const pending = run(
+      { hostKey: server.hostKeyFingerprint, privateKey: server.privateKey },
+      'echo started; sleep 5; echo finished',
+      (out) => {
+        if (out.includes('started')) started();
+      },
+    );
     await running;
     server.dropConnections();
     const outcome = await pending.then(

@@ -43,8 +43,15 @@ await runStorageProviderContract('ftp (plain, passive) on ftp-srv', () => provid
   largeObjectBytes: 64 * 1024 * 1024,
   listKeyCount: 2500,
   leftovers: async () => plain.tempFiles(),
-  serverCrash: { kill: () => plain.kill(), restart: () => plain.restart(), provider: () => provider(plain, { retries: 1, retry_min_delay_ms: 50 }) },
-  wrongCredentials: { provider: () => provider(plain, {}, { username: plain.username, password: 'wrong-secret-value' }), secret: 'wrong-secret-value' },
+  serverCrash: {
+    kill: () => plain.kill(),
+    restart: () => plain.restart(),
+    provider: () => provider(plain, { retries: 1, retry_min_delay_ms: 50 }),
+  },
+  wrongCredentials: {
+    provider: () => provider(plain, {}, { username: plain.username, password: 'wrong-secret-value' }),
+    secret: 'wrong-secret-value',
+  },
   missingContainer: () => provider(plain, { root: '/no-such-folder' }),
 });
 

@@ -17,7 +17,15 @@ const config = (settings: Record<string, unknown> = {}, credentials?: Record<str
   name: 's3rver',
   provider: 'minio',
   is_default: true,
-  settings: { bucket: server.bucket, endpoint: server.endpoint, part_size_mb: 5, queue_size: 4, retries: 2, retry_min_delay_ms: 20, ...settings },
+  settings: {
+    bucket: server.bucket,
+    endpoint: server.endpoint,
+    part_size_mb: 5,
+    queue_size: 4,
+    retries: 2,
+    retry_min_delay_ms: 20,
+    ...settings,
+  },
   credentials: credentials ?? { access_key_id: server.accessKeyId, secret_access_key: server.secretAccessKey },
   storage_class: null,
   total_size_bytes: 0,
@@ -27,7 +35,8 @@ const config = (settings: Record<string, unknown> = {}, credentials?: Record<str
   updated_at: '2026-01-01T00:00:00.000Z',
 });
 
-const provider = (settings: Record<string, unknown> = {}, credentials?: Record<string, string>): StorageProvider => createStorageProvider(config(settings, credentials));
+const provider = (settings: Record<string, unknown> = {}, credentials?: Record<string, string>): StorageProvider =>
+  createStorageProvider(config(settings, credentials));
 
 await runStorageProviderContract('s3 (minio preset) on s3rver', () => provider(), {
   largeObjectBytes: 64 * 1024 * 1024,
@@ -35,8 +44,16 @@ await runStorageProviderContract('s3 (minio preset) on s3rver', () => provider()
   // Past two 5 MiB parts, so the abort and source-failure checks cover a started multipart upload.
   midUploadBytes: 12 * 1024 * 1024,
   leftovers: async () => server.pendingUploads(),
-  serverCrash: { kill: () => server.kill(), restart: () => server.restart(), afterBytes: 12 * 1024 * 1024, provider: () => provider({ retries: 1, retry_min_delay_ms: 50 }) },
-  wrongCredentials: { provider: () => provider({}, { access_key_id: 'NOT-A-KEY', secret_access_key: 'wrong-secret-value' }), secret: 'wrong-secret-value' },
+  serverCrash: {
+    kill: () => server.kill(),
+    restart: () => server.restart(),
+    afterBytes: 12 * 1024 * 1024,
+    provider: () => provider({ retries: 1, retry_min_delay_ms: 50 }),
+  },
+  wrongCredentials: {
+    provider: () => provider({}, { access_key_id: 'NOT-A-KEY', secret_access_key: 'wrong-secret-value' }),
+    secret: 'wrong-secret-value',
+  },
   missingContainer: () => provider({ bucket: 'no-such-bucket' }),
 });
 
@@ -103,7 +120,12 @@ describe('S3 provider details against s3rver', () => {
   });
 
   it('passes storage_class through on single and multipart uploads (s3rver stores and validates it)', async () => {
-    const raw = new S3Client({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+    const raw = new S3Client({
+      region: 'us-east-1',
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    });
     const ia = createStorageProvider({ ...config(), storage_class: 'STANDARD_IA' });
     try {
       await ia.upload('class/small.bin', generatedStream(1000, 1).stream);
@@ -114,7 +136,10 @@ describe('S3 provider details against s3rver', () => {
       }
       // A class the server does not know is a permanent, typed failure.
       const bad = createStorageProvider({ ...config(), storage_class: 'NOT_A_CLASS' });
-      await expect(bad.upload('class/bad.bin', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({ code: 'E_STORAGE', transient: false });
+      await expect(bad.upload('class/bad.bin', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({
+        code: 'E_STORAGE',
+        transient: false,
+      });
       await bad.close();
     } finally {
       raw.destroy();

@@ -22,7 +22,16 @@ const config = (settings: Record<string, unknown> = {}, credentials?: Record<str
   name: 'sftp',
   provider: 'sftp',
   is_default: true,
-  settings: { host: server.host, port: server.port, root, host_key: server.hostKeyFingerprint, max_connections: 4, retries: 2, retry_min_delay_ms: 20, ...settings },
+  settings: {
+    host: server.host,
+    port: server.port,
+    root,
+    host_key: server.hostKeyFingerprint,
+    max_connections: 4,
+    retries: 2,
+    retry_min_delay_ms: 20,
+    ...settings,
+  },
   credentials: credentials ?? { username: server.username, private_key: server.privateKey },
   storage_class: null,
   total_size_bytes: 0,
@@ -31,7 +40,8 @@ const config = (settings: Record<string, unknown> = {}, credentials?: Record<str
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: '2026-01-01T00:00:00.000Z',
 });
-const provider = (settings?: Record<string, unknown>, credentials?: Record<string, string>): StorageProvider => createStorageProvider(config(settings, credentials));
+const provider = (settings?: Record<string, unknown>, credentials?: Record<string, string>): StorageProvider =>
+  createStorageProvider(config(settings, credentials));
 
 const tempFiles = () =>
   readdirSync(root, { recursive: true })
@@ -44,7 +54,10 @@ await runStorageProviderContract('sftp (key login) on OpenSSH', () => provider()
   leftovers: async () => tempFiles(),
   // sshd's listener survives; the per-connection processes die like a dropped network link.
   serverCrash: { kill: async () => server.dropConnections(), restart: async () => undefined, provider: () => provider({ retries: 0 }) },
-  wrongCredentials: { provider: () => provider({}, { username: server.username, password: 'wrong-secret-value' }), secret: 'wrong-secret-value' },
+  wrongCredentials: {
+    provider: () => provider({}, { username: server.username, password: 'wrong-secret-value' }),
+    secret: 'wrong-secret-value',
+  },
   missingContainer: () => provider({ root: join(server.homeDir, 'no-such-folder') }),
 });
 
@@ -72,7 +85,10 @@ describe('SFTP provider details against OpenSSH', () => {
   it('refuses a server whose host key is not the configured one, with E_STORAGE_HOST_KEY', async () => {
     const p = provider({ host_key: 'SHA256:' + 'A'.repeat(43) });
     try {
-      await expect(p.upload('x.txt', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({ code: 'E_STORAGE_HOST_KEY', transient: false });
+      await expect(p.upload('x.txt', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({
+        code: 'E_STORAGE_HOST_KEY',
+        transient: false,
+      });
       expect(tempFiles()).toEqual(expect.not.arrayContaining([expect.stringContaining('x.txt')]));
     } finally {
       await p.close();

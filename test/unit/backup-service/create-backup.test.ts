@@ -62,7 +62,15 @@ describe('createBackup', () => {
       database_key: null,
     });
     const task = await h.tasks.get(res.task_id);
-    expect(task).toMatchObject({ status: 'queued', task_type: 'backup', backup_id: res.id, job_id: res.task_id, environment_id: h.env.environment_id, attempts: 0, created_by: alice.id });
+    expect(task).toMatchObject({
+      status: 'queued',
+      task_type: 'backup',
+      backup_id: res.id,
+      job_id: res.task_id,
+      environment_id: h.env.environment_id,
+      attempts: 0,
+      created_by: alice.id,
+    });
 
     const jobs = h.queue.jobsInfo();
     expect(jobs).toHaveLength(1);
@@ -105,7 +113,11 @@ describe('createBackup', () => {
   it('uses the given storage config, include_filestore and retention_type', async () => {
     const h = await makeHarness();
     const second = await h.storageConfigs.create(storageConfig({ organization_id: h.env.organization_id }));
-    const res = await h.service.createBackup(h.env.environment_id, { storage_config_id: second.id, include_filestore: false, retention_type: 'permanent' }, alice);
+    const res = await h.service.createBackup(
+      h.env.environment_id,
+      { storage_config_id: second.id, include_filestore: false, retention_type: 'permanent' },
+      alice,
+    );
     expect(res.storage_config_id).toBe(second.id);
     expect(res.retention_type).toBe('permanent');
     expect((await h.backups.get(res.id))!.include_filestore).toBe(false);
@@ -202,9 +214,14 @@ describe('createBackup', () => {
       const error = await h.service.createBackup(h.env.environment_id, {}, bob).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PermissionDeniedError);
       expect((error as PermissionDeniedError).code).toBe('E_PERMISSION_DENIED');
-      expect((error as PermissionDeniedError).details).toMatchObject({ permission: 'project.backups.create', environment_id: h.env.environment_id });
+      expect((error as PermissionDeniedError).details).toMatchObject({
+        permission: 'project.backups.create',
+        environment_id: h.env.environment_id,
+      });
       expect(await snapshotState(h)).toEqual(before);
-      expect(asked).toEqual([{ actor: bob, permission: 'project.backups.create', environment_id: h.env.environment_id, organization_id: h.env.organization_id }]);
+      expect(asked).toEqual([
+        { actor: bob, permission: 'project.backups.create', environment_id: h.env.environment_id, organization_id: h.env.organization_id },
+      ]);
       await expect(h.service.createBackup(h.env.environment_id, {}, alice)).resolves.toMatchObject({ status: 'pending' });
     });
 
@@ -225,7 +242,12 @@ describe('createBackup', () => {
       const error = await h.service.createBackup(h.env.environment_id, {}, alice).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RateLimitError);
       expect((error as RateLimitError).code).toBe('E_RATE_LIMITED');
-      expect((error as RateLimitError).details).toMatchObject({ key: alice.rate_limit_key, limit: 10, window_seconds: 3600, retry_after_seconds: 3600 });
+      expect((error as RateLimitError).details).toMatchObject({
+        key: alice.rate_limit_key,
+        limit: 10,
+        window_seconds: 3600,
+        retry_after_seconds: 3600,
+      });
       expect(await snapshotState(h)).toEqual(before);
       // Another key (bob has no rate_limit_key: his id is the key) is not affected.
       await expect(h.service.createBackup(h.env.environment_id, {}, bob)).resolves.toBeDefined();
@@ -239,7 +261,10 @@ describe('createBackup', () => {
       const h = await makeHarness({ service: { manualRateLimit: { limit: 2, windowSeconds: 60 } } });
       await h.service.createBackup(h.env.environment_id, {}, bob);
       await h.service.createBackup(h.env.environment_id, {}, bob);
-      await expect(h.service.createBackup(h.env.environment_id, {}, bob)).rejects.toMatchObject({ code: 'E_RATE_LIMITED', details: { limit: 2, window_seconds: 60 } });
+      await expect(h.service.createBackup(h.env.environment_id, {}, bob)).rejects.toMatchObject({
+        code: 'E_RATE_LIMITED',
+        details: { limit: 2, window_seconds: 60 },
+      });
     });
   });
 
@@ -249,9 +274,22 @@ describe('createBackup', () => {
     expect(res.status).toBe('pending');
     const warnings = h.events.ofType('warning');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.data).toMatchObject({ code: 'W_QUOTA_EXCEEDED', environment_id: h.env.environment_id, organization_id: h.env.organization_id, backup_id: res.id, used_bytes: 0, limit_bytes: 0, timestamp: T0 });
+    expect(warnings[0]!.data).toMatchObject({
+      code: 'W_QUOTA_EXCEEDED',
+      environment_id: h.env.environment_id,
+      organization_id: h.env.organization_id,
+      backup_id: res.id,
+      used_bytes: 0,
+      limit_bytes: 0,
+      timestamp: T0,
+    });
     expect(h.notifier.sent).toHaveLength(1);
-    expect(h.notifier.sent[0]).toMatchObject({ kind: 'quota.warning', environment_id: h.env.environment_id, organization_id: h.env.organization_id, backup: { id: res.id } });
+    expect(h.notifier.sent[0]).toMatchObject({
+      kind: 'quota.warning',
+      environment_id: h.env.environment_id,
+      organization_id: h.env.organization_id,
+      backup: { id: res.id },
+    });
   });
 
   it('an enqueue failure leaves the backup and task failed with the reason, and rethrows', async () => {

@@ -45,7 +45,11 @@ describe('examples/express-wiring.ts', () => {
     };
     await readUntil(': connected');
 
-    const created = await fetch(`${envPath}/backups`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': alice.id! }, body: JSON.stringify({ backup_type: 'manual' }) });
+    const created = await fetch(`${envPath}/backups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': alice.id! },
+      body: JSON.stringify({ backup_type: 'manual' }),
+    });
     expect(created.status).toBe(201);
     const body = (await created.json()) as { id: string; task_id: string; status: string };
     expect(body).toMatchObject({ status: 'pending', environment_id: h.env.environment_id });
@@ -82,7 +86,8 @@ describe('examples/express-wiring.ts', () => {
     const h = await makeHarness({ service: { manualRateLimit: { limit: 1, windowSeconds: 3600 } } });
     const base = await serve(h);
     const envPath = `${base}/api/v1/backups/environments/${h.env.environment_id}`;
-    const post = (body: unknown) => fetch(`${envPath}/backups`, { method: 'POST', headers: { 'x-user-id': 'u1' }, body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${envPath}/backups`, { method: 'POST', headers: { 'x-user-id': 'u1' }, body: JSON.stringify(body) });
 
     const invalid = await post({ backup_type: 'hourly' });
     expect(invalid.status).toBe(422);

@@ -65,7 +65,9 @@ export async function makeHarness(options: HarnessOptions = {}) {
   const environments = new StaticEnvironmentResolver([env, otherEnv]);
   const source = options.source ?? new FakeBackupSource({ dumpSize: 40_000, filestoreSize: 20_000 });
   const namespace = randomUUID();
-  const config = await storageConfigs.create(storageConfig({ organization_id: env.organization_id, is_default: options.defaultConfig ?? true, settings: { namespace } }));
+  const config = await storageConfigs.create(
+    storageConfig({ organization_id: env.organization_id, is_default: options.defaultConfig ?? true, settings: { namespace } }),
+  );
   const service = new BackupService({
     backups,
     tasks,
@@ -85,7 +87,24 @@ export async function makeHarness(options: HarnessOptions = {}) {
   });
   /** What the storage holds, seen through a second provider on the same namespace. */
   const storage = new MemoryStorageProvider({ namespace });
-  return { clock, backups, tasks, storageConfigs, policies, queue, events, notifier, env, otherEnv, environments, source, config, service, storage, namespace };
+  return {
+    clock,
+    backups,
+    tasks,
+    storageConfigs,
+    policies,
+    queue,
+    events,
+    notifier,
+    env,
+    otherEnv,
+    environments,
+    source,
+    config,
+    service,
+    storage,
+    namespace,
+  };
 }
 
 export type Harness = Awaited<ReturnType<typeof makeHarness>>;

@@ -28,16 +28,43 @@ describe('executeBackupJob', () => {
     await worker.close();
 
     const backup = await h.backups.get(res.id);
-    expect(backup).toMatchObject({ status: 'completed', database_size: 40_000, filestore_size: 20_000, total_size: 60_000, started_at: T0, completed_at: T0, duration_seconds: 0 });
+    expect(backup).toMatchObject({
+      status: 'completed',
+      database_size: 40_000,
+      filestore_size: 20_000,
+      total_size: 60_000,
+      started_at: T0,
+      completed_at: T0,
+      duration_seconds: 0,
+    });
     expect(backup!.compressed_size).toBeGreaterThan(60_000);
-    expect(backup!.database_key).toBe(`organizations/${h.env.organization_id}/projects/${h.env.project_id}/environments/${h.env.environment_id}/${res.id}.zip`);
+    expect(backup!.database_key).toBe(
+      `organizations/${h.env.organization_id}/projects/${h.env.project_id}/environments/${h.env.environment_id}/${res.id}.zip`,
+    );
     expect(h.storage.keys()).toEqual([backup!.database_key]);
 
     const task = await h.tasks.get(res.task_id);
-    expect(task).toMatchObject({ status: 'completed', result: { backup_id: res.id }, started_at: T0, completed_at: T0, attempts: 1, error_message: null });
+    expect(task).toMatchObject({
+      status: 'completed',
+      result: { backup_id: res.id },
+      started_at: T0,
+      completed_at: T0,
+      attempts: 1,
+      error_message: null,
+    });
     expect(transitions(h, res.task_id)).toEqual(['->pending', 'pending>queued', 'queued>running', 'running>completed']);
     const done = h.events.ofType('task.status').at(-1)!;
-    expect(done.data).toEqual({ task_id: res.task_id, task_type: 'backup', status: 'completed', previous_status: 'running', environment_id: h.env.environment_id, backup_id: res.id, attempt: 1, message: null, timestamp: T0 });
+    expect(done.data).toEqual({
+      task_id: res.task_id,
+      task_type: 'backup',
+      status: 'completed',
+      previous_status: 'running',
+      environment_id: h.env.environment_id,
+      backup_id: res.id,
+      attempt: 1,
+      message: null,
+      timestamp: T0,
+    });
 
     const progress = h.events.ofType('backup.progress');
     expect(progress.length).toBeGreaterThan(0);
@@ -48,7 +75,11 @@ describe('executeBackupJob', () => {
     expect(h.notifier.sent).toEqual([]);
     expect(await h.queue.deadLetters()).toEqual([]);
     // Storage usage counts the object once.
-    expect(await h.storageConfigs.get(h.config.id)).toMatchObject({ total_size_bytes: backup!.compressed_size, object_count: 1, last_used_at: T0 });
+    expect(await h.storageConfigs.get(h.config.id)).toMatchObject({
+      total_size_bytes: backup!.compressed_size,
+      object_count: 1,
+      last_used_at: T0,
+    });
   });
 
   it('sends a success notification when the policy asks, and records last_backup_status of scheduled backups', async () => {
@@ -58,7 +89,12 @@ describe('executeBackupJob', () => {
     h.service.startWorker();
     await h.queue.idle();
     expect(h.notifier.sent).toHaveLength(1);
-    expect(h.notifier.sent[0]).toMatchObject({ kind: 'backup.succeeded', environment_id: h.env.environment_id, organization_id: h.env.organization_id, backup: { id: res.id, status: 'completed' } });
+    expect(h.notifier.sent[0]).toMatchObject({
+      kind: 'backup.succeeded',
+      environment_id: h.env.environment_id,
+      organization_id: h.env.organization_id,
+      backup: { id: res.id, status: 'completed' },
+    });
     expect((await h.policies.get(p.id))!.last_backup_status).toBe('completed');
     // Scheduled backups are verified by the runner.
     expect((await h.backups.get(res.id))!.is_verified).toBe(true);
@@ -137,7 +173,13 @@ describe('executeBackupJob', () => {
     ]);
     const backup = await h.backups.get(res.id);
     expect(backup).toMatchObject({ status: 'completed', error_message: null, started_at: t(360_000) });
-    expect(await h.tasks.get(res.task_id)).toMatchObject({ status: 'completed', attempts: 3, started_at: t(0), completed_at: t(360_000), result: { backup_id: res.id } });
+    expect(await h.tasks.get(res.task_id)).toMatchObject({
+      status: 'completed',
+      attempts: 3,
+      started_at: t(0),
+      completed_at: t(360_000),
+      result: { backup_id: res.id },
+    });
     expect(h.storage.keys()).toEqual([backup!.database_key]);
     expect(await h.queue.deadLetters()).toEqual([]);
     // One notification (the success), none for the retried failures.

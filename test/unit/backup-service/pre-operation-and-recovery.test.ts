@@ -1,6 +1,13 @@
 import { Readable, Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BackupSdkError, BackupService, createStorageProvider, TimeoutError, ValidationError, WORKER_LOST_CODE } from '../../../src/index.js';
+import {
+  BackupSdkError,
+  BackupService,
+  createStorageProvider,
+  TimeoutError,
+  ValidationError,
+  WORKER_LOST_CODE,
+} from '../../../src/index.js';
 import { FakeBackupSource, InMemoryJobQueue } from '../../../src/testing/index.js';
 import { alice, eventually, makeHarness, policy, quiet, T0, type Harness } from './harness.js';
 
@@ -9,7 +16,13 @@ describe('createPreOperationBackup', () => {
     const h = await makeHarness();
     h.service.startWorker();
     const backup = await h.service.createPreOperationBackup(h.env.environment_id, 'pre_upgrade', alice);
-    expect(backup).toMatchObject({ status: 'completed', backup_type: 'pre_upgrade', created_by: alice.id, is_verified: true, verified_at: T0 });
+    expect(backup).toMatchObject({
+      status: 'completed',
+      backup_type: 'pre_upgrade',
+      created_by: alice.id,
+      is_verified: true,
+      verified_at: T0,
+    });
     expect(h.storage.keys()).toEqual([backup.database_key]);
   });
 
@@ -82,13 +95,17 @@ describe('createPreOperationBackup', () => {
 
   it('refuses other backup types before any side effect', async () => {
     const h = await makeHarness();
-    await expect(h.service.createPreOperationBackup(h.env.environment_id, 'manual' as never, alice)).rejects.toBeInstanceOf(ValidationError);
+    await expect(h.service.createPreOperationBackup(h.env.environment_id, 'manual' as never, alice)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     expect(await h.backups.find({})).toEqual([]);
   });
 
   it('gives up waiting with a TimeoutError when no worker runs the job', async () => {
     const h = await makeHarness();
-    const waiting = h.service.createPreOperationBackup(h.env.environment_id, 'pre_upgrade', alice, { timeoutMs: 120_000 }).catch((e: unknown) => e);
+    const waiting = h.service
+      .createPreOperationBackup(h.env.environment_id, 'pre_upgrade', alice, { timeoutMs: 120_000 })
+      .catch((e: unknown) => e);
     // Parked: the time limit and the repository poll both sleep on the clock.
     await eventually('the wait to park on the clock', () => h.clock.pendingSleeps === 2);
     await h.clock.advance(120_000);
@@ -101,12 +118,26 @@ describe('createPreOperationBackup', () => {
     const h = await makeHarness();
     // A second service on the same records and storage but its own queue and completion signals: the "other process".
     const otherQueue = new InMemoryJobQueue({ clock: h.clock });
-    const other = new BackupService({ backups: h.backups, tasks: h.tasks, storageConfigs: h.storageConfigs, environments: h.environments, queue: otherQueue, clock: h.clock, sources: () => h.source, runnerOptions: { dumpLister: null } });
+    const other = new BackupService({
+      backups: h.backups,
+      tasks: h.tasks,
+      storageConfigs: h.storageConfigs,
+      environments: h.environments,
+      queue: otherQueue,
+      clock: h.clock,
+      sources: () => h.source,
+      runnerOptions: { dumpLister: null },
+    });
     let result: unknown = 'pending';
     const waiting = h.service.createPreOperationBackup(h.env.environment_id, 'pre_restore', alice).then((b) => (result = b));
     await eventually('the wait to park on the clock', () => h.clock.pendingSleeps === 2);
     const [job] = h.queue.jobsInfo();
-    await other.executeBackupJob(job!.payload as never, { jobId: job!.jobId, attempt: 1, maxAttempts: 3, signal: new AbortController().signal });
+    await other.executeBackupJob(job!.payload as never, {
+      jobId: job!.jobId,
+      attempt: 1,
+      maxAttempts: 3,
+      signal: new AbortController().signal,
+    });
     expect(result).toBe('pending');
     await h.clock.advance(2000);
     await waiting;
@@ -148,16 +179,28 @@ describe('recoverStale', () => {
     expect(h.storage.keys()).toEqual([key]);
     await h.clock.advance(600_000);
     const report = await fresh.recoverStale();
-    expect(report).toEqual({ recovered: [{ backup_id: res.id, task_id: res.task_id, previous_status: 'uploading', job_state: 'missing' }], errors: [] });
+    expect(report).toEqual({
+      recovered: [{ backup_id: res.id, task_id: res.task_id, previous_status: 'uploading', job_state: 'missing' }],
+      errors: [],
+    });
     expect(h.storage.keys()).toEqual([]);
     const backup = (await h.backups.get(res.id))!;
     expect(backup.status).toBe('failed');
     expect(backup.error_message).toMatch(/worker running this backup stopped before it finished/);
-    expect(backup.error_details).toMatchObject({ code: WORKER_LOST_CODE, previous_status: 'uploading', job_id: res.task_id, job_state: 'missing' });
+    expect(backup.error_details).toMatchObject({
+      code: WORKER_LOST_CODE,
+      previous_status: 'uploading',
+      job_id: res.task_id,
+      job_state: 'missing',
+    });
     const task = (await h.tasks.get(res.task_id))!;
     expect(task).toMatchObject({ status: 'failed', completed_at: '2026-03-10T10:10:00.000Z' });
     expect(task.error_message).toBe(backup.error_message);
-    expect(h.events.ofType('task.status').at(-1)!.data).toMatchObject({ task_id: res.task_id, status: 'failed', previous_status: 'running' });
+    expect(h.events.ofType('task.status').at(-1)!.data).toMatchObject({
+      task_id: res.task_id,
+      status: 'failed',
+      previous_status: 'running',
+    });
     expect(h.notifier.sent.map((n) => n.kind)).toEqual(['backup.failed']);
     expect((await h.policies.get(p.id))!.last_backup_status).toBe('failed');
     // Idempotent: a second pass finds nothing.
@@ -180,7 +223,10 @@ describe('recoverStale', () => {
     const h = await makeHarness({ source });
     const running = await h.service.createBackup(h.env.environment_id, {}, alice);
     h.service.startWorker({ concurrency: 1 });
-    await eventually('the first backup to hang', async () => (await h.backups.get(running.id))!.status === 'in_progress' && source.started.dump === 1);
+    await eventually(
+      'the first backup to hang',
+      async () => (await h.backups.get(running.id))!.status === 'in_progress' && source.started.dump === 1,
+    );
     // A second one waits behind it in the queue.
     const waiting = await h.service.createBackup(h.env.environment_id, {}, alice);
     await h.queue.settle();
@@ -196,7 +242,14 @@ describe('recoverStale', () => {
   it('fails pending backups whose job was lost only after the grace period', async () => {
     const h = await makeHarness();
     const res = await h.service.createBackup(h.env.environment_id, {}, alice);
-    const lostQueue = new BackupService({ backups: h.backups, tasks: h.tasks, storageConfigs: h.storageConfigs, environments: h.environments, queue: new InMemoryJobQueue({ clock: h.clock }), clock: h.clock });
+    const lostQueue = new BackupService({
+      backups: h.backups,
+      tasks: h.tasks,
+      storageConfigs: h.storageConfigs,
+      environments: h.environments,
+      queue: new InMemoryJobQueue({ clock: h.clock }),
+      clock: h.clock,
+    });
     await h.clock.advance(4 * 60_000);
     expect((await lostQueue.recoverStale()).recovered).toEqual([]);
     await h.clock.advance(60_000);
@@ -210,7 +263,14 @@ describe('recoverStale', () => {
     const h = await makeHarness();
     const { res } = await deadWorkerState(h, 'in_progress');
     // The queue still has the job waiting (as BullMQ re-queues a stalled job), but recovery ran elsewhere first.
-    const elsewhere = new BackupService({ backups: h.backups, tasks: h.tasks, storageConfigs: h.storageConfigs, environments: h.environments, queue: new InMemoryJobQueue({ clock: h.clock }), clock: h.clock });
+    const elsewhere = new BackupService({
+      backups: h.backups,
+      tasks: h.tasks,
+      storageConfigs: h.storageConfigs,
+      environments: h.environments,
+      queue: new InMemoryJobQueue({ clock: h.clock }),
+      clock: h.clock,
+    });
     await elsewhere.recoverStale();
     expect((await h.backups.get(res.id))!.status).toBe('failed');
     h.service.startWorker();

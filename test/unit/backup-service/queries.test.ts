@@ -185,7 +185,11 @@ describe('getBackup', () => {
     await expect(h.service.getBackup('')).rejects.toBeInstanceOf(ValidationError);
     const error = await h.service.getBackup(id!, bob).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermissionDeniedError);
-    expect((error as PermissionDeniedError).details).toMatchObject({ permission: 'project.backups.view', backup_id: id, environment_id: h.env.environment_id });
+    expect((error as PermissionDeniedError).details).toMatchObject({
+      permission: 'project.backups.view',
+      backup_id: id,
+      environment_id: h.env.environment_id,
+    });
   });
 
   it('getTask returns the task record', async () => {
@@ -252,7 +256,10 @@ describe('deleteBackup', () => {
     expect(running).toBeInstanceOf(ConflictError);
     expect((running as ConflictError).code).toBe('E_INVALID_TRANSITION');
     await expect(h.service.deleteBackup(randomUUID(), {}, alice)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(h.service.deleteBackup(res.id, {}, bob)).rejects.toMatchObject({ code: 'E_PERMISSION_DENIED', details: { permission: 'project.backups.delete' } });
+    await expect(h.service.deleteBackup(res.id, {}, bob)).rejects.toMatchObject({
+      code: 'E_PERMISSION_DENIED',
+      details: { permission: 'project.backups.delete' },
+    });
     expect(await snapshotState(h)).toEqual(before);
     h.queue.cancel(res.task_id);
     await h.queue.idle();

@@ -30,7 +30,10 @@ describe('BackupService behind the Scheduler', () => {
     h.service.startWorker({ concurrency: 2 });
     await scheduler.tick();
     const [first] = await h.backups.find({});
-    await eventually('the first backup to hang', async () => (await h.backups.get(first!.id))!.status === 'in_progress' && source.started.dump === 1);
+    await eventually(
+      'the first backup to hang',
+      async () => (await h.backups.get(first!.id))!.status === 'in_progress' && source.started.dump === 1,
+    );
     // The next slot fires while the first backup still runs; its backup completes first.
     await h.policies.update(p.id, { next_backup_at: '2026-03-10T10:05:00.000Z' });
     await h.clock.set('2026-03-10T10:05:00.000Z');

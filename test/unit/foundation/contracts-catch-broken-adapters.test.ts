@@ -1,6 +1,20 @@
 // Each contract suite must FAIL for an adapter with a realistic bug, and pass for the real one.
 import { describe, expect, it } from 'vitest';
-import type { Backup, BackupFilter, BackupPolicy, PageRequest, BackupStatus, Clock, JobHandler, JobOptions, RateLimitDecision, StorageConfig, Task, UsageDelta, Where } from '../../../src/index.js';
+import type {
+  Backup,
+  BackupFilter,
+  BackupPolicy,
+  PageRequest,
+  BackupStatus,
+  Clock,
+  JobHandler,
+  JobOptions,
+  RateLimitDecision,
+  StorageConfig,
+  Task,
+  UsageDelta,
+  Where,
+} from '../../../src/index.js';
 import {
   FakeClock,
   InMemoryBackupPolicyRepository,
@@ -37,7 +51,9 @@ class BackupCasContainment extends InMemoryBackupRepository {
     const current = await this.get(id);
     if (!current || !where) return super.update(id, patch, where);
     const contains = (a: unknown, b: unknown): boolean =>
-      b !== null && typeof b === 'object' ? a !== null && typeof a === 'object' && Object.entries(b).every(([k, v]) => contains((a as Record<string, unknown>)[k], v)) : a === b;
+      b !== null && typeof b === 'object'
+        ? a !== null && typeof a === 'object' && Object.entries(b).every(([k, v]) => contains((a as Record<string, unknown>)[k], v))
+        : a === b;
     return contains(current, where) ? super.update(id, patch) : super.update(id, patch, where);
   }
 }
@@ -45,7 +61,11 @@ class BackupCasContainment extends InMemoryBackupRepository {
 /** Stores undefined patch fields as null (`{ ...row, ...patch }` then JSON with a replacer). */
 class BackupUndefinedClears extends InMemoryBackupRepository {
   override update(id: string, patch: Partial<Backup>, where?: Where<Backup>): Promise<Backup> {
-    return super.update(id, Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === undefined ? null : v])) as Partial<Backup>, where);
+    return super.update(
+      id,
+      Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === undefined ? null : v])) as Partial<Backup>,
+      where,
+    );
   }
 }
 
@@ -77,7 +97,9 @@ class BackupOldestFirst extends InMemoryBackupRepository {
 /** Understands only a single status, not a list (a common SQL `= $1` mistake). */
 class BackupStatusListIgnored extends InMemoryBackupRepository {
   private strip(filter: BackupFilter): BackupFilter {
-    return typeof filter.status === 'string' || filter.status === undefined ? filter : { ...filter, status: filter.status[0] as BackupStatus };
+    return typeof filter.status === 'string' || filter.status === undefined
+      ? filter
+      : { ...filter, status: filter.status[0] as BackupStatus };
   }
   override find(filter: BackupFilter) {
     return super.find(this.strip(filter));
@@ -93,7 +115,9 @@ class BackupStatusListIgnored extends InMemoryBackupRepository {
 /** expires_before compared with <= instead of <. */
 class BackupExpiresInclusive extends InMemoryBackupRepository {
   override find(filter: BackupFilter) {
-    return super.find(filter.expires_before ? { ...filter, expires_before: new Date(Date.parse(filter.expires_before) + 1).toISOString() } : filter);
+    return super.find(
+      filter.expires_before ? { ...filter, expires_before: new Date(Date.parse(filter.expires_before) + 1).toISOString() } : filter,
+    );
   }
 }
 
@@ -181,7 +205,11 @@ class StorageNoClamp extends InMemoryStorageConfigRepository {
     const table = (this as unknown as { table: InMemoryTable<StorageConfig> }).table;
     const current = table.get(id);
     if (!current) return super.adjustUsage(id, delta);
-    return table.update(id, { total_size_bytes: current.total_size_bytes + delta.bytes, object_count: current.object_count + delta.objects, ...(delta.last_used_at ? { last_used_at: delta.last_used_at } : {}) });
+    return table.update(id, {
+      total_size_bytes: current.total_size_bytes + delta.bytes,
+      object_count: current.object_count + delta.objects,
+      ...(delta.last_used_at ? { last_used_at: delta.last_used_at } : {}),
+    });
   }
 }
 
@@ -283,7 +311,9 @@ describe('contract suites catch broken adapters', () => {
     expect(await failingChecks(backupRepositoryChecks(() => new BackupCasContainment()))).toContain(
       'compare-and-set compares whole values: an object in where must equal the stored one, not be part of it',
     );
-    expect(await failingChecks(backupRepositoryChecks(() => new BackupUndefinedClears()))).toEqual(['a patch field that is undefined leaves the stored value alone']);
+    expect(await failingChecks(backupRepositoryChecks(() => new BackupUndefinedClears()))).toEqual([
+      'a patch field that is undefined leaves the stored value alone',
+    ]);
     expect(await failingChecks(backupRepositoryChecks(() => new BackupSharesRecords()))).toEqual([
       'records are copies: mutating an input or a returned record does not change the store',
     ]);
@@ -302,7 +332,9 @@ describe('contract suites catch broken adapters', () => {
   it('BackupPolicyRepository: claims without CAS or with check-then-write, listDue with disabled policies, two policies per environment', async () => {
     const casIgnored = await failingChecks(backupPolicyRepositoryChecks(() => new PolicyCasIgnoresWhere()));
     expect(casIgnored).toContain('two schedulers claiming one due policy at once: exactly one wins, every time');
-    expect(casIgnored).toContain('claiming a due slot is a compare-and-set on next_backup_at; a stale claim fails with E_CONFLICT and changes nothing');
+    expect(casIgnored).toContain(
+      'claiming a due slot is a compare-and-set on next_backup_at; a stale claim fails with E_CONFLICT and changes nothing',
+    );
     expect(await failingChecks(backupPolicyRepositoryChecks(() => new PolicyCasCheckThenWrite()))).toEqual([
       'two schedulers claiming one due policy at once: exactly one wins, every time',
     ]);
@@ -322,9 +354,15 @@ describe('contract suites catch broken adapters', () => {
   });
 
   it('StorageConfigRepository: lost updates, negative counters, a default from another organisation', async () => {
-    expect(await failingChecks(storageConfigRepositoryChecks(() => new StorageLostUpdate()))).toEqual(['concurrent adjustUsage calls lose no update']);
-    expect(await failingChecks(storageConfigRepositoryChecks(() => new StorageNoClamp()))).toEqual(['adjustUsage never takes a counter below zero']);
-    expect(await failingChecks(storageConfigRepositoryChecks(() => new StorageDefaultAnyOrg()))).toEqual(["getDefault returns the organisation's default config, or null"]);
+    expect(await failingChecks(storageConfigRepositoryChecks(() => new StorageLostUpdate()))).toEqual([
+      'concurrent adjustUsage calls lose no update',
+    ]);
+    expect(await failingChecks(storageConfigRepositoryChecks(() => new StorageNoClamp()))).toEqual([
+      'adjustUsage never takes a counter below zero',
+    ]);
+    expect(await failingChecks(storageConfigRepositoryChecks(() => new StorageDefaultAnyOrg()))).toEqual([
+      "getDefault returns the organisation's default config, or null",
+    ]);
   });
 
   it('JobQueue: retrying permanent errors, ignoring concurrency, backoff or delay', async () => {
@@ -342,8 +380,12 @@ describe('contract suites catch broken adapters', () => {
 
   it('RateLimiter: a check-then-record race admits too many', async () => {
     const clock = new FakeClock();
-    expect(await failingChecks(rateLimiterChecks(() => new InMemoryRateLimiter(clock), { advance: (ms) => clock.advance(ms) }))).toEqual([]);
-    expect(await failingChecks(rateLimiterChecks(() => new RacyRateLimiter(), { advance: (ms) => clock.advance(ms) }))).toContain('concurrent requests never admit more than the limit');
+    expect(await failingChecks(rateLimiterChecks(() => new InMemoryRateLimiter(clock), { advance: (ms) => clock.advance(ms) }))).toEqual(
+      [],
+    );
+    expect(await failingChecks(rateLimiterChecks(() => new RacyRateLimiter(), { advance: (ms) => clock.advance(ms) }))).toContain(
+      'concurrent requests never admit more than the limit',
+    );
   });
 
   it('Clock: a sleep that ignores its abort signal, or wakes early', async () => {

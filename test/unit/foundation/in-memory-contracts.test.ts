@@ -43,11 +43,9 @@ await runJobQueueContract('in-memory on the system clock', () => new InMemoryJob
 
 {
   let clock = new FakeClock();
-  await runRateLimiterContract(
-    'in-memory on a FakeClock',
-    () => new InMemoryRateLimiter((clock = new FakeClock())),
-    { advance: (ms) => clock.advance(ms) },
-  );
+  await runRateLimiterContract('in-memory on a FakeClock', () => new InMemoryRateLimiter((clock = new FakeClock())), {
+    advance: (ms) => clock.advance(ms),
+  });
 }
 
 {

@@ -22,7 +22,16 @@ function controllable() {
         reject: (e) => (done(), reject(e)),
       });
     });
-  return { handler, calls, get active() { return active; }, get maxActive() { return maxActive; } };
+  return {
+    handler,
+    calls,
+    get active() {
+      return active;
+    },
+    get maxActive() {
+      return maxActive;
+    },
+  };
 }
 
 describe('InMemoryJobQueue', () => {
@@ -295,7 +304,9 @@ describe('InMemoryJobQueue', () => {
     const seen: string[] = [];
     queue.process('backup', (_p, ctx) => {
       seen.push(ctx.jobId);
-      return new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { transient: true }))));
+      return new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { transient: true }))),
+      );
     });
     await queue.enqueue('backup', 1, { jobId: 'x1', attempts: 3 });
     await queue.enqueue('backup', 2, { jobId: 'x2', attempts: 3 });
@@ -318,6 +329,9 @@ describe('InMemoryJobQueue', () => {
     });
     await queue.enqueue('v', null, { jobId: 'v1', attempts: 2 });
     await queue.idle();
-    expect((await queue.deadLetters())[0]?.error).toMatchObject({ code: 'E_VALIDATION', details: { issues: [{ field: 'cron_expression', message: 'bad' }] } });
+    expect((await queue.deadLetters())[0]?.error).toMatchObject({
+      code: 'E_VALIDATION',
+      details: { issues: [{ field: 'cron_expression', message: 'bad' }] },
+    });
   });
 });

@@ -33,7 +33,17 @@ const LEGAL_BACKUP_MOVES = new Set([
   'expired>deleted', // storage cleaned up
 ]);
 
-const LEGAL_TASK_MOVES = new Set(['pending>queued', 'pending>running', 'pending>failed', 'queued>running', 'queued>failed', 'running>completed', 'running>failed', 'running>queued', 'failed>queued']);
+const LEGAL_TASK_MOVES = new Set([
+  'pending>queued',
+  'pending>running',
+  'pending>failed',
+  'queued>running',
+  'queued>failed',
+  'running>completed',
+  'running>failed',
+  'running>queued',
+  'failed>queued',
+]);
 
 const pairs = <S extends string>(all: readonly S[]) => all.flatMap((from) => all.map((to) => [from, to] as [S, S]));
 
@@ -86,11 +96,14 @@ describe('storage keys', () => {
       'organizations/11111111-1111-4111-8111-111111111111/projects/22222222-2222-4222-8222-222222222222/environments/33333333-3333-4333-8333-333333333333/44444444-4444-4444-8444-444444444444.zip',
     );
     const prefix = environmentStoragePrefix(parts);
-    expect(prefix).toBe('organizations/11111111-1111-4111-8111-111111111111/projects/22222222-2222-4222-8222-222222222222/environments/33333333-3333-4333-8333-333333333333/');
+    expect(prefix).toBe(
+      'organizations/11111111-1111-4111-8111-111111111111/projects/22222222-2222-4222-8222-222222222222/environments/33333333-3333-4333-8333-333333333333/',
+    );
     expect(backupStorageKey(parts).startsWith(prefix)).toBe(true);
   });
   it('accepts plain ids of letters, digits, _ and - up to 128 characters', () => {
-    for (const id of ['a', 'A1', 'env_42', 'org-1', 'x'.repeat(128), '0abc']) expect(backupStorageKey({ ...parts, backup_id: id })).toMatch(new RegExp(`/${id}\\.zip$`));
+    for (const id of ['a', 'A1', 'env_42', 'org-1', 'x'.repeat(128), '0abc'])
+      expect(backupStorageKey({ ...parts, backup_id: id })).toMatch(new RegExp(`/${id}\\.zip$`));
   });
   const hostile: [string, unknown][] = [
     ['empty', ''],

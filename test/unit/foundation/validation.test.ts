@@ -103,7 +103,8 @@ describe('BackupPolicyCreate', () => {
     ['weekly_backup_day', 0, 6],
   ];
   it.each(edges)('accepts %s at both edges of %i..%i and in between', (field, min, max) => {
-    for (const value of [min, max, Math.floor((min + max) / 2)]) expect(parseInput(BackupPolicyCreateSchema, { [field]: value })[field as 'daily_retention']).toBe(value);
+    for (const value of [min, max, Math.floor((min + max) / 2)])
+      expect(parseInput(BackupPolicyCreateSchema, { [field]: value })[field as 'daily_retention']).toBe(value);
   });
   rejects(
     BackupPolicyCreateSchema,
@@ -118,13 +119,29 @@ describe('BackupPolicyCreate', () => {
     ]),
   );
   it('rejects the spec example edges exactly: daily_retention 366, -1 and 1.5', () => {
-    for (const v of [366, -1, 1.5]) expect(rejection(BackupPolicyCreateSchema, { daily_retention: v }).issues).toEqual([{ field: 'daily_retention', message: expect.any(String) }]);
+    for (const v of [366, -1, 1.5])
+      expect(rejection(BackupPolicyCreateSchema, { daily_retention: v }).issues).toEqual([
+        { field: 'daily_retention', message: expect.any(String) },
+      ]);
     expect(rejection(BackupPolicyCreateSchema, { daily_retention: 366 }).issues[0]!.message).toBe('must be <= 365');
     expect(rejection(BackupPolicyCreateSchema, { daily_retention: -1 }).issues[0]!.message).toBe('must be >= 0');
     expect(rejection(BackupPolicyCreateSchema, { daily_retention: 1.5 }).issues[0]!.message).toMatch(/whole number/);
   });
 
-  const goodCrons = ['0 2 * * *', '30 8 * * 1-5', '0 3 * * 0', '0 3 * * 7', '*/15 * * * *', '0 0 1 * *', '0 4 1 1 *', '0 2 * * MON-FRI', '0 2 1 JAN,JUL *', '5,35 0-23/2 * * *', '  0 2 * * *  ', '59 23 31 12 6'];
+  const goodCrons = [
+    '0 2 * * *',
+    '30 8 * * 1-5',
+    '0 3 * * 0',
+    '0 3 * * 7',
+    '*/15 * * * *',
+    '0 0 1 * *',
+    '0 4 1 1 *',
+    '0 2 * * MON-FRI',
+    '0 2 1 JAN,JUL *',
+    '5,35 0-23/2 * * *',
+    '  0 2 * * *  ',
+    '59 23 31 12 6',
+  ];
   it.each(goodCrons)('accepts the 5-field cron %j', (cron) => {
     expect(parseInput(BackupPolicyCreateSchema, { schedule_cron: cron }).schedule_cron).toBe(cron);
     expect(isValidCron(cron)).toBe(true);
@@ -163,7 +180,15 @@ describe('BackupPolicyCreate', () => {
     expect(rejection(BackupPolicyCreateSchema, { schedule_cron: '0 2 L * *' }).issues[0]!.message).toMatch(/day-of-month.*not supported/);
   });
 
-  it.each(['UTC', 'Europe/Brussels', 'America/Argentina/Buenos_Aires', 'Asia/Kolkata', 'Etc/GMT+1', 'Pacific/Chatham', 'America/Port-au-Prince'])('accepts the IANA zone %s', (tz) => {
+  it.each([
+    'UTC',
+    'Europe/Brussels',
+    'America/Argentina/Buenos_Aires',
+    'Asia/Kolkata',
+    'Etc/GMT+1',
+    'Pacific/Chatham',
+    'America/Port-au-Prince',
+  ])('accepts the IANA zone %s', (tz) => {
     expect(parseInput(BackupPolicyCreateSchema, { timezone: tz }).timezone).toBe(tz);
   });
   rejects(
@@ -183,7 +208,9 @@ describe('BackupPolicyCreate', () => {
     ).map(([d, tz]): Row => [`timezone: ${d}`, { timezone: tz }, 'timezone']),
   );
   it('suggests the proper spelling of a zone in the wrong case', () => {
-    expect(rejection(BackupPolicyCreateSchema, { timezone: 'europe/brussels' }).issues[0]!.message).toBe('must be spelled "Europe/Brussels"');
+    expect(rejection(BackupPolicyCreateSchema, { timezone: 'europe/brussels' }).issues[0]!.message).toBe(
+      'must be spelled "Europe/Brussels"',
+    );
   });
 
   rejects(BackupPolicyCreateSchema, [
@@ -207,9 +234,19 @@ describe('BackupPolicyCreate', () => {
 describe('BackupPolicyUpdate', () => {
   it('keeps only the given fields (no defaults fill in)', () => {
     expect(parseInput(BackupPolicyUpdateSchema, {})).toEqual({});
-    expect(parseInput(BackupPolicyUpdateSchema, { daily_retention: 0, is_enabled: false })).toEqual({ daily_retention: 0, is_enabled: false });
+    expect(parseInput(BackupPolicyUpdateSchema, { daily_retention: 0, is_enabled: false })).toEqual({
+      daily_retention: 0,
+      is_enabled: false,
+    });
     expect(parseInput(BackupPolicyUpdateSchema, { storage_config_id: null })).toEqual({ storage_config_id: null });
-    expect(parseInput(BackupPolicyUpdateSchema, { yearly_retention: 10, weekly_backup_day: 0, timezone: 'Asia/Tokyo', schedule_cron: '0 1 * * 0' })).toEqual({
+    expect(
+      parseInput(BackupPolicyUpdateSchema, {
+        yearly_retention: 10,
+        weekly_backup_day: 0,
+        timezone: 'Asia/Tokyo',
+        schedule_cron: '0 1 * * 0',
+      }),
+    ).toEqual({
       yearly_retention: 10,
       weekly_backup_day: 0,
       timezone: 'Asia/Tokyo',
@@ -236,7 +273,12 @@ describe('BackupPolicyUpdate', () => {
 describe('BackupListQuery', () => {
   it('defaults to page 1 of 20 and reads numbers from query strings', () => {
     expect(parseInput(BackupListQuerySchema, {})).toEqual({ page: 1, page_size: 20 });
-    expect(parseInput(BackupListQuerySchema, { page: '3', page_size: '100', status: 'completed', backup_type: 'scheduled' })).toEqual({ page: 3, page_size: 100, status: 'completed', backup_type: 'scheduled' });
+    expect(parseInput(BackupListQuerySchema, { page: '3', page_size: '100', status: 'completed', backup_type: 'scheduled' })).toEqual({
+      page: 3,
+      page_size: 100,
+      status: 'completed',
+      backup_type: 'scheduled',
+    });
   });
   it.each([
     [{ page: 1 }, { page: 1 }],
@@ -272,7 +314,8 @@ describe('BackupListQuery', () => {
 describe('DownloadQuery', () => {
   it('defaults expires_in to 3600 and accepts 300..86400, numbers or numeric strings', () => {
     expect(parseInput(DownloadQuerySchema, {})).toEqual({ expires_in: 3600 });
-    for (const v of [300, 86_400, 301, 86_399, '300', '86400']) expect(parseInput(DownloadQuerySchema, { expires_in: v }).expires_in).toBe(Number(v));
+    for (const v of [300, 86_400, 301, 86_399, '300', '86400'])
+      expect(parseInput(DownloadQuerySchema, { expires_in: v }).expires_in).toBe(Number(v));
   });
   rejects(DownloadQuerySchema, [
     ['expires_in 299', { expires_in: 299 }, 'expires_in'],
@@ -291,10 +334,29 @@ describe('DownloadQuery', () => {
 });
 
 describe('UUIDs', () => {
-  it.each([UUID, UUID.toUpperCase(), '00000000-0000-0000-0000-000000000000', '6ba7b810-9dad-11d1-80b4-00c04fd430c8', '01890a5d-ac96-774b-bcce-b302099a8057'])('accepts %s', (id) => {
+  it.each([
+    UUID,
+    UUID.toUpperCase(),
+    '00000000-0000-0000-0000-000000000000',
+    '6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+    '01890a5d-ac96-774b-bcce-b302099a8057',
+  ])('accepts %s', (id) => {
     expect(() => assertUuid(id, 'backup_id')).not.toThrow();
   });
-  it.each(['', 'not-a-uuid', UUID.slice(0, -1), `${UUID}0`, UUID.replaceAll('-', ''), `../${UUID}`, `${UUID}/..`, ' '.concat(UUID), 42, null, undefined, { id: UUID }])('rejects %j naming the field', (id) => {
+  it.each([
+    '',
+    'not-a-uuid',
+    UUID.slice(0, -1),
+    `${UUID}0`,
+    UUID.replaceAll('-', ''),
+    `../${UUID}`,
+    `${UUID}/..`,
+    ' '.concat(UUID),
+    42,
+    null,
+    undefined,
+    { id: UUID },
+  ])('rejects %j naming the field', (id) => {
     try {
       assertUuid(id, 'backup_id');
       throw new Error('accepted');

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
-import { AbortedError, BackupRunner, ChecksumMismatchError, SourceError, StorageError, TimeoutError, parseManifest, type StorageProvider } from '../../../src/index.js';
+import {
+  AbortedError,
+  BackupRunner,
+  ChecksumMismatchError,
+  SourceError,
+  StorageError,
+  TimeoutError,
+  parseManifest,
+  type StorageProvider,
+} from '../../../src/index.js';
 import { FakeClock } from '../../../src/testing/index.js';
 import { SteppingClock, harness } from './harness.js';
 
@@ -36,7 +45,9 @@ describe('BackupRunner: success', () => {
     const expected = await h.source.expectedChecksums();
 
     expect(done.status).toBe('completed');
-    expect(done.database_key).toBe(`organizations/${h.env.organization_id}/projects/${h.env.project_id}/environments/${h.env.environment_id}/${pending.id}.zip`);
+    expect(done.database_key).toBe(
+      `organizations/${h.env.organization_id}/projects/${h.env.project_id}/environments/${h.env.environment_id}/${pending.id}.zip`,
+    );
     expect(h.storage.keys()).toEqual([done.database_key]);
     expect(done.database_size).toBe(300_000);
     expect(done.filestore_size).toBe(200_000);
@@ -157,7 +168,10 @@ describe('BackupRunner: success', () => {
 
   it('emits progress at least once a second of clock time while bytes flow', async () => {
     // Every clock reading is 100 ms later: a 4 MiB dump in 64 KiB chunks spans several seconds.
-    const h = await harness({ clock: new SteppingClock(undefined, 100), source: { dumpSize: 4 * 1024 * 1024, filestoreSize: 1024 * 1024 } });
+    const h = await harness({
+      clock: new SteppingClock(undefined, 100),
+      source: { dumpSize: 4 * 1024 * 1024, filestoreSize: 1024 * 1024 },
+    });
     await h.runner.run((await h.pending()).id);
     const progress = h.events.ofType('backup.progress');
     const dumping = progress.filter((e) => e.data.phase === 'dumping');
@@ -226,13 +240,24 @@ describe('BackupRunner: failures leave nothing behind', () => {
     expect((error as SourceError).code).toBe('E_SOURCE_PG_DUMP');
     const rec = await expectCleanFailure(h, b.id);
     expect(rec.error_message).toMatch(/dumping the database.*pg_dump failed.*connection to server lost/);
-    expect(rec.error_details).toMatchObject({ code: 'E_SOURCE_PG_DUMP', exit_code: 1, stderr_tail: 'pg_dump: error: connection to server lost', phase: 'dump' });
+    expect(rec.error_details).toMatchObject({
+      code: 'E_SOURCE_PG_DUMP',
+      exit_code: 1,
+      stderr_tail: 'pg_dump: error: connection to server lost',
+      phase: 'dump',
+    });
     expect(h.events.ofType('backup.status').at(-1)?.data.status).toBe('failed');
   });
 
   it('tar failing: transient flag is passed through', async () => {
     const h = await harness();
-    h.source.injectFault({ part: 'filestore', afterBytes: 10_000, transient: true, exitCode: 2, stderr: 'tar: 3f/abc: Cannot open: Permission denied' });
+    h.source.injectFault({
+      part: 'filestore',
+      afterBytes: 10_000,
+      transient: true,
+      exitCode: 2,
+      stderr: 'tar: 3f/abc: Cannot open: Permission denied',
+    });
     const b = await h.pending();
     const error = (await h.runner.run(b.id).catch((e: unknown) => e)) as SourceError;
     expect(error.code).toBe('E_SOURCE_TAR');
@@ -314,7 +339,9 @@ describe('BackupRunner: failures leave nothing behind', () => {
 
 describe('BackupRunner: construction', () => {
   it('rejects an invalid compression level', () => {
-    expect(() => new BackupRunner({ backups: {} as never, storageConfigs: {} as never, environments: {} as never, compressionLevel: 12 })).toThrow(/compressionLevel/);
+    expect(
+      () => new BackupRunner({ backups: {} as never, storageConfigs: {} as never, environments: {} as never, compressionLevel: 12 }),
+    ).toThrow(/compressionLevel/);
   });
   it('a checksum mismatch error is transient', () => {
     expect(new ChecksumMismatchError('dump.sql', 'a', 'b').transient).toBe(true);

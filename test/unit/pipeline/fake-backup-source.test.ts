@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, SourceError, type EnvironmentSnapshot } from '../../../src/index.js';
-import { FakeBackupSource, StaticEnvironmentResolver, fakeBackupSourceFactory, fakeBytes, makeResolvedEnvironment } from '../../../src/testing/index.js';
+import {
+  FakeBackupSource,
+  StaticEnvironmentResolver,
+  fakeBackupSourceFactory,
+  fakeBytes,
+  makeResolvedEnvironment,
+} from '../../../src/testing/index.js';
 
 async function drain(s: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -43,7 +49,13 @@ describe('FakeBackupSource', () => {
   });
 
   it('fails the next N dumps after some bytes, with exit code and stderr', async () => {
-    const source = new FakeBackupSource({ dumpSize: 100_000 }).injectFault({ afterBytes: 1000, times: 2, transient: true, exitCode: 3, stderr: 'boom' });
+    const source = new FakeBackupSource({ dumpSize: 100_000 }).injectFault({
+      afterBytes: 1000,
+      times: 2,
+      transient: true,
+      exitCode: 3,
+      stderr: 'boom',
+    });
     for (let i = 0; i < 2; i++) {
       const dump = await source.dumpDatabase();
       const bytes = await drain(dump.stream);
@@ -95,7 +107,9 @@ describe('StaticEnvironmentResolver', () => {
   });
 
   it('plausible environments hold no secrets in their snapshot', () => {
-    const env = makeResolvedEnvironment({ source: { kind: 'local', connection: { database: 'db', password: 'hunter2' }, filestore_path: null } });
+    const env = makeResolvedEnvironment({
+      source: { kind: 'local', connection: { database: 'db', password: 'hunter2' }, filestore_path: null },
+    });
     expect(JSON.stringify(env.snapshot)).not.toContain('hunter2');
     expect((env.snapshot as EnvironmentSnapshot).project.odoo_version).toBe('18.0');
   });

@@ -30,7 +30,11 @@ describe('parsePgDumpHeader', () => {
     });
   });
   it('reads pg_dump 16+ (format 1.15) headers', () => {
-    expect(parsePgDumpHeader(header(15, ['db', '14.12', '16.4']))).toMatchObject({ archive_version: '1.15', server_version: '14.12', pg_dump_version: '16.4' });
+    expect(parsePgDumpHeader(header(15, ['db', '14.12', '16.4']))).toMatchObject({
+      archive_version: '1.15',
+      server_version: '14.12',
+      pg_dump_version: '16.4',
+    });
   });
   it('answers null for anything else or a truncated header', () => {
     expect(parsePgDumpHeader(Buffer.from('-- PostgreSQL database dump\n'))).toBeNull();

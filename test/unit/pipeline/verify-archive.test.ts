@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ArchiveError, ChecksumMismatchError, MemoryStorageProvider, buildManifest, serializeManifest, verifyBackupArchive, type BackupManifest } from '../../../src/index.js';
+import {
+  ArchiveError,
+  ChecksumMismatchError,
+  MemoryStorageProvider,
+  buildManifest,
+  serializeManifest,
+  verifyBackupArchive,
+  type BackupManifest,
+} from '../../../src/index.js';
 import { harness } from './harness.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -95,7 +103,11 @@ const tarball = Buffer.from('fake tar.gz bytes '.repeat(50));
 
 describe('verifyBackupArchive', () => {
   it('accepts a well-formed archive and reports what it checked', async () => {
-    const zip = rawZip([{ name: 'dump.sql', data: dump }, { name: 'filestore.tar.gz', data: tarball }, { name: 'manifest.json', data: manifestFor(dump, tarball), deflate: true }]);
+    const zip = rawZip([
+      { name: 'dump.sql', data: dump },
+      { name: 'filestore.tar.gz', data: tarball },
+      { name: 'manifest.json', data: manifestFor(dump, tarball), deflate: true },
+    ]);
     const storage = await store(zip);
     const seen: number[] = [];
     const result = await verifyBackupArchive(storage, KEY, {
@@ -116,7 +128,9 @@ describe('verifyBackupArchive', () => {
   it('reads archives written by the runner, and catches a flipped byte', async () => {
     const h = await harness();
     const done = await h.runner.run((await h.pending()).id);
-    await expect(verifyBackupArchive(h.storage, done.database_key!, { lister: noList })).resolves.toMatchObject({ database: { checksum: done.database_checksum } });
+    await expect(verifyBackupArchive(h.storage, done.database_key!, { lister: noList })).resolves.toMatchObject({
+      database: { checksum: done.database_checksum },
+    });
     // Corrupt one byte inside dump.sql (after its 30 + 8 byte local header).
     const chunks: Buffer[] = [];
     for await (const c of await h.storage.download(done.database_key!)) chunks.push(c as Buffer);
@@ -129,25 +143,103 @@ describe('verifyBackupArchive', () => {
   });
 
   it('checks against the record when asked', async () => {
-    const zip = rawZip([{ name: 'dump.sql', data: dump }, { name: 'manifest.json', data: manifestFor(dump, null), deflate: true }]);
-    await expect(verifyBackupArchive(await store(zip), KEY, { lister: noList, expected: { database_checksum: 'f'.repeat(64) } })).rejects.toBeInstanceOf(ChecksumMismatchError);
+    const zip = rawZip([
+      { name: 'dump.sql', data: dump },
+      { name: 'manifest.json', data: manifestFor(dump, null), deflate: true },
+    ]);
+    await expect(
+      verifyBackupArchive(await store(zip), KEY, { lister: noList, expected: { database_checksum: 'f'.repeat(64) } }),
+    ).rejects.toBeInstanceOf(ChecksumMismatchError);
   });
 
   const hostile: [string, () => Buffer, RegExp][] = [
-    ['a path traversal name', () => rawZip([{ name: '../../etc/cron.d/evil', data: dump }, { name: 'manifest.json', data: manifestFor(dump, null) }]), /relative path|unexpected entry/],
-    ['an absolute path', () => rawZip([{ name: '/etc/passwd', data: dump }, { name: 'manifest.json', data: manifestFor(dump, null) }]), /absolute path|unexpected entry/],
-    ['an unexpected entry', () => rawZip([{ name: 'dump.sql', data: dump }, { name: 'run.sh', data: dump }, { name: 'manifest.json', data: manifestFor(dump, null) }]), /unexpected entry "run.sh"/],
-    ['a duplicate entry', () => rawZip([{ name: 'dump.sql', data: dump }, { name: 'dump.sql', data: dump }, { name: 'manifest.json', data: manifestFor(dump, null) }]), /dump.sql twice/],
-    ['an entry bigger than it declares', () => rawZip([{ name: 'dump.sql', data: dump, declaredSize: 10 }, { name: 'manifest.json', data: manifestFor(dump, null) }]), /declares 10 bytes|size mismatch/],
+    [
+      'a path traversal name',
+      () =>
+        rawZip([
+          { name: '../../etc/cron.d/evil', data: dump },
+          { name: 'manifest.json', data: manifestFor(dump, null) },
+        ]),
+      /relative path|unexpected entry/,
+    ],
+    [
+      'an absolute path',
+      () =>
+        rawZip([
+          { name: '/etc/passwd', data: dump },
+          { name: 'manifest.json', data: manifestFor(dump, null) },
+        ]),
+      /absolute path|unexpected entry/,
+    ],
+    [
+      'an unexpected entry',
+      () =>
+        rawZip([
+          { name: 'dump.sql', data: dump },
+          { name: 'run.sh', data: dump },
+          { name: 'manifest.json', data: manifestFor(dump, null) },
+        ]),
+      /unexpected entry "run.sh"/,
+    ],
+    [
+      'a duplicate entry',
+      () =>
+        rawZip([
+          { name: 'dump.sql', data: dump },
+          { name: 'dump.sql', data: dump },
+          { name: 'manifest.json', data: manifestFor(dump, null) },
+        ]),
+      /dump.sql twice/,
+    ],
+    [
+      'an entry bigger than it declares',
+      () =>
+        rawZip([
+          { name: 'dump.sql', data: dump, declaredSize: 10 },
+          { name: 'manifest.json', data: manifestFor(dump, null) },
+        ]),
+      /declares 10 bytes|size mismatch/,
+    ],
     [
       'a deflate bomb as manifest',
-      () => rawZip([{ name: 'dump.sql', data: dump }, { name: 'manifest.json', data: Buffer.alloc(50 * 1024 * 1024, 0x20), deflate: true }]),
+      () =>
+        rawZip([
+          { name: 'dump.sql', data: dump },
+          { name: 'manifest.json', data: Buffer.alloc(50 * 1024 * 1024, 0x20), deflate: true },
+        ]),
       /zip bomb|at most/,
     ],
-    ['overlapping entries', () => rawZip([{ name: 'dump.sql', data: dump }, { name: 'manifest.json', data: manifestFor(dump, tarball) }], { centralDuplicateOf: 0 }), /overlaps|names/],
-    ['a deflated dump', () => rawZip([{ name: 'dump.sql', data: dump, deflate: true }, { name: 'manifest.json', data: manifestFor(dump, null) }]), /deflated/],
+    [
+      'overlapping entries',
+      () =>
+        rawZip(
+          [
+            { name: 'dump.sql', data: dump },
+            { name: 'manifest.json', data: manifestFor(dump, tarball) },
+          ],
+          { centralDuplicateOf: 0 },
+        ),
+      /overlaps|names/,
+    ],
+    [
+      'a deflated dump',
+      () =>
+        rawZip([
+          { name: 'dump.sql', data: dump, deflate: true },
+          { name: 'manifest.json', data: manifestFor(dump, null) },
+        ]),
+      /deflated/,
+    ],
     ['no manifest', () => rawZip([{ name: 'dump.sql', data: dump }]), /no manifest/],
-    ['a manifest that lies about the filestore', () => rawZip([{ name: 'dump.sql', data: dump }, { name: 'manifest.json', data: manifestFor(dump, tarball) }]), /no filestore.tar.gz/],
+    [
+      'a manifest that lies about the filestore',
+      () =>
+        rawZip([
+          { name: 'dump.sql', data: dump },
+          { name: 'manifest.json', data: manifestFor(dump, tarball) },
+        ]),
+      /no filestore.tar.gz/,
+    ],
     ['not a zip at all', () => Buffer.from('hello, I am not a zip file'.repeat(10)), /not a readable ZIP/],
   ];
   for (const [what, build, message] of hostile) {
@@ -159,7 +251,10 @@ describe('verifyBackupArchive', () => {
   }
 
   it('refuses a manifest of an unknown major version with a clear error', async () => {
-    const zip = rawZip([{ name: 'dump.sql', data: dump }, { name: 'manifest.json', data: manifestFor(dump, null, { version: '2.0' }) }]);
+    const zip = rawZip([
+      { name: 'dump.sql', data: dump },
+      { name: 'manifest.json', data: manifestFor(dump, null, { version: '2.0' }) },
+    ]);
     const error = await verifyBackupArchive(await store(zip), KEY, { lister: noList }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArchiveError);
     expect((error as ArchiveError).code).toBe('E_MANIFEST_VERSION');

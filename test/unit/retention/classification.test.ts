@@ -1,7 +1,15 @@
 // Table tests of the GFS calendar: classification (DECISIONS 13) and expiry (DECISIONS 14) across
 // zones, DST changes, Jan 1, month ends, leap days and every weekly_backup_day.
 import { describe, expect, it } from 'vitest';
-import { classifyRetention, computeExpiry, DEFAULT_RETENTION, instantFromZoned, retentionDays, type RetentionSettings, type RetentionType } from '../../../src/index.js';
+import {
+  classifyRetention,
+  computeExpiry,
+  DEFAULT_RETENTION,
+  instantFromZoned,
+  retentionDays,
+  type RetentionSettings,
+  type RetentionType,
+} from '../../../src/index.js';
 
 const settings = (timezone: string, weekly_backup_day = 6): RetentionSettings => ({ ...DEFAULT_RETENTION, timezone, weekly_backup_day });
 

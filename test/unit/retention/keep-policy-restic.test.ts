@@ -65,7 +65,10 @@ describe("planKeepPolicy replays restic's forget golden files", () => {
 
   for (const { golden, policy } of policies.slice(1)) {
     it(`${golden}: ${JSON.stringify(policy)}`, () => {
-      const expected = JSON.parse(readFileSync(join(dir, 'golden', golden), 'utf8')) as { keep: { time: string }[]; reasons: GoldenReason[] };
+      const expected = JSON.parse(readFileSync(join(dir, 'golden', golden), 'utf8')) as {
+        keep: { time: string }[];
+        reasons: GoldenReason[];
+      };
       const plan = planKeepPolicy(snapshots, toKeepPolicy(policy));
       // The kept set, newest first, exactly.
       expect(plan.keep.map((k) => ms(k.item.time))).toEqual(expected.keep.map((s) => ms(s.time)));

@@ -43,6 +43,11 @@ describe('getQuotaStatus', () => {
 
   it('is zero for an organisation without backups', async () => {
     const backups = new InMemoryBackupRepository();
-    expect(await getQuotaStatus({ backups, quota: () => 0 }, 'nobody')).toEqual({ organization_id: 'nobody', used_bytes: 0, limit_bytes: 0, exceeded: true });
+    expect(await getQuotaStatus({ backups, quota: () => 0 }, 'nobody')).toEqual({
+      organization_id: 'nobody',
+      used_bytes: 0,
+      limit_bytes: 0,
+      exceeded: true,
+    });
   });
 });

@@ -26,7 +26,13 @@ function daily(from: string, days: number, policy: RetentionSettings = UTC, skip
 
 describe('planRetention', () => {
   it('plans nothing for no backups', () => {
-    expect(planRetention([], UTC, new Date('2026-01-01T03:00:00Z'))).toEqual({ environment_id: null, now: '2026-01-01T03:00:00.000Z', expire: [], promote: [], keep: [] });
+    expect(planRetention([], UTC, new Date('2026-01-01T03:00:00Z'))).toEqual({
+      environment_id: null,
+      now: '2026-01-01T03:00:00.000Z',
+      expire: [],
+      promote: [],
+      keep: [],
+    });
   });
 
   it('expires what is past its expiry in a normal season (no promotion needed), keeps the rest with the expiry as the reason', () => {
@@ -44,10 +50,21 @@ describe('planRetention', () => {
       'b-2026-01-01',
     ]);
     expect(plan.expire).toHaveLength(73 - 12);
-    expect(plan.expire[0]).toEqual({ backup_id: 'b-2026-03-07', retention_type: 'daily', expires_at: '2026-03-14T02:00:00.000Z', reason: 'daily backup: its retention of 7 days ended at 2026-03-14T02:00:00.000Z' });
-    expect(plan.expire.find((e) => e.backup_id === 'b-2026-02-08')!.reason).toBe('weekly backup: its retention of 4 weeks ended at 2026-03-08T02:00:00.000Z');
-    expect(plan.keep.find((k) => k.backup_id === 'b-2026-03-08')!.reason).toBe('weekly backup (kept 4 weeks) until 2026-04-05T02:00:00.000Z');
-    expect(plan.keep.find((k) => k.backup_id === 'b-2026-02-01')!.reason).toBe('monthly backup (kept 12 x 30 days) until 2027-01-27T02:00:00.000Z');
+    expect(plan.expire[0]).toEqual({
+      backup_id: 'b-2026-03-07',
+      retention_type: 'daily',
+      expires_at: '2026-03-14T02:00:00.000Z',
+      reason: 'daily backup: its retention of 7 days ended at 2026-03-14T02:00:00.000Z',
+    });
+    expect(plan.expire.find((e) => e.backup_id === 'b-2026-02-08')!.reason).toBe(
+      'weekly backup: its retention of 4 weeks ended at 2026-03-08T02:00:00.000Z',
+    );
+    expect(plan.keep.find((k) => k.backup_id === 'b-2026-03-08')!.reason).toBe(
+      'weekly backup (kept 4 weeks) until 2026-04-05T02:00:00.000Z',
+    );
+    expect(plan.keep.find((k) => k.backup_id === 'b-2026-02-01')!.reason).toBe(
+      'monthly backup (kept 12 x 30 days) until 2027-01-27T02:00:00.000Z',
+    );
   });
 
   it('expires exactly when expires_at < now (the spec query), not at equality', () => {
@@ -67,7 +84,12 @@ describe('planRetention', () => {
   });
 
   it('never touches permanent backups, and ignores backups that are not completed', () => {
-    const perm = backup({ id: 'perm', created_at: '2020-01-05T00:00:00Z', retention_type: 'permanent', expires_at: '2020-01-06T00:00:00Z' });
+    const perm = backup({
+      id: 'perm',
+      created_at: '2020-01-05T00:00:00Z',
+      retention_type: 'permanent',
+      expires_at: '2020-01-06T00:00:00Z',
+    });
     const others = (['pending', 'in_progress', 'uploading', 'failed', 'expired', 'deleted'] as const).map((status) =>
       backup({ id: status, status, created_at: '2020-01-01T00:00:00Z', expires_at: '2020-01-02T00:00:00Z' }),
     );
@@ -108,7 +130,9 @@ describe('planRetention', () => {
     const plan = planRetention(backups, UTC, new Date('2026-01-07T03:00:00Z'));
     // Week Dec 28..Jan 3 is covered by Sun Dec 28. Week Jan 4..10 is not: Mon Jan 5 becomes weekly.
     // January has no monthly or above: its earliest weekly (Jan 5) becomes monthly, and 2026 has no yearly: yearly.
-    expect(plan.promote.map((p) => [p.backup_id, p.from, p.to, p.expires_at])).toEqual([['b-2026-01-05', 'daily', 'yearly', '2028-01-05T02:00:00.000Z']]);
+    expect(plan.promote.map((p) => [p.backup_id, p.from, p.to, p.expires_at])).toEqual([
+      ['b-2026-01-05', 'daily', 'yearly', '2028-01-05T02:00:00.000Z'],
+    ]);
     expect(plan.promote[0]!.reason).toBe(
       'no weekly or longer-kept backup in the week 2026-01-04..2026-01-10 (UTC): its earliest daily backup becomes weekly; then ' +
         'no monthly or longer-kept backup in the month 2026-01 (UTC): its earliest weekly backup becomes monthly; then ' +
@@ -128,7 +152,10 @@ describe('planRetention', () => {
     // The permanent covers its week, month (no monthly needed) and year.
     expect(planRetention(coveredByPermanent, p, new Date('2026-03-13T03:00:00Z')).promote).toEqual([]);
     // An expired weekly does not cover: the earliest daily of the week is promoted.
-    const staleWeekly = [...week, backup({ id: 'stale', created_at: '2026-03-08T02:00:00Z', retention_type: 'weekly', expires_at: '2026-03-12T00:00:00Z' })];
+    const staleWeekly = [
+      ...week,
+      backup({ id: 'stale', created_at: '2026-03-08T02:00:00Z', retention_type: 'weekly', expires_at: '2026-03-12T00:00:00Z' }),
+    ];
     const plan = planRetention(staleWeekly, p, new Date('2026-03-13T03:00:00Z'));
     expect(plan.promote.map((x) => x.backup_id)).toEqual(['b-2026-03-09']);
     expect(ids(plan).expire).toContain('stale');
@@ -154,7 +181,9 @@ describe('planRetention', () => {
     const p: RetentionSettings = { ...DEFAULT_RETENTION, weekly_retention: 52, monthly_retention: 1 };
     const w = scheduled('2026-03-08T02:00:00Z', p, { id: 'w' });
     const plan = planRetention([w], p, new Date('2026-03-09T03:00:00Z'));
-    expect(plan.promote).toEqual([expect.objectContaining({ backup_id: 'w', from: 'weekly', to: 'yearly', expires_at: '2028-03-07T02:00:00.000Z' })]);
+    expect(plan.promote).toEqual([
+      expect.objectContaining({ backup_id: 'w', from: 'weekly', to: 'yearly', expires_at: '2028-03-07T02:00:00.000Z' }),
+    ]);
     const noYearly = { ...p, yearly_retention: 0 };
     const plan2 = planRetention([scheduled('2026-03-08T02:00:00Z', noYearly, { id: 'w' })], noYearly, new Date('2026-03-09T03:00:00Z'));
     // A tier kept 0 days is switched off: nothing is promoted into it.
@@ -162,7 +191,8 @@ describe('planRetention', () => {
       expect.objectContaining({
         to: 'monthly',
         expires_at: w.expires_at,
-        reason: 'no monthly or longer-kept backup in the month 2026-03 (UTC): its earliest weekly backup becomes monthly; keeps its expiry 2027-03-07T02:00:00.000Z, later than 1 x 30 days from its creation',
+        reason:
+          'no monthly or longer-kept backup in the month 2026-03 (UTC): its earliest weekly backup becomes monthly; keeps its expiry 2027-03-07T02:00:00.000Z, later than 1 x 30 days from its creation',
       }),
     ]);
   });
@@ -173,10 +203,18 @@ describe('planRetention', () => {
     const backups = [...daily('2026-03-09T02:00:00Z', 4, p), on('2026-01-01', p), on('2026-03-01', p)];
     const plan = planRetention(backups, p, new Date('2026-03-12T03:00:00Z'));
     // Only the newest survives (safety rule); nothing is promoted out of an already expired daily.
-    expect(ids(plan)).toEqual({ expire: ['b-2026-03-11', 'b-2026-03-10', 'b-2026-03-09'], promote: [], keep: ['b-2026-03-12', 'b-2026-03-01', 'b-2026-01-01'] });
+    expect(ids(plan)).toEqual({
+      expire: ['b-2026-03-11', 'b-2026-03-10', 'b-2026-03-09'],
+      promote: [],
+      keep: ['b-2026-03-12', 'b-2026-03-01', 'b-2026-01-01'],
+    });
     // A tier kept 0 days receives no promotion either: with weekly 0, the week stays without a weekly.
     const w0: RetentionSettings = { ...DEFAULT_RETENTION, weekly_retention: 0 };
-    const plan2 = planRetention([...daily('2026-03-09T02:00:00Z', 3, w0), on('2026-01-01', w0), on('2026-03-01', w0)], w0, new Date('2026-03-11T03:00:00Z'));
+    const plan2 = planRetention(
+      [...daily('2026-03-09T02:00:00Z', 3, w0), on('2026-01-01', w0), on('2026-03-01', w0)],
+      w0,
+      new Date('2026-03-11T03:00:00Z'),
+    );
     expect(plan2.promote).toEqual([]);
   });
 
@@ -194,7 +232,12 @@ describe('planRetention', () => {
     const plan = planRetention([legacy, scheduled('2026-03-20T02:00:00Z', UTC, { id: 'new' })], UTC, new Date('2030-01-01T00:00:00Z'));
     // It covers its week, and is not promoted (it is kept forever anyway).
     expect(plan.promote).toEqual([]);
-    expect(plan.keep.find((k) => k.backup_id === 'legacy')).toEqual({ backup_id: 'legacy', retention_type: 'weekly', expires_at: null, reason: 'weekly backup without an expiry date: never expires' });
+    expect(plan.keep.find((k) => k.backup_id === 'legacy')).toEqual({
+      backup_id: 'legacy',
+      retention_type: 'weekly',
+      expires_at: null,
+      reason: 'weekly backup without an expiry date: never expires',
+    });
   });
 
   it('is idempotent over a year of daily cleanups with failures', () => {
@@ -213,7 +256,9 @@ describe('planRetention', () => {
 
   it('refuses bad input before planning', () => {
     const now = new Date('2026-03-01T00:00:00Z');
-    expect(() => planRetention([backup({ environment_id: 'a' }), backup({ environment_id: 'b' })], UTC, now)).toThrow(/one environment at a time/);
+    expect(() => planRetention([backup({ environment_id: 'a' }), backup({ environment_id: 'b' })], UTC, now)).toThrow(
+      /one environment at a time/,
+    );
     expect(() => planRetention([], { ...UTC, daily_retention: 366 }, now)).toThrow(ValidationError);
     expect(() => planRetention([], { ...UTC, weekly_backup_day: 7 }, now)).toThrow(/weekly_backup_day/);
     expect(() => planRetention([], { ...UTC, timezone: 'Mars/Olympus' }, now)).toThrow(/timezone/);

@@ -31,9 +31,20 @@ const policyArb: fc.Arbitrary<RetentionSettings> = fc.record({
 const recordArb = fc.record({
   at: fc.integer({ min: 0, max: SPAN }),
   // Mostly completed; a few of every other status.
-  status: fc.oneof({ weight: 6, arbitrary: fc.constant('completed' as const) }, { weight: 1, arbitrary: fc.constantFrom(...BACKUP_STATUSES) }),
-  tier: fc.oneof({ weight: 6, arbitrary: fc.constant('classify' as const) }, { weight: 2, arbitrary: fc.constantFrom(...RETENTION_TYPES) }, { weight: 1, arbitrary: fc.constant(null) }),
-  expiry: fc.oneof({ weight: 8, arbitrary: fc.constant('computed' as const) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: -SPAN, max: SPAN }) }),
+  status: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('completed' as const) },
+    { weight: 1, arbitrary: fc.constantFrom(...BACKUP_STATUSES) },
+  ),
+  tier: fc.oneof(
+    { weight: 6, arbitrary: fc.constant('classify' as const) },
+    { weight: 2, arbitrary: fc.constantFrom(...RETENTION_TYPES) },
+    { weight: 1, arbitrary: fc.constant(null) },
+  ),
+  expiry: fc.oneof(
+    { weight: 8, arbitrary: fc.constant('computed' as const) },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.integer({ min: -SPAN, max: SPAN }) },
+  ),
 });
 
 /** Random backups of one environment (plausible records plus odd ones), a policy and a `now`. */
@@ -44,8 +55,18 @@ const caseArb = fc
       const created = new Date(BASE + r.at);
       const tier = r.tier === 'classify' ? classifyRetention(created, policy) : r.tier;
       const expires =
-        r.expiry === 'computed' ? (computeExpiry(created, tier ?? 'daily', policy)?.toISOString() ?? null) : r.expiry === null ? null : new Date(created.getTime() + r.expiry).toISOString();
-      return backup({ id: `b${String(i).padStart(3, '0')}`, status: r.status, created_at: created.toISOString(), retention_type: tier, expires_at: expires });
+        r.expiry === 'computed'
+          ? (computeExpiry(created, tier ?? 'daily', policy)?.toISOString() ?? null)
+          : r.expiry === null
+            ? null
+            : new Date(created.getTime() + r.expiry).toISOString();
+      return backup({
+        id: `b${String(i).padStart(3, '0')}`,
+        status: r.status,
+        created_at: created.toISOString(),
+        retention_type: tier,
+        expires_at: expires,
+      });
     });
     return { policy, backups, now: new Date(BASE + nowOffset) };
   });
@@ -66,7 +87,9 @@ describe('planRetention properties', () => {
     fc.assert(
       fc.property(caseArb, ({ policy, backups, now }) => {
         const plan = planRetention(backups, policy, now);
-        const completed = backups.filter((b) => b.status === 'completed').sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1));
+        const completed = backups
+          .filter((b) => b.status === 'completed')
+          .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1));
         const expired = new Set(plan.expire.map((e) => e.backup_id));
         if (completed.length) expect(expired.has(completed[0]!.id)).toBe(false);
         for (const b of backups.filter((x) => x.retention_type === 'permanent')) {
@@ -83,7 +106,12 @@ describe('planRetention properties', () => {
       fc.property(caseArb, ({ policy, backups, now }) => {
         const plan = planRetention(backups, policy, now);
         const listed = [...plan.expire, ...plan.promote, ...plan.keep];
-        expect(listed.map((x) => x.backup_id).sort()).toEqual(backups.filter((b) => b.status === 'completed').map((b) => b.id).sort());
+        expect(listed.map((x) => x.backup_id).sort()).toEqual(
+          backups
+            .filter((b) => b.status === 'completed')
+            .map((b) => b.id)
+            .sort(),
+        );
         for (const x of listed) expect(x.reason.length).toBeGreaterThan(10);
         for (const e of plan.expire) expect(Date.parse(e.expires_at)).toBeLessThan(now.getTime());
         for (const p of plan.promote) {
@@ -122,10 +150,22 @@ describe('planKeepPolicy properties', () => {
   const count = fc.oneof(fc.constant(undefined), fc.integer({ min: -1, max: 6 }));
   const duration = fc.oneof(fc.constant(undefined), fc.constantFrom('1d', '7d', '1m', '2m3d', '1y', '12h'));
   const keepArb: fc.Arbitrary<KeepPolicy> = fc
-    .record({ last: count, hourly: count, daily: count, weekly: count, monthly: count, yearly: count, within: duration, within_daily: duration, within_weekly: duration })
+    .record({
+      last: count,
+      hourly: count,
+      daily: count,
+      weekly: count,
+      monthly: count,
+      yearly: count,
+      within: duration,
+      within_daily: duration,
+      within_weekly: duration,
+    })
     .map((k) => Object.fromEntries(Object.entries(k).filter(([, v]) => v !== undefined)) as KeepPolicy)
     .filter((k) => Object.values(k).some((v) => v !== 0));
-  const snapsArb = fc.uniqueArray(fc.integer({ min: 0, max: SPAN }), { maxLength: 80 }).map((ts) => ts.map((t, i) => ({ id: `s${i}`, time: new Date(BASE + t).toISOString() })));
+  const snapsArb = fc
+    .uniqueArray(fc.integer({ min: 0, max: SPAN }), { maxLength: 80 })
+    .map((ts) => ts.map((t, i) => ({ id: `s${i}`, time: new Date(BASE + t).toISOString() })));
 
   it('keeps or removes each snapshot once, with reasons, independent of input order (distinct times)', () => {
     fc.assert(
@@ -136,7 +176,10 @@ describe('planKeepPolicy properties', () => {
         const again = planKeepPolicy(shuffled(snaps, seed), keep, { timezone });
         expect(again.keep.map((k) => [k.item.id, k.reasons])).toEqual(plan.keep.map((k) => [k.item.id, k.reasons]));
         // Any counting rule keeps the newest snapshot.
-        if (snaps.length && [keep.last, keep.hourly, keep.daily, keep.weekly, keep.monthly, keep.yearly].some((c) => c !== undefined && c !== 0)) {
+        if (
+          snaps.length &&
+          [keep.last, keep.hourly, keep.daily, keep.weekly, keep.monthly, keep.yearly].some((c) => c !== undefined && c !== 0)
+        ) {
           const newest = [...snaps].sort((a, b) => (a.time < b.time ? 1 : -1))[0]!;
           expect(plan.keep[0]!.item).toBe(newest);
         }

@@ -17,7 +17,13 @@ import {
   type StorageConfig,
   type StorageProvider,
 } from '../../../src/index.js';
-import { FakeClock, InMemoryBackupPolicyRepository, InMemoryBackupRepository, InMemoryStorageConfigRepository, MemoryEventSink } from '../../../src/testing/index.js';
+import {
+  FakeClock,
+  InMemoryBackupPolicyRepository,
+  InMemoryBackupRepository,
+  InMemoryStorageConfigRepository,
+  MemoryEventSink,
+} from '../../../src/testing/index.js';
 import { policy, storageConfig } from './fixtures.js';
 import { scheduled } from './plan-helpers.js';
 
@@ -42,7 +48,11 @@ async function world(kind: 'memory' | 'local', root?: string): Promise<World> {
   const configs = new InMemoryStorageConfigRepository(clock);
   const events = new MemoryEventSink();
   const config = await configs.create(
-    storageConfig({ id: `sc-${kind}-${++n}`, provider: kind, settings: kind === 'local' ? { root: root! } : { namespace: `retention-test-${n}` } }),
+    storageConfig({
+      id: `sc-${kind}-${++n}`,
+      provider: kind,
+      settings: kind === 'local' ? { root: root! } : { namespace: `retention-test-${n}` },
+    }),
   );
   const store = createStorageProvider(config);
   return {
@@ -58,20 +68,42 @@ async function world(kind: 'memory' | 'local', root?: string): Promise<World> {
 }
 
 /** A completed backup whose ZIP is really stored and counted, as the pipeline leaves it. */
-async function stored(w: World, at: string, environment_id: string, settings: RetentionSettings, overrides: Partial<Backup> = {}): Promise<Backup> {
+async function stored(
+  w: World,
+  at: string,
+  environment_id: string,
+  settings: RetentionSettings,
+  overrides: Partial<Backup> = {},
+): Promise<Backup> {
   const id = overrides.id ?? `${environment_id}-${at.slice(0, 10)}`;
   const key = backupStorageKey({ organization_id: 'org-1', project_id: 'proj-1', environment_id, backup_id: id });
   const body = Buffer.alloc(100 + (n++ % 50), 7);
   await w.store.upload(key, Readable.from([body]));
   await w.configs.adjustUsage(w.config.id, { bytes: body.length, objects: 1 });
-  return w.backups.create(scheduled(at, settings, { id, environment_id, storage_config_id: w.config.id, database_key: key, compressed_size: body.length, ...overrides }));
+  return w.backups.create(
+    scheduled(at, settings, {
+      id,
+      environment_id,
+      storage_config_id: w.config.id,
+      database_key: key,
+      compressed_size: body.length,
+      ...overrides,
+    }),
+  );
 }
 
 async function exists(w: World, key: string): Promise<boolean> {
   return (await w.store.head(key)).exists;
 }
 
-const UTC: RetentionSettings = { daily_retention: 7, weekly_retention: 4, monthly_retention: 12, yearly_retention: 2, weekly_backup_day: 6, timezone: 'UTC' };
+const UTC: RetentionSettings = {
+  daily_retention: 7,
+  weekly_retention: 4,
+  monthly_retention: 12,
+  yearly_retention: 2,
+  weekly_backup_day: 6,
+  timezone: 'UTC',
+};
 
 /** Two environments: env-a has a Brussels policy with 3 dailies; env-b has none (spec defaults). */
 async function season(w: World) {
@@ -80,7 +112,8 @@ async function season(w: World) {
   const made: Backup[] = [];
   // env-a: Jan 1 and Mar 1 (context), then Mon 9 .. Thu 19 March, its Sunday the 15th failing.
   for (const at of ['2026-01-01T01:00:00Z', '2026-03-01T01:00:00Z']) made.push(await stored(w, at, 'env-a', brussels));
-  for (let d = 9; d <= 19; d++) if (d !== 15) made.push(await stored(w, `2026-03-${String(d).padStart(2, '0')}T01:00:00Z`, 'env-a', brussels));
+  for (let d = 9; d <= 19; d++)
+    if (d !== 15) made.push(await stored(w, `2026-03-${String(d).padStart(2, '0')}T01:00:00Z`, 'env-a', brussels));
   // env-b: Mar 10 .. 19 every day, with its Jan 1, Mar 1 and Sunday Mar 8 (and Sunday 15 among the days).
   for (const at of ['2026-01-01T02:00:00Z', '2026-03-01T02:00:00Z', '2026-03-08T02:00:00Z']) made.push(await stored(w, at, 'env-b', UTC));
   for (let d = 10; d <= 19; d++) made.push(await stored(w, `2026-03-${String(d).padStart(2, '0')}T02:00:00Z`, 'env-b', UTC));
@@ -151,11 +184,23 @@ describe('RetentionService.runCleanup', () => {
       const types = w.events.events.map((e) => e.type);
       expect(types.filter((t) => t === 'retention.expired')).toHaveLength(12);
       expect(types.filter((t) => t === 'retention.storage_deleted')).toHaveLength(12);
-      expect(w.events.events.find((e) => e.type === 'retention.promoted')!.data).toMatchObject({ environment_id: 'env-a', from: 'daily', to: 'weekly' });
-      expect(w.events.events.at(-1)).toMatchObject({ type: 'retention.cleanup_completed', data: { expired: 12, deleted_storage: 12, promoted: 1, errors: 0 } });
+      expect(w.events.events.find((e) => e.type === 'retention.promoted')!.data).toMatchObject({
+        environment_id: 'env-a',
+        from: 'daily',
+        to: 'weekly',
+      });
+      expect(w.events.events.at(-1)).toMatchObject({
+        type: 'retention.cleanup_completed',
+        data: { expired: 12, deleted_storage: 12, promoted: 1, errors: 0 },
+      });
 
       // Running again changes nothing.
-      expect(await w.service().runCleanup(new Date('2026-03-20T03:00:00Z'))).toEqual({ expired: 0, deleted_storage: 0, promoted: 0, errors: [] });
+      expect(await w.service().runCleanup(new Date('2026-03-20T03:00:00Z'))).toEqual({
+        expired: 0,
+        deleted_storage: 0,
+        promoted: 0,
+        errors: [],
+      });
       expect((await w.configs.get(w.config.id))!.object_count).toBe(made.length - 12);
     });
   }
@@ -174,9 +219,12 @@ describe('RetentionService.runCleanup', () => {
     expect(await exists(w, deleted.database_key!)).toBe(false);
     expect(await exists(w, neverDone.database_key!)).toBe(false);
     expect(await exists(w, done.database_key!)).toBe(true);
-    expect((await w.backups.get(deleted.id))).toMatchObject({ status: 'deleted', database_key: null });
+    expect(await w.backups.get(deleted.id)).toMatchObject({ status: 'deleted', database_key: null });
     const after = (await w.configs.get(w.config.id))!;
-    expect(after).toMatchObject({ object_count: before.object_count - 1, total_size_bytes: before.total_size_bytes - deleted.compressed_size });
+    expect(after).toMatchObject({
+      object_count: before.object_count - 1,
+      total_size_bytes: before.total_size_bytes - deleted.compressed_size,
+    });
   });
 
   it('counts an object that is already missing as deleted', async () => {
@@ -201,7 +249,14 @@ describe('RetentionService.runCleanup', () => {
     const result = await w.service().runCleanup();
     expect(result.deleted_storage).toBe(0);
     expect(result.errors).toEqual([
-      { step: 'delete_storage', environment_id: 'env-a', backup_id: b.id, code: expect.stringMatching(/^E_STORAGE/), message: expect.stringContaining(b.database_key!), transient: false },
+      {
+        step: 'delete_storage',
+        environment_id: 'env-a',
+        backup_id: b.id,
+        code: expect.stringMatching(/^E_STORAGE/),
+        message: expect.stringContaining(b.database_key!),
+        transient: false,
+      },
     ]);
     expect((await w.backups.get(b.id))!.database_key).toBe(b.database_key);
     expect(await w.configs.get(w.config.id)).toEqual(before);
@@ -214,7 +269,14 @@ describe('RetentionService.runCleanup', () => {
 
   it('reports a backup whose storage config is gone, and goes on with the others', async () => {
     const w = await world('memory');
-    const orphan = await w.backups.create(scheduled('2026-03-01T02:00:00Z', UTC, { id: 'orphan', status: 'expired', storage_config_id: 'sc-gone', database_key: 'k/orphan.zip' }));
+    const orphan = await w.backups.create(
+      scheduled('2026-03-01T02:00:00Z', UTC, {
+        id: 'orphan',
+        status: 'expired',
+        storage_config_id: 'sc-gone',
+        database_key: 'k/orphan.zip',
+      }),
+    );
     const fine = await stored(w, '2026-03-02T02:00:00Z', 'env-a', UTC, { status: 'deleted' });
     const result = await w.service().runCleanup();
     expect(result.deleted_storage).toBe(1);
@@ -343,6 +405,9 @@ describe('RetentionService quota', () => {
     await expect(service(1000).assertWithinQuota('org-1')).resolves.toMatchObject({ used_bytes: 900 });
     await expect(service(900).assertWithinQuota('org-1')).rejects.toThrow(QuotaExceededError);
     await expect(service(null).assertWithinQuota('org-1')).resolves.toMatchObject({ limit_bytes: null, exceeded: false });
-    expect(await new RetentionService({ backups, storageConfigs: configs }).usage('org-1')).toMatchObject({ used_bytes: 900, limit_bytes: null });
+    expect(await new RetentionService({ backups, storageConfigs: configs }).usage('org-1')).toMatchObject({
+      used_bytes: 900,
+      limit_bytes: null,
+    });
   });
 });

@@ -12,7 +12,9 @@ describe('simulateRetention', () => {
 
   it(`spec default policy (7/4/12/2, daily 02:00 UTC), 3 years: ${summary(threeYears)}`, () => {
     const r = threeYears;
-    console.log(`[retention simulator] ${summary(r)}; steady state over the last year: min ${JSON.stringify(r.steady_state.min)}, max ${JSON.stringify(r.steady_state.max)}`);
+    console.log(
+      `[retention simulator] ${summary(r)}; steady state over the last year: min ${JSON.stringify(r.steady_state.min)}, max ${JSON.stringify(r.steady_state.max)}`,
+    );
     expect(r.backups_completed).toBe(1095);
     expect(r.end).toBe('2026-12-30T03:00:00.000Z');
     // About a week of dailies: the last 7 days minus the one that was a Sunday (weekly).
@@ -51,16 +53,28 @@ describe('simulateRetention', () => {
       '2026-12-13 weekly',
       '2026-12-06 weekly',
     ]);
-    expect(days.slice(10)).toEqual([...['12', '11', '10', '09', '08', '07', '06', '05', '04', '03', '02'].map((m) => `2026-${m}-01 monthly`), '2026-01-01 yearly', '2025-01-01 yearly']);
+    expect(days.slice(10)).toEqual([
+      ...['12', '11', '10', '09', '08', '07', '06', '05', '04', '03', '02'].map((m) => `2026-${m}-01 monthly`),
+      '2026-01-01 yearly',
+      '2025-01-01 yearly',
+    ]);
   });
 
   it('keeps the same shape in Pacific/Auckland with weeks starting Monday, and through failures thanks to promotion', () => {
-    const nz = simulateRetention({ start: '2024-01-01T00:00:00Z', days: 3 * 365, policy: { ...DEFAULT_RETENTION, timezone: 'Pacific/Auckland', weekly_backup_day: 0 } });
+    const nz = simulateRetention({
+      start: '2024-01-01T00:00:00Z',
+      days: 3 * 365,
+      policy: { ...DEFAULT_RETENTION, timezone: 'Pacific/Auckland', weekly_backup_day: 0 },
+    });
     console.log(`[retention simulator] Pacific/Auckland, weekly on Monday: ${summary(nz)}`);
     expect(nz.retained).toMatchObject({ daily: 6, weekly: 4, yearly: 2 });
     expect(nz.retained.monthly).toBeGreaterThanOrEqual(11);
     // Every backup on a 1st and every Sunday fails: promotion still gives each week, month and year one backup.
-    const failing = simulateRetention({ start: '2024-01-01T00:00:00Z', days: 3 * 365, fails: (at) => at.getUTCDate() === 1 || at.getUTCDay() === 0 });
+    const failing = simulateRetention({
+      start: '2024-01-01T00:00:00Z',
+      days: 3 * 365,
+      fails: (at) => at.getUTCDate() === 1 || at.getUTCDay() === 0,
+    });
     console.log(`[retention simulator] every 1st and every Sunday failing: ${summary(failing)}, ${failing.promoted} promotions`);
     expect(failing.backups_failed).toBeGreaterThan(150);
     expect(failing.retained).toMatchObject({ weekly: 3, monthly: 11, yearly: 2 });

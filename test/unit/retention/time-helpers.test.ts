@@ -6,11 +6,15 @@ import { newestFirstOrder, parseIsoTimestamp } from '../../../src/index.js';
 describe('parseIsoTimestamp', () => {
   it('equals Date.parse on canonical timestamps of any instant from year 0 to 9999', () => {
     fc.assert(
-      fc.property(fc.integer({ min: Date.parse('0000-01-01T00:00:00Z'), max: Date.parse('9999-12-31T23:59:59.999Z') }), fc.boolean(), (ms, withMillis) => {
-        const iso = new Date(ms).toISOString();
-        const text = withMillis ? iso : `${iso.slice(0, 19)}Z`;
-        expect(parseIsoTimestamp(text)).toBe(Date.parse(text));
-      }),
+      fc.property(
+        fc.integer({ min: Date.parse('0000-01-01T00:00:00Z'), max: Date.parse('9999-12-31T23:59:59.999Z') }),
+        fc.boolean(),
+        (ms, withMillis) => {
+          const iso = new Date(ms).toISOString();
+          const text = withMillis ? iso : `${iso.slice(0, 19)}Z`;
+          expect(parseIsoTimestamp(text)).toBe(Date.parse(text));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -35,7 +39,11 @@ describe('parseIsoTimestamp', () => {
 });
 
 describe('newestFirstOrder', () => {
-  const reference = (times: number[]) => times.map((t, i) => [t, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, i]) => i);
+  const reference = (times: number[]) =>
+    times
+      .map((t, i) => [t, i] as const)
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .map(([, i]) => i);
 
   it('orders newest first, equal times in input order, for any span and any input order', () => {
     fc.assert(

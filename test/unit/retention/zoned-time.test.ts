@@ -1,21 +1,60 @@
 // The zoned-time helpers the GFS calendar and both planners rest on, checked against Intl.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { civilFromEpochDay, DEFAULT_RETENTION, epochDay, instantFromZoned, isoWeekdayOfEpochDay, nextRun, planKeepPolicy, planRetention, ValidationError, zonedParts, zoneOffsetMs } from '../../../src/index.js';
+import {
+  civilFromEpochDay,
+  DEFAULT_RETENTION,
+  epochDay,
+  instantFromZoned,
+  isoWeekdayOfEpochDay,
+  nextRun,
+  planKeepPolicy,
+  planRetention,
+  ValidationError,
+  zonedParts,
+  zoneOffsetMs,
+} from '../../../src/index.js';
 
-const ZONES = ['UTC', 'Europe/Brussels', 'America/New_York', 'Pacific/Auckland', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns'];
+const ZONES = [
+  'UTC',
+  'Europe/Brussels',
+  'America/New_York',
+  'Pacific/Auckland',
+  'Asia/Kolkata',
+  'Australia/Lord_Howe',
+  'Asia/Kathmandu',
+  'America/St_Johns',
+];
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 function intlParts(ms: number, timeZone: string) {
   let f = formats.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+    });
     formats.set(timeZone, f);
   }
   const p: Record<string, string> = {};
   for (const x of f.formatToParts(new Date(ms))) p[x.type] = x.value;
-  return { year: +p.year!, month: +p.month!, day: +p.day!, hour: +p.hour!, minute: +p.minute!, second: +p.second!, isoWeekday: WEEKDAYS[p.weekday!] };
+  return {
+    year: +p.year!,
+    month: +p.month!,
+    day: +p.day!,
+    hour: +p.hour!,
+    minute: +p.minute!,
+    second: +p.second!,
+    isoWeekday: WEEKDAYS[p.weekday!],
+  };
 }
 
 describe('zoned time', () => {
@@ -29,7 +68,15 @@ describe('zoned time', () => {
   });
 
   it('zonedParts agrees with Intl every 15 minutes around DST changes', () => {
-    const around = ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z', '2026-04-04T14:00:00Z', '2026-09-26T14:00:00Z', '2026-04-04T15:00:00Z'];
+    const around = [
+      '2026-03-29T01:00:00Z',
+      '2026-10-25T01:00:00Z',
+      '2026-03-08T07:00:00Z',
+      '2026-11-01T06:00:00Z',
+      '2026-04-04T14:00:00Z',
+      '2026-09-26T14:00:00Z',
+      '2026-04-04T15:00:00Z',
+    ];
     for (const zone of ZONES) {
       for (const at of around) {
         for (let k = -12; k <= 12; k++) {

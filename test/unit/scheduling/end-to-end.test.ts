@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BackupService, PolicyService, RetentionService, Scheduler, createStorageProvider, type ServiceEvent, type StorageConfig } from '../../../src/index.js';
+import {
+  BackupService,
+  PolicyService,
+  RetentionService,
+  Scheduler,
+  createStorageProvider,
+  type ServiceEvent,
+  type StorageConfig,
+} from '../../../src/index.js';
 import {
   FakeBackupSource,
   FakeClock,
@@ -32,18 +40,45 @@ describe('scheduled backups end to end', () => {
     const environments = new StaticEnvironmentResolver([brussels, hourly]);
     const source = new FakeBackupSource({ dumpSize: 20_000, filestoreSize: 10_000 });
     const config: StorageConfig = {
-      id: randomUUID(), organization_id: brussels.organization_id, name: 'Primary', provider: 'memory', is_default: true,
-      settings: { namespace: randomUUID() }, credentials: null, storage_class: null, total_size_bytes: 0, object_count: 0,
-      last_used_at: null, created_at: clock.now().toISOString(), updated_at: clock.now().toISOString(),
+      id: randomUUID(),
+      organization_id: brussels.organization_id,
+      name: 'Primary',
+      provider: 'memory',
+      is_default: true,
+      settings: { namespace: randomUUID() },
+      credentials: null,
+      storage_class: null,
+      total_size_bytes: 0,
+      object_count: 0,
+      last_used_at: null,
+      created_at: clock.now().toISOString(),
+      updated_at: clock.now().toISOString(),
     };
     await storageConfigs.create(config);
     const service = new BackupService({
-      backups, tasks, storageConfigs, policies, environments, queue, clock, events,
-      sources: () => source, storageProviders: createStorageProvider, runnerOptions: { dumpLister: null },
+      backups,
+      tasks,
+      storageConfigs,
+      policies,
+      environments,
+      queue,
+      clock,
+      events,
+      sources: () => source,
+      storageProviders: createStorageProvider,
+      runnerOptions: { dumpLister: null },
     });
     const retention = new RetentionService({ backups, storageConfigs, policies, clock, events });
     const policyService = new PolicyService({ policies, storageConfigs, clock, events });
-    const scheduler = new Scheduler({ policies, backups: service, retention, clock, events, policyChanges: policyService, recheckIntervalMs: 6 * 3_600_000 });
+    const scheduler = new Scheduler({
+      policies,
+      backups: service,
+      retention,
+      clock,
+      events,
+      policyChanges: policyService,
+      recheckIntervalMs: 6 * 3_600_000,
+    });
     const worker = service.startWorker();
 
     await policyService.createPolicy(brussels.environment_id, { schedule_cron: '30 2 * * *', timezone: 'Europe/Brussels' });
@@ -78,7 +113,14 @@ describe('scheduled backups end to end', () => {
     const hourlyBackups = await backups.find({ environment_id: hourly.environment_id });
     expect(hourlyBackups).toHaveLength(16); // 18:00 on the 27th ... 12:00 on the 31st
     for (const b of [...brusselsBackups, ...hourlyBackups]) {
-      expect(b).toMatchObject({ status: 'completed', backup_type: 'scheduled', created_by: null, storage_config_id: config.id, include_filestore: true, is_verified: true });
+      expect(b).toMatchObject({
+        status: 'completed',
+        backup_type: 'scheduled',
+        created_by: null,
+        storage_config_id: config.id,
+        include_filestore: true,
+        is_verified: true,
+      });
     }
     expect(source.started.dump).toBe(20);
     expect(await policyService.getPolicy(brussels.environment_id)).toMatchObject({

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { BackupCreateInput, BackupPolicy, BackupPolicyRepository, BackupStarter, BackupStatus, Clock, Actor, Where } from '../../../src/index.js';
+import type {
+  BackupCreateInput,
+  BackupPolicy,
+  BackupPolicyRepository,
+  BackupStarter,
+  BackupStatus,
+  Clock,
+  Actor,
+  Where,
+} from '../../../src/index.js';
 import { StorageError } from '../../../src/index.js';
 
 /** One createBackup call seen by {@link RecordingStarter}. */
@@ -20,10 +29,15 @@ export class RecordingStarter implements BackupStarter {
   gate: Promise<void> | null = null;
   constructor(private readonly clock: Clock) {}
 
-  async createBackup(environmentId: string, input: BackupCreateInput, actor: Actor | null): Promise<{ id: string; status: BackupStatus; task_id: string | null }> {
+  async createBackup(
+    environmentId: string,
+    input: BackupCreateInput,
+    actor: Actor | null,
+  ): Promise<{ id: string; status: BackupStatus; task_id: string | null }> {
     const at = this.clock.now().toISOString();
     if (this.gate) await this.gate;
-    if (this.failFor.has(environmentId)) throw new StorageError('E_STORAGE_UNAVAILABLE', `storage unreachable for ${environmentId}`, { transient: true });
+    if (this.failFor.has(environmentId))
+      throw new StorageError('E_STORAGE_UNAVAILABLE', `storage unreachable for ${environmentId}`, { transient: true });
     const id = randomUUID();
     this.started.push({ id, environmentId, input, actor, at });
     return { id, status: 'pending', task_id: randomUUID() };

@@ -31,7 +31,13 @@ const COMMON: Row[] = [
   { name: 'Every 6 hours', cron: '0 */6 * * *', days: 2, count: 8, promise: (w) => [0, 6, 12, 18].includes(w.hour) && w.minute === 0 },
   { name: 'Twice daily', cron: '0 2,14 * * *', days: 3, count: 6, promise: (w) => [2, 14].includes(w.hour) && w.minute === 0 },
   { name: 'Hourly', cron: '0 * * * *', days: 1, count: 24, promise: (w) => w.minute === 0 },
-  { name: 'Business hours', cron: '0 9-17 * * 1-5', days: 7, count: 45, promise: (w) => w.isoDow <= 5 && w.hour >= 9 && w.hour <= 17 && w.minute === 0 },
+  {
+    name: 'Business hours',
+    cron: '0 9-17 * * 1-5',
+    days: 7,
+    count: 45,
+    promise: (w) => w.isoDow <= 5 && w.hour >= 9 && w.hour <= 17 && w.minute === 0,
+  },
   { name: 'Weekly Sunday', cron: '0 3 * * 0', days: 28, count: 4, promise: (w) => w.isoDow === 7 && w.hour === 3 && w.minute === 0 },
   { name: 'Monthly', cron: '0 1 1 * *', days: 92, count: 3, promise: (w) => w.day === 1 && w.hour === 1 && w.minute === 0 },
   { name: 'Weekday mornings', cron: '30 8 * * 1-5', days: 7, count: 5, promise: (w) => w.isoDow <= 5 && w.hour === 8 && w.minute === 30 },
@@ -40,7 +46,7 @@ const ZONES = ['UTC', 'Europe/Brussels', 'America/New_York', 'Asia/Kolkata', 'Au
 // A Wednesday in June (no DST change within 92 days in the northern zones; Sydney's is in October).
 const FROM = new Date('2026-06-10T13:17:00Z');
 
-describe('nextRun: the spec\'s Common Schedules', () => {
+describe("nextRun: the spec's Common Schedules", () => {
   for (const row of COMMON) {
     for (const tz of ZONES) {
       it(`${row.name} (${row.cron}) in ${tz}`, () => {
@@ -50,7 +56,10 @@ describe('nextRun: the spec\'s Common Schedules', () => {
         expect(runs).toHaveLength(row.count);
         for (const r of runs) {
           const w = wallOf(r.getTime(), tz);
-          expect(row.promise({ hour: w.hour, minute: w.minute, day: w.day, isoDow: w.dow === 0 ? 7 : w.dow }), `${r.toISOString()} in ${tz}`).toBe(true);
+          expect(
+            row.promise({ hour: w.hour, minute: w.minute, day: w.day, isoDow: w.dow === 0 ? 7 : w.dow }),
+            `${r.toISOString()} in ${tz}`,
+          ).toBe(true);
         }
       });
     }
@@ -101,7 +110,19 @@ describe('nextRun: the spec\'s Common Schedules', () => {
 
 // DECISIONS 4 across every DST change of 2026 and 2027 in three zones.
 const DST_ZONES = ['Europe/Brussels', 'America/New_York', 'Australia/Sydney'];
-const DST_CRONS = ['0 2 * * *', '30 2 * * *', '30 1 * * *', '0 3 * * *', '0 * * * *', '*/15 * * * *', '0 */6 * * *', '0 2,14 * * *', '0 1-3 * * *', '30 8 * * 1-5', '*/20 1,2 * * *'];
+const DST_CRONS = [
+  '0 2 * * *',
+  '30 2 * * *',
+  '30 1 * * *',
+  '0 3 * * *',
+  '0 * * * *',
+  '*/15 * * * *',
+  '0 */6 * * *',
+  '0 2,14 * * *',
+  '0 1-3 * * *',
+  '30 8 * * 1-5',
+  '*/20 1,2 * * *',
+];
 
 describe('nextRun across the DST changes of 2026 and 2027', () => {
   for (const tz of DST_ZONES) {
@@ -131,16 +152,76 @@ describe('nextRun across the DST changes of 2026 and 2027', () => {
 
   // The same rules, spelled out on the days that matter.
   const cases: { tz: string; cron: string; from: string; expect: string[]; why: string }[] = [
-    { tz: 'Europe/Brussels', cron: '30 2 * * *', from: '2026-03-28T12:00:00Z', expect: ['2026-03-29T01:30:00.000Z', '2026-03-30T00:30:00.000Z'], why: '02:30 does not exist: runs at 03:30 CEST' },
-    { tz: 'Europe/Brussels', cron: '0 2 * * *', from: '2027-03-27T12:00:00Z', expect: ['2027-03-28T01:00:00.000Z', '2027-03-29T00:00:00.000Z'], why: '02:00 does not exist: runs at 03:00 CEST' },
-    { tz: 'Europe/Brussels', cron: '30 2 * * *', from: '2026-10-24T12:00:00Z', expect: ['2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z'], why: '02:30 happens twice: runs at the first (CEST) only' },
-    { tz: 'Europe/Brussels', cron: '0 * * * *', from: '2027-10-30T23:30:00Z', expect: ['2027-10-31T00:00:00.000Z', '2027-10-31T01:00:00.000Z', '2027-10-31T02:00:00.000Z'], why: 'hour `*`: 02:00 CEST, 02:00 CET, 03:00 CET' },
-    { tz: 'America/New_York', cron: '30 2 * * *', from: '2026-03-07T12:00:00Z', expect: ['2026-03-08T07:30:00.000Z', '2026-03-09T06:30:00.000Z'], why: '02:30 does not exist: runs at 03:30 EDT' },
-    { tz: 'America/New_York', cron: '30 1 * * *', from: '2026-10-31T12:00:00Z', expect: ['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z'], why: '01:30 happens twice: runs at 01:30 EDT only' },
-    { tz: 'America/New_York', cron: '30 1 * * *', from: '2027-11-07T05:45:00Z', expect: ['2027-11-08T06:30:00.000Z'], why: 'started inside the first pass, after 01:30 EDT: not again at 01:30 EST' },
-    { tz: 'America/New_York', cron: '0 * * * *', from: '2027-11-07T05:15:00Z', expect: ['2027-11-07T06:00:00.000Z', '2027-11-07T07:00:00.000Z'], why: 'hour `*`, started inside the first pass: 01:00 EST comes next' },
-    { tz: 'Australia/Sydney', cron: '30 2 * * *', from: '2026-10-03T00:00:00Z', expect: ['2026-10-03T16:30:00.000Z', '2026-10-04T15:30:00.000Z'], why: '02:30 does not exist: runs at 03:30 AEDT' },
-    { tz: 'Australia/Sydney', cron: '30 2 * * *', from: '2027-04-03T00:00:00Z', expect: ['2027-04-03T15:30:00.000Z', '2027-04-04T16:30:00.000Z'], why: '02:30 happens twice: runs at 02:30 AEDT only' },
+    {
+      tz: 'Europe/Brussels',
+      cron: '30 2 * * *',
+      from: '2026-03-28T12:00:00Z',
+      expect: ['2026-03-29T01:30:00.000Z', '2026-03-30T00:30:00.000Z'],
+      why: '02:30 does not exist: runs at 03:30 CEST',
+    },
+    {
+      tz: 'Europe/Brussels',
+      cron: '0 2 * * *',
+      from: '2027-03-27T12:00:00Z',
+      expect: ['2027-03-28T01:00:00.000Z', '2027-03-29T00:00:00.000Z'],
+      why: '02:00 does not exist: runs at 03:00 CEST',
+    },
+    {
+      tz: 'Europe/Brussels',
+      cron: '30 2 * * *',
+      from: '2026-10-24T12:00:00Z',
+      expect: ['2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z'],
+      why: '02:30 happens twice: runs at the first (CEST) only',
+    },
+    {
+      tz: 'Europe/Brussels',
+      cron: '0 * * * *',
+      from: '2027-10-30T23:30:00Z',
+      expect: ['2027-10-31T00:00:00.000Z', '2027-10-31T01:00:00.000Z', '2027-10-31T02:00:00.000Z'],
+      why: 'hour `*`: 02:00 CEST, 02:00 CET, 03:00 CET',
+    },
+    {
+      tz: 'America/New_York',
+      cron: '30 2 * * *',
+      from: '2026-03-07T12:00:00Z',
+      expect: ['2026-03-08T07:30:00.000Z', '2026-03-09T06:30:00.000Z'],
+      why: '02:30 does not exist: runs at 03:30 EDT',
+    },
+    {
+      tz: 'America/New_York',
+      cron: '30 1 * * *',
+      from: '2026-10-31T12:00:00Z',
+      expect: ['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z'],
+      why: '01:30 happens twice: runs at 01:30 EDT only',
+    },
+    {
+      tz: 'America/New_York',
+      cron: '30 1 * * *',
+      from: '2027-11-07T05:45:00Z',
+      expect: ['2027-11-08T06:30:00.000Z'],
+      why: 'started inside the first pass, after 01:30 EDT: not again at 01:30 EST',
+    },
+    {
+      tz: 'America/New_York',
+      cron: '0 * * * *',
+      from: '2027-11-07T05:15:00Z',
+      expect: ['2027-11-07T06:00:00.000Z', '2027-11-07T07:00:00.000Z'],
+      why: 'hour `*`, started inside the first pass: 01:00 EST comes next',
+    },
+    {
+      tz: 'Australia/Sydney',
+      cron: '30 2 * * *',
+      from: '2026-10-03T00:00:00Z',
+      expect: ['2026-10-03T16:30:00.000Z', '2026-10-04T15:30:00.000Z'],
+      why: '02:30 does not exist: runs at 03:30 AEDT',
+    },
+    {
+      tz: 'Australia/Sydney',
+      cron: '30 2 * * *',
+      from: '2027-04-03T00:00:00Z',
+      expect: ['2027-04-03T15:30:00.000Z', '2027-04-04T16:30:00.000Z'],
+      why: '02:30 happens twice: runs at 02:30 AEDT only',
+    },
   ];
   for (const c of cases) {
     it(`${c.tz} ${c.cron} from ${c.from}: ${c.why}`, () => {

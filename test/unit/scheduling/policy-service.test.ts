@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, PermissionDeniedError, PolicyService, ValidationError, type AuthorizationRequest, type PolicyChange } from '../../../src/index.js';
+import {
+  ConflictError,
+  NotFoundError,
+  PermissionDeniedError,
+  PolicyService,
+  ValidationError,
+  type AuthorizationRequest,
+  type PolicyChange,
+} from '../../../src/index.js';
 import { FakeClock, InMemoryBackupPolicyRepository, InMemoryStorageConfigRepository } from '../../../src/testing/index.js';
 
 const ENV = '770e8400-e29b-41d4-a716-446655440000';
@@ -30,7 +38,7 @@ const SPEC_BODY = {
 };
 
 describe('PolicyService.createPolicy', () => {
-  it('returns the spec\'s 201 body with next_backup_at computed', async () => {
+  it("returns the spec's 201 body with next_backup_at computed", async () => {
     const { service, changes } = setup();
     const policy = await service.createPolicy(ENV, SPEC_BODY);
     expect(policy).toEqual({
@@ -46,10 +54,21 @@ describe('PolicyService.createPolicy', () => {
     expect(changes.map((c) => c.type)).toEqual(['created']);
   });
 
-  it('applies the spec\'s defaults and evaluates the cron in the policy timezone', async () => {
+  it("applies the spec's defaults and evaluates the cron in the policy timezone", async () => {
     const { service } = setup();
     const policy = await service.createPolicy(ENV, { timezone: 'Europe/Brussels' });
-    expect(policy).toMatchObject({ is_enabled: true, schedule_cron: '0 2 * * *', daily_retention: 7, weekly_retention: 4, monthly_retention: 12, yearly_retention: 2, weekly_backup_day: 6, storage_config_id: null, notify_on_success: false, notify_on_failure: true });
+    expect(policy).toMatchObject({
+      is_enabled: true,
+      schedule_cron: '0 2 * * *',
+      daily_retention: 7,
+      weekly_retention: 4,
+      monthly_retention: 12,
+      yearly_retention: 2,
+      weekly_backup_day: 6,
+      storage_config_id: null,
+      notify_on_success: false,
+      notify_on_failure: true,
+    });
     // 02:00 in Brussels (CET, +01:00) on 12 December is 01:00 UTC.
     expect(policy.next_backup_at).toBe('2024-12-12T01:00:00.000Z');
   });
@@ -63,9 +82,17 @@ describe('PolicyService.createPolicy', () => {
 
   it('refuses bad input with a ValidationError naming each field, before storing anything', async () => {
     const { service, policies, changes } = setup();
-    const error = await service.createPolicy(ENV, { schedule_cron: '0 2 * *', timezone: 'Mars/Olympus', daily_retention: 400, weekly_backup_day: 7, extra: 1 }).catch((e: unknown) => e);
+    const error = await service
+      .createPolicy(ENV, { schedule_cron: '0 2 * *', timezone: 'Mars/Olympus', daily_retention: 400, weekly_backup_day: 7, extra: 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as ValidationError).issues.map((i) => i.field).sort()).toEqual(['daily_retention', 'extra', 'schedule_cron', 'timezone', 'weekly_backup_day']);
+    expect((error as ValidationError).issues.map((i) => i.field).sort()).toEqual([
+      'daily_retention',
+      'extra',
+      'schedule_cron',
+      'timezone',
+      'weekly_backup_day',
+    ]);
     expect(await policies.getByEnvironment(ENV)).toBeNull();
     expect(changes).toEqual([]);
     await expect(service.createPolicy('', SPEC_BODY)).rejects.toBeInstanceOf(ValidationError);
@@ -80,8 +107,19 @@ describe('PolicyService.createPolicy', () => {
     const { service, storageConfigs } = setup({ storage: true });
     await expect(service.createPolicy(ENV, SPEC_BODY)).rejects.toBeInstanceOf(ValidationError);
     await storageConfigs!.create({
-      id: STORAGE, organization_id: 'org', name: 'main', provider: 'memory', is_default: true, settings: {}, credentials: null, storage_class: null,
-      total_size_bytes: 0, object_count: 0, last_used_at: null, created_at: '2024-01-01T00:00:00.000Z', updated_at: '2024-01-01T00:00:00.000Z',
+      id: STORAGE,
+      organization_id: 'org',
+      name: 'main',
+      provider: 'memory',
+      is_default: true,
+      settings: {},
+      credentials: null,
+      storage_class: null,
+      total_size_bytes: 0,
+      object_count: 0,
+      last_used_at: null,
+      created_at: '2024-01-01T00:00:00.000Z',
+      updated_at: '2024-01-01T00:00:00.000Z',
     });
     expect((await service.createPolicy(ENV, SPEC_BODY)).storage_config_id).toBe(STORAGE);
   });
@@ -120,7 +158,9 @@ describe('PolicyService.updatePolicy (PATCH)', () => {
     const { service, clock } = setup();
     const created = await service.createPolicy(ENV, SPEC_BODY);
     await clock.set('2024-12-11T23:00:00Z');
-    expect((await service.updatePolicy(ENV, { yearly_retention: 5, schedule_cron: '0 2 * * *' })).next_backup_at).toBe(created.next_backup_at);
+    expect((await service.updatePolicy(ENV, { yearly_retention: 5, schedule_cron: '0 2 * * *' })).next_backup_at).toBe(
+      created.next_backup_at,
+    );
   });
 
   it('refuses bad input before changing anything, and a missing policy with NotFoundError', async () => {
@@ -141,7 +181,11 @@ describe('PolicyService.updatePolicy (PATCH)', () => {
     policies.update = async (id, patch, where) => {
       if (!raced) {
         raced = true;
-        await realUpdate(id, { next_backup_at: '2024-12-13T02:00:00.000Z', last_backup_status: 'pending' }, { next_backup_at: created.next_backup_at });
+        await realUpdate(
+          id,
+          { next_backup_at: '2024-12-13T02:00:00.000Z', last_backup_status: 'pending' },
+          { next_backup_at: created.next_backup_at },
+        );
       }
       return realUpdate(id, patch, where);
     };

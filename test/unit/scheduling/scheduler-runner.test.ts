@@ -12,7 +12,9 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop()));
 });
 
-function setup(options: { start?: string; clock?: FakeClock; recheckIntervalMs?: number; notify?: boolean; policies?: BackupPolicyRepository } = {}) {
+function setup(
+  options: { start?: string; clock?: FakeClock; recheckIntervalMs?: number; notify?: boolean; policies?: BackupPolicyRepository } = {},
+) {
   const clock = options.clock ?? new FakeClock(options.start ?? '2026-01-01T00:00:00Z');
   const repo = new InMemoryBackupPolicyRepository(clock);
   const policies = options.policies ?? repo;
@@ -169,7 +171,11 @@ describe('Scheduler runner (start/stop) on simulated time', () => {
     await clock.set('2026-01-01T01:02:30Z');
     expect(starter.started).toEqual([]);
     // Tries at 01:00, 01:01 and 01:02, each reported.
-    expect(events.events.filter((e): e is ServiceEvent => e.type === 'scheduler.error').map((e) => e.data.timestamp)).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T01:01:00.000Z', '2026-01-01T01:02:00.000Z']);
+    expect(events.events.filter((e): e is ServiceEvent => e.type === 'scheduler.error').map((e) => e.data.timestamp)).toEqual([
+      '2026-01-01T01:00:00.000Z',
+      '2026-01-01T01:01:00.000Z',
+      '2026-01-01T01:02:00.000Z',
+    ]);
     down = false;
     await clock.set('2026-01-01T01:10:00Z');
     // The 01:00 slot is caught up at the first try after the repository came back.

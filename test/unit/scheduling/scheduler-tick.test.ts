@@ -26,13 +26,25 @@ describe('Scheduler.tick', () => {
 
   it('starts a scheduled backup for a due policy and moves it to its next slot', async () => {
     const { policies, starter, scheduler, clock, events } = setup();
-    const p = await policies.create(policyRecord('env-a', { storage_config_id: '550e8400-e29b-41d4-a716-446655440000', next_backup_at: '2026-03-02T02:00:00.000Z' }));
+    const p = await policies.create(
+      policyRecord('env-a', { storage_config_id: '550e8400-e29b-41d4-a716-446655440000', next_backup_at: '2026-03-02T02:00:00.000Z' }),
+    );
     await clock.set('2026-03-02T02:00:00Z');
     expect(await scheduler.tick()).toMatchObject({ triggered: 1, errors: [] });
     expect(starter.started).toEqual([
-      { id: expect.any(String), environmentId: 'env-a', input: { backup_type: 'scheduled', storage_config_id: '550e8400-e29b-41d4-a716-446655440000', include_filestore: true }, actor: null, at: '2026-03-02T02:00:00.000Z' },
+      {
+        id: expect.any(String),
+        environmentId: 'env-a',
+        input: { backup_type: 'scheduled', storage_config_id: '550e8400-e29b-41d4-a716-446655440000', include_filestore: true },
+        actor: null,
+        at: '2026-03-02T02:00:00.000Z',
+      },
     ]);
-    expect(await policies.get(p.id)).toMatchObject({ last_backup_at: '2026-03-02T02:00:00.000Z', last_backup_status: 'pending', next_backup_at: '2026-03-03T02:00:00.000Z' });
+    expect(await policies.get(p.id)).toMatchObject({
+      last_backup_at: '2026-03-02T02:00:00.000Z',
+      last_backup_status: 'pending',
+      next_backup_at: '2026-03-03T02:00:00.000Z',
+    });
     expect(events.ofType('scheduler.backup_triggered')).toHaveLength(1);
   });
 
@@ -44,24 +56,33 @@ describe('Scheduler.tick', () => {
     expect(starter.started).toEqual([]);
   });
 
-  it('records one policy\'s failure on it and reports it, and starts the others', async () => {
+  it("records one policy's failure on it and reports it, and starts the others", async () => {
     const { policies, starter, scheduler, events } = setup();
     const ids: string[] = [];
-    for (const env of ['env-a', 'env-b', 'env-c']) ids.push((await policies.create(policyRecord(env, { next_backup_at: '2026-03-02T02:00:00.000Z' }))).id);
+    for (const env of ['env-a', 'env-b', 'env-c'])
+      ids.push((await policies.create(policyRecord(env, { next_backup_at: '2026-03-02T02:00:00.000Z' }))).id);
     starter.failFor.add('env-b');
     const result = await scheduler.tick(new Date('2026-03-02T02:00:30Z'));
     expect(result.triggered).toBe(2);
-    expect(result.errors).toEqual([{ policy_id: ids[1], environment_id: 'env-b', code: 'E_STORAGE_UNAVAILABLE', message: 'storage unreachable for env-b' }]);
+    expect(result.errors).toEqual([
+      { policy_id: ids[1], environment_id: 'env-b', code: 'E_STORAGE_UNAVAILABLE', message: 'storage unreachable for env-b' },
+    ]);
     expect(starter.started.map((s) => s.environmentId).sort()).toEqual(['env-a', 'env-c']);
     const failed = await policies.get(ids[1]!);
-    expect(failed).toMatchObject({ last_backup_status: 'failed', last_backup_at: '2026-03-02T02:00:30.000Z', next_backup_at: '2026-03-03T02:00:00.000Z' });
+    expect(failed).toMatchObject({
+      last_backup_status: 'failed',
+      last_backup_at: '2026-03-02T02:00:30.000Z',
+      next_backup_at: '2026-03-03T02:00:00.000Z',
+    });
     expect((await policies.get(ids[0]!))?.last_backup_status).toBe('pending');
     expect(events.ofType('scheduler.error')).toHaveLength(1);
   });
 
   it('stops a policy whose stored cron cannot be read, and says why', async () => {
     const { policies, starter, scheduler } = setup();
-    const bad = await policies.create(policyRecord('env-bad', { schedule_cron: 'every night', next_backup_at: '2026-03-02T02:00:00.000Z' }));
+    const bad = await policies.create(
+      policyRecord('env-bad', { schedule_cron: 'every night', next_backup_at: '2026-03-02T02:00:00.000Z' }),
+    );
     await policies.create(policyRecord('env-good', { next_backup_at: '2026-03-02T02:00:00.000Z' }));
     const result = await scheduler.tick(new Date('2026-03-02T02:00:00Z'));
     expect(result.triggered).toBe(1);
@@ -75,7 +96,15 @@ describe('Scheduler.tick', () => {
     const crons = ['0 2 * * *', '0 * * * *', '30 8 * * 1-5', '*/15 * * * *', '0 3 * * 0'];
     const made = [];
     for (const [i, cron] of crons.entries()) {
-      made.push(await policies.create(policyRecord(`env-${i}`, { schedule_cron: cron, timezone: 'Europe/Brussels', next_backup_at: nextRun(cron, 'Europe/Brussels', clock.now()).toISOString() })));
+      made.push(
+        await policies.create(
+          policyRecord(`env-${i}`, {
+            schedule_cron: cron,
+            timezone: 'Europe/Brussels',
+            next_backup_at: nextRun(cron, 'Europe/Brussels', clock.now()).toISOString(),
+          }),
+        ),
+      );
     }
     // Down from Monday 00:00 to Thursday 00:07 UTC: every policy missed slots but the weekly one (next due Sunday 8 March).
     await clock.set('2026-03-05T00:07:00Z');
@@ -86,7 +115,10 @@ describe('Scheduler.tick', () => {
     expect(starter.started.map((s) => s.environmentId).sort()).toEqual(due.map((p) => p.environment_id).sort());
     for (const p of made) {
       const after = await policies.get(p.id);
-      const expected = Date.parse(p.next_backup_at!) <= clock.now().getTime() ? nextRun(p.schedule_cron, 'Europe/Brussels', clock.now()).toISOString() : p.next_backup_at;
+      const expected =
+        Date.parse(p.next_backup_at!) <= clock.now().getTime()
+          ? nextRun(p.schedule_cron, 'Europe/Brussels', clock.now()).toISOString()
+          : p.next_backup_at;
       expect(after?.next_backup_at, p.schedule_cron).toBe(expected);
     }
     // Then on schedule: tick every minute for a day; each policy fires exactly at its slots.
@@ -98,8 +130,12 @@ describe('Scheduler.tick', () => {
     }
     for (const [i, cron] of crons.entries()) {
       const expected: string[] = [];
-      for (let t = nextRun(cron, 'Europe/Brussels', from); t <= clock.now(); t = nextRun(cron, 'Europe/Brussels', t)) expected.push(t.toISOString());
-      expect(starter.started.filter((s) => s.environmentId === `env-${i}`).map((s) => s.at), cron).toEqual(expected);
+      for (let t = nextRun(cron, 'Europe/Brussels', from); t <= clock.now(); t = nextRun(cron, 'Europe/Brussels', t))
+        expected.push(t.toISOString());
+      expect(
+        starter.started.filter((s) => s.environmentId === `env-${i}`).map((s) => s.at),
+        cron,
+      ).toEqual(expected);
     }
     expect(starter.started.length).toBe(1 + 24 + 1 + 96 + 0);
   });
@@ -113,7 +149,9 @@ describe('Scheduler.tick', () => {
     for (let i = 0; i < 100; i++) {
       const cron = `${i % 10}-59/10 * * * *`;
       const tz = zones[i % zones.length]!;
-      await shared.create(policyRecord(`env-${i}`, { schedule_cron: cron, timezone: tz, next_backup_at: nextRun(cron, tz, clock.now()).toISOString() }));
+      await shared.create(
+        policyRecord(`env-${i}`, { schedule_cron: cron, timezone: tz, next_backup_at: nextRun(cron, tz, clock.now()).toISOString() }),
+      );
     }
     const a = new Scheduler({ policies: jittered(shared, prng(1)), backups: starter, clock });
     const b = new Scheduler({ policies: jittered(shared, prng(2)), backups: starter, clock });
@@ -148,13 +186,23 @@ describe('Scheduler.tick', () => {
 describe('Scheduler retention cleanup', () => {
   function counting() {
     const runs: string[] = [];
-    return { runs, runner: { runCleanup: async (now?: Date) => (runs.push(now!.toISOString()), { expired: 0, deleted_storage: 0, promoted: 0, errors: [] }) } };
+    return {
+      runs,
+      runner: {
+        runCleanup: async (now?: Date) => (runs.push(now!.toISOString()), { expired: 0, deleted_storage: 0, promoted: 0, errors: [] }),
+      },
+    };
   }
 
   it('runs daily at 03:00 UTC by default, once per slot', async () => {
     const { runs, runner } = counting();
     const clock = new FakeClock('2026-03-02T00:30:00Z');
-    const scheduler = new Scheduler({ policies: new InMemoryBackupPolicyRepository(clock), backups: new RecordingStarter(clock), retention: runner, clock });
+    const scheduler = new Scheduler({
+      policies: new InMemoryBackupPolicyRepository(clock),
+      backups: new RecordingStarter(clock),
+      retention: runner,
+      clock,
+    });
     const results: TickResult[] = [];
     for (let i = 0; i < 3 * 24 * 4; i++) {
       results.push(await scheduler.tick());
@@ -167,7 +215,14 @@ describe('Scheduler retention cleanup', () => {
   it('follows a configured cron and zone', async () => {
     const { runs, runner } = counting();
     const clock = new FakeClock('2026-03-02T00:00:00Z');
-    const scheduler = new Scheduler({ policies: new InMemoryBackupPolicyRepository(clock), backups: new RecordingStarter(clock), retention: runner, retentionCron: '30 4 * * *', retentionTimezone: 'Europe/Brussels', clock });
+    const scheduler = new Scheduler({
+      policies: new InMemoryBackupPolicyRepository(clock),
+      backups: new RecordingStarter(clock),
+      retention: runner,
+      retentionCron: '30 4 * * *',
+      retentionTimezone: 'Europe/Brussels',
+      clock,
+    });
     for (let i = 0; i <= 2 * 48; i++) {
       await scheduler.tick();
       await clock.advance(HOUR / 2);
@@ -183,7 +238,13 @@ describe('Scheduler retention cleanup', () => {
     const starter = new RecordingStarter(clock);
     const replicas = [1, 2].map((seed) => {
       const repo = jittered(shared, prng(seed));
-      return new Scheduler({ policies: repo, backups: starter, retention: runner, claims: new PolicyRowScheduleClaims(repo, () => clock.now()), clock });
+      return new Scheduler({
+        policies: repo,
+        backups: starter,
+        retention: runner,
+        claims: new PolicyRowScheduleClaims(repo, () => clock.now()),
+        clock,
+      });
     });
     for (let i = 0; i < 3 * 24 * 60; i += 5) {
       await Promise.all(replicas.map((r) => r.tick()));
@@ -200,7 +261,9 @@ describe('Scheduler retention cleanup', () => {
     const clock = new FakeClock('2026-03-02T02:59:00Z');
     const policies = new InMemoryBackupPolicyRepository(clock);
     const claims = new InMemoryScheduleClaims();
-    const schedulers = [0, 1, 2].map(() => new Scheduler({ policies, backups: new RecordingStarter(clock), retention: runner, claims, clock }));
+    const schedulers = [0, 1, 2].map(
+      () => new Scheduler({ policies, backups: new RecordingStarter(clock), retention: runner, claims, clock }),
+    );
     await Promise.all(schedulers.map((s) => s.tick()));
     await clock.advance(DAY);
     await Promise.all(schedulers.map((s) => s.tick()));
@@ -217,6 +280,8 @@ describe('Scheduler retention cleanup', () => {
     });
     await scheduler.tick();
     await clock.set('2026-03-02T03:00:00Z');
-    expect((await scheduler.tick()).errors).toEqual([{ policy_id: null, environment_id: null, code: 'E_UNKNOWN', message: 'storage down' }]);
+    expect((await scheduler.tick()).errors).toEqual([
+      { policy_id: null, environment_id: null, code: 'E_UNKNOWN', message: 'storage down' },
+    ]);
   });
 });

@@ -38,7 +38,8 @@ describe('pg_dump arguments', () => {
   });
 
   it('refuses compression levels outside 0-9', () => {
-    for (const level of [-1, 10, 1.5, Number.NaN]) expect(() => pgDumpArgs({ database: 'a', compressionLevel: level })).toThrow(ValidationError);
+    for (const level of [-1, 10, 1.5, Number.NaN])
+      expect(() => pgDumpArgs({ database: 'a', compressionLevel: level })).toThrow(ValidationError);
     expect(pgDumpArgs({ database: 'a', compressionLevel: 0 })).toContain('-Z0');
     expect(pgDumpArgs({ database: 'a', compressionLevel: 9 })).toContain('-Z9');
   });
@@ -62,7 +63,13 @@ describe('docker commands', () => {
   const config = defaultDockerSource('env42', nasty);
 
   it('uses the spec defaults for an environment', () => {
-    expect(config).toMatchObject({ kind: 'docker', db_container: 'env42_db', odoo_container: 'env42_odoo', db_user: 'odoo', filestore_root: '/var/lib/odoo/filestore' });
+    expect(config).toMatchObject({
+      kind: 'docker',
+      db_container: 'env42_db',
+      odoo_container: 'env42_odoo',
+      db_user: 'odoo',
+      filestore_root: '/var/lib/odoo/filestore',
+    });
   });
 
   it('runs pg_dump in the db container as the odoo user', () => {
@@ -86,10 +93,37 @@ describe('docker commands', () => {
   });
 
   it('tars <filestore_root>/<db> in the odoo container, with custom binary, user and paths', () => {
-    expect(dockerTarArgv(config)).toEqual(['docker', 'exec', 'env42_odoo', 'tar', '-czf', '-', '-C', '/var/lib/odoo/filestore', '--', nasty]);
-    const custom = defaultDockerSource('e', 'db1', { docker_bin: '/opt/docker', db_user: 'postgres', filestore_root: '/data/fs', odoo_container: 'web', db_container: 'pg' });
+    expect(dockerTarArgv(config)).toEqual([
+      'docker',
+      'exec',
+      'env42_odoo',
+      'tar',
+      '-czf',
+      '-',
+      '-C',
+      '/var/lib/odoo/filestore',
+      '--',
+      nasty,
+    ]);
+    const custom = defaultDockerSource('e', 'db1', {
+      docker_bin: '/opt/docker',
+      db_user: 'postgres',
+      filestore_root: '/data/fs',
+      odoo_container: 'web',
+      db_container: 'pg',
+    });
     expect(dockerTarArgv(custom)).toEqual(['/opt/docker', 'exec', 'web', 'tar', '-czf', '-', '-C', '/data/fs', '--', 'db1']);
-    expect(dockerDumpArgv(custom, 1, false)).toEqual(['/opt/docker', 'exec', 'pg', 'pg_dump', '-Fc', '-Z1', '--username=postgres', '--no-password', "--dbname=dbname='db1'"]);
+    expect(dockerDumpArgv(custom, 1, false)).toEqual([
+      '/opt/docker',
+      'exec',
+      'pg',
+      'pg_dump',
+      '-Fc',
+      '-Z1',
+      '--username=postgres',
+      '--no-password',
+      "--dbname=dbname='db1'",
+    ]);
     expect(dockerFilestorePath(custom)).toBe('/data/fs/db1');
   });
 });

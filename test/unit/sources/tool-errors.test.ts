@@ -15,7 +15,15 @@ describe('tool errors', () => {
   });
 
   it('marks a refused connection as transient and names where the tool ran', () => {
-    const error = toolExitError('pg_dump', 'dump', exit(1, 'pg_dump: error: connection to server at "db" (10.0.0.5), port 5432 failed: Connection refused\n\tIs the server running on that host?'), { where: 'on odoo@vm:22' });
+    const error = toolExitError(
+      'pg_dump',
+      'dump',
+      exit(
+        1,
+        'pg_dump: error: connection to server at "db" (10.0.0.5), port 5432 failed: Connection refused\n\tIs the server running on that host?',
+      ),
+      { where: 'on odoo@vm:22' },
+    );
     expect(error.transient).toBe(true);
     expect(error.message).toBe('pg_dump failed (on odoo@vm:22): Connection refused (server at "db" (10.0.0.5), port 5432)');
   });
@@ -27,9 +35,19 @@ describe('tool errors', () => {
   });
 
   it('summarizes tar, docker and shell failures', () => {
-    expect(toolExitError('tar', 'filestore', exit(2, 'tar: mydb/ab/x: Cannot open: Permission denied\ntar: Exiting with failure status due to previous errors\n')).message).toBe('tar failed: mydb/ab/x: Cannot open: Permission denied');
-    expect(toolExitError('tar', 'filestore', exit(1, 'Error response from daemon: No such container: e_odoo\n')).message).toBe('tar failed: Error response from daemon: No such container: e_odoo');
-    expect(toolExitError('pg_dump', 'dump', exit(127, 'sh: 1: pg_dump: not found\n')).message).toBe('pg_dump failed: sh: 1: pg_dump: not found');
+    expect(
+      toolExitError(
+        'tar',
+        'filestore',
+        exit(2, 'tar: mydb/ab/x: Cannot open: Permission denied\ntar: Exiting with failure status due to previous errors\n'),
+      ).message,
+    ).toBe('tar failed: mydb/ab/x: Cannot open: Permission denied');
+    expect(toolExitError('tar', 'filestore', exit(1, 'Error response from daemon: No such container: e_odoo\n')).message).toBe(
+      'tar failed: Error response from daemon: No such container: e_odoo',
+    );
+    expect(toolExitError('pg_dump', 'dump', exit(127, 'sh: 1: pg_dump: not found\n')).message).toBe(
+      'pg_dump failed: sh: 1: pg_dump: not found',
+    );
     expect(toolExitError('pg_dump', 'dump', exit(null, '', 'SIGKILL')).message).toBe('pg_dump failed: was killed by signal SIGKILL');
     expect(toolExitError('tar', 'filestore', exit(3, '')).details.exit_code).toBe(3);
   });
@@ -37,7 +55,12 @@ describe('tool errors', () => {
   it('accepts tar exit 1 only for files that changed or vanished while being read', () => {
     expect(isToolSuccess('tar', exit(0, ''))).toBe(true);
     expect(isToolSuccess('tar', exit(1, 'tar: db/ab/abc: file changed as we read it\n'))).toBe(true);
-    expect(isToolSuccess('tar', exit(1, 'tar: db/ab/abc: file removed before we read it\ntar: Exiting with failure status due to previous errors\n'))).toBe(true);
+    expect(
+      isToolSuccess(
+        'tar',
+        exit(1, 'tar: db/ab/abc: file removed before we read it\ntar: Exiting with failure status due to previous errors\n'),
+      ),
+    ).toBe(true);
     expect(isToolSuccess('tar', exit(1, ''))).toBe(false);
     expect(isToolSuccess('tar', exit(1, 'Error response from daemon: No such container: x\n'))).toBe(false);
     expect(isToolSuccess('tar', exit(2, 'tar: db/ab/abc: file changed as we read it\n'))).toBe(false);

@@ -15,7 +15,12 @@ describe('host key verification', () => {
   });
 
   it('accepts the configured key given as a fingerprint, a known_hosts line or a .pub line, and refuses others', () => {
-    for (const expected of [fingerprintOf(blob), `[10.0.0.5]:2222 ssh-ed25519 ${PUB}`, `ssh-ed25519 ${PUB} comment`, `|1|abc=|def= ssh-ed25519 ${PUB}`]) {
+    for (const expected of [
+      fingerprintOf(blob),
+      `[10.0.0.5]:2222 ssh-ed25519 ${PUB}`,
+      `ssh-ed25519 ${PUB} comment`,
+      `|1|abc=|def= ssh-ed25519 ${PUB}`,
+    ]) {
       const verify = hostKeyVerifier(expected);
       expect(verify(blob)).toBe(true);
       expect(verify(other)).toBe(false);

@@ -3,14 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStorageProvider, LocalStorageProvider, MemoryStorageProvider, redactStorageConfig, type StorageConfig } from '../../../src/index.js';
+import {
+  createStorageProvider,
+  LocalStorageProvider,
+  MemoryStorageProvider,
+  redactStorageConfig,
+  type StorageConfig,
+} from '../../../src/index.js';
 import { failingChecks, runStorageProviderContract, storageProviderChecks } from '../../../src/testing/index.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
 
 function tempFilesUnder(root: string): string[] {
-  return readdirSync(root, { recursive: true }).map(String).filter((f) => f.includes('.obsdk-partial-'));
+  return readdirSync(root, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes('.obsdk-partial-'));
 }
 
 await runStorageProviderContract('memory', () => new MemoryStorageProvider(), { largeObjectBytes: 8 * 1024 * 1024, listKeyCount: 600 });
@@ -91,7 +99,10 @@ describe('createStorageProvider', () => {
   it('injected faults fail uploads and leave nothing', async () => {
     const p = new MemoryStorageProvider();
     p.injectUploadFault({ afterBytes: 3, transient: true });
-    await expect(p.upload('a/b', Readable.from([Buffer.from('hello')]))).rejects.toMatchObject({ code: 'E_STORAGE_UNAVAILABLE', transient: true });
+    await expect(p.upload('a/b', Readable.from([Buffer.from('hello')]))).rejects.toMatchObject({
+      code: 'E_STORAGE_UNAVAILABLE',
+      transient: true,
+    });
     expect(p.keys()).toEqual([]);
     await p.upload('a/b', Readable.from([Buffer.from('hello')]));
     expect(p.keys()).toEqual(['a/b']);

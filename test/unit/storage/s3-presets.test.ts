@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createStorageProvider, resolveS3Options, S3StorageProvider, type StorageConfig } from '../../../src/index.js';
 
-const config = (provider: StorageConfig['provider'], settings: Record<string, unknown>, over: Partial<StorageConfig> = {}): StorageConfig => ({
+const config = (
+  provider: StorageConfig['provider'],
+  settings: Record<string, unknown>,
+  over: Partial<StorageConfig> = {},
+): StorageConfig => ({
   id: '00000000-0000-4000-8000-000000000001',
   organization_id: 'org',
   name: 'c',
@@ -36,7 +40,9 @@ describe('S3 presets', () => {
       region: 'auto',
       checksums: 'WHEN_REQUIRED',
     });
-    expect(resolveS3Options(config('r2', { bucket: 'b', account_id: account, jurisdiction: 'eu' })).endpoint).toBe(`https://${account}.eu.r2.cloudflarestorage.com`);
+    expect(resolveS3Options(config('r2', { bucket: 'b', account_id: account, jurisdiction: 'eu' })).endpoint).toBe(
+      `https://${account}.eu.r2.cloudflarestorage.com`,
+    );
     expect(() => resolveS3Options(config('r2', { bucket: 'b' }))).toThrow(/settings\.account_id/);
     expect(() => resolveS3Options(config('r2', { bucket: 'b', account_id: 'short' }))).toThrow(/32-character/);
   });
@@ -71,7 +77,9 @@ describe('S3 presets', () => {
   });
 
   it('passes the spec storage_class and server-side encryption through', () => {
-    const o = resolveS3Options(config('s3', { bucket: 'b', server_side_encryption: 'aws:kms', sse_kms_key_id: 'k-1' }, { storage_class: 'GLACIER_IR' }));
+    const o = resolveS3Options(
+      config('s3', { bucket: 'b', server_side_encryption: 'aws:kms', sse_kms_key_id: 'k-1' }, { storage_class: 'GLACIER_IR' }),
+    );
     expect(o).toMatchObject({ storageClass: 'GLACIER_IR', serverSideEncryption: 'aws:kms', sseKmsKeyId: 'k-1' });
     expect(() => resolveS3Options(config('s3', { bucket: 'b', server_side_encryption: 'rot13' }))).toThrow(/server_side_encryption/);
   });
@@ -84,7 +92,11 @@ describe('S3 presets', () => {
         return e as { issues: { field: string }[] };
       }
     })();
-    expect(error?.issues.map((i) => i.field).sort()).toEqual(['credentials.access_key_id', 'credentials.secret_access_key', 'settings.bucket']);
+    expect(error?.issues.map((i) => i.field).sort()).toEqual([
+      'credentials.access_key_id',
+      'credentials.secret_access_key',
+      'settings.bucket',
+    ]);
   });
 
   it('createStorageProvider maps s3, r2, b2 and minio to the S3 provider without exposing secrets', () => {

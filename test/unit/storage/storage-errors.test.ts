@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { classifyFtpError, classifyS3Error, classifySftpError, scrubMessage, StorageError, withRetry } from '../../../src/index.js';
 
-const s3 = (error: unknown) => classifyS3Error(error, { provider: 's3', bucket: 'b', action: 'upload', key: 'k', secrets: ['SECRETKEY123'] });
-const sdkError = (name: string, status: number, message = name) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+const s3 = (error: unknown) =>
+  classifyS3Error(error, { provider: 's3', bucket: 'b', action: 'upload', key: 'k', secrets: ['SECRETKEY123'] });
+const sdkError = (name: string, status: number, message = name) =>
+  Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
 
 describe('S3 error classification', () => {
   it.each([
@@ -23,7 +25,10 @@ describe('S3 error classification', () => {
   });
 
   it('socket resets and timeouts are transient', () => {
-    expect(s3(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toMatchObject({ code: 'E_STORAGE_UNAVAILABLE', transient: true });
+    expect(s3(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toMatchObject({
+      code: 'E_STORAGE_UNAVAILABLE',
+      transient: true,
+    });
     expect(s3(Object.assign(new Error('socket hang up'), {}))).toMatchObject({ code: 'E_STORAGE_UNAVAILABLE', transient: true });
   });
 
@@ -35,7 +40,8 @@ describe('S3 error classification', () => {
 });
 
 describe('FTP error classification', () => {
-  const ftp = (code: number, message: string) => classifyFtpError(Object.assign(new Error(message), { code }), { host: 'h', action: 'upload', key: 'k', secrets: ['pw-secret'] });
+  const ftp = (code: number, message: string) =>
+    classifyFtpError(Object.assign(new Error(message), { code }), { host: 'h', action: 'upload', key: 'k', secrets: ['pw-secret'] });
   it('maps reply codes to typed errors', () => {
     expect(ftp(530, '530 Login incorrect')).toMatchObject({ code: 'E_STORAGE_AUTH', transient: false });
     expect(ftp(550, "550 ENOENT: no such file or directory, stat '/srv/ftp/root/x'")).toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
@@ -54,8 +60,12 @@ describe('FTP error classification', () => {
 describe('SFTP error classification', () => {
   const sftp = (error: unknown) => classifySftpError(error, { host: 'h', action: 'download', key: 'k', secrets: [] });
   it('maps ssh2 / ssh2-sftp-client errors to typed errors', () => {
-    expect(sftp(Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }))).toMatchObject({ code: 'E_STORAGE_AUTH' });
-    expect(sftp(Object.assign(new Error('_stat: No such file: /home/u/x'), { code: 'ENOENT' }))).toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
+    expect(
+      sftp(Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' })),
+    ).toMatchObject({ code: 'E_STORAGE_AUTH' });
+    expect(sftp(Object.assign(new Error('_stat: No such file: /home/u/x'), { code: 'ENOENT' }))).toMatchObject({
+      code: 'E_STORAGE_NOT_FOUND',
+    });
     expect(sftp(Object.assign(new Error('Permission denied'), { code: 3 }))).toMatchObject({ code: 'E_STORAGE_PERMISSION' });
     expect(sftp(new Error('No response from server'))).toMatchObject({ code: 'E_STORAGE_UNAVAILABLE', transient: true });
   });
@@ -75,39 +85,55 @@ describe('withRetry', () => {
   const transient = () => new StorageError('E_STORAGE_UNAVAILABLE', 'down', { transient: true });
   it('retries transient failures with backoff, then succeeds', async () => {
     let calls = 0;
-    const result = await withRetry('op', async () => {
-      if (++calls < 3) throw transient();
-      return 'ok';
-    }, { retries: 4, minDelayMs: 1, maxDelayMs: 2 });
+    const result = await withRetry(
+      'op',
+      async () => {
+        if (++calls < 3) throw transient();
+        return 'ok';
+      },
+      { retries: 4, minDelayMs: 1, maxDelayMs: 2 },
+    );
     expect(result).toBe('ok');
     expect(calls).toBe(3);
   });
   it('fails permanent errors at once', async () => {
     let calls = 0;
     await expect(
-      withRetry('op', async () => {
-        calls++;
-        throw new StorageError('E_STORAGE_AUTH', 'bad key');
-      }, { retries: 4, minDelayMs: 1 }),
+      withRetry(
+        'op',
+        async () => {
+          calls++;
+          throw new StorageError('E_STORAGE_AUTH', 'bad key');
+        },
+        { retries: 4, minDelayMs: 1 },
+      ),
     ).rejects.toMatchObject({ code: 'E_STORAGE_AUTH' });
     expect(calls).toBe(1);
   });
   it('gives up after the configured retries with the last transient error', async () => {
     let calls = 0;
     await expect(
-      withRetry('op', async () => {
-        calls++;
-        throw transient();
-      }, { retries: 2, minDelayMs: 1, maxDelayMs: 1 }),
+      withRetry(
+        'op',
+        async () => {
+          calls++;
+          throw transient();
+        },
+        { retries: 2, minDelayMs: 1, maxDelayMs: 1 },
+      ),
     ).rejects.toMatchObject({ code: 'E_STORAGE_UNAVAILABLE', transient: true });
     expect(calls).toBe(3);
   });
   it('stops when the signal aborts', async () => {
     const controller = new AbortController();
-    const run = withRetry('op', async () => {
-      controller.abort(new Error('user stop'));
-      throw transient();
-    }, { retries: 5, minDelayMs: 1, signal: controller.signal });
+    const run = withRetry(
+      'op',
+      async () => {
+        controller.abort(new Error('user stop'));
+        throw transient();
+      },
+      { retries: 5, minDelayMs: 1, signal: controller.signal },
+    );
     await expect(run).rejects.toMatchObject({ code: 'E_ABORTED' });
   });
 });
