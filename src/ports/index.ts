@@ -11,3 +11,4 @@ export * from './environment-resolver.js';
 export * from './authorizer.js';
 export * from './backup-source.js';
 export * from './quota.js';
+export * from './restore-target.js';
