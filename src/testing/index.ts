@@ -12,6 +12,7 @@ export * from './contracts/contract-check.js';
 export * from './contracts/storage-provider-contract.js';
 export * from './in-memory-job-queue.js';
 export * from './fake-backup-source.js';
+export * from './fake-restore-target.js';
 export * from './static-environment-resolver.js';
 export * from './contracts/sample-records.js';
 export * from './contracts/assertions.js';
