@@ -2,15 +2,17 @@ import { posix } from 'node:path';
 import { resolveSecret, type DockerSource } from '../domain/source-config.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
 import type { SourceCommands } from './command-backup-source.js';
+import { ValidationError } from '../errors/errors.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
+import { isInside, relativePathProblem } from './source-identifiers.js';
 import { tarArgs } from './tar-command.js';
 
 /** Defaults of a {@link DockerSource}. */
 export const DOCKER_DEFAULTS = { db_user: 'odoo', filestore_root: '/var/lib/odoo/filestore', docker_bin: 'docker' } as const;
 
 /**
- * `docker exec [-e PGPASSWORD] <db_container> pg_dump -Fc [-Z<level>] --username=<user>
+ * `docker exec [-e PGPASSWORD] -- <db_container> pg_dump -Fc [-Z<level>] --username=<user>
  * --no-password --dbname=dbname='<db>'`: the spec's `docker exec {env}_db pg_dump -U odoo -Fc -Z9 {db}`
  * with the database passed so no name is misread. With a password, `-e PGPASSWORD` (no value)
  * makes docker copy it from the client's environment: it never appears on a command line.
@@ -19,20 +21,34 @@ export function dockerDumpArgv(config: DockerSource, compressionLevel: number | 
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
   const env = withPassword ? ['-e', 'PGPASSWORD'] : [];
   const args = pgDumpArgs({ database: config.database, user: config.db_user ?? DOCKER_DEFAULTS.db_user, compressionLevel });
-  return [docker, 'exec', ...env, config.db_container, 'pg_dump', ...args];
+  return [docker, 'exec', ...env, '--', config.db_container, 'pg_dump', ...args];
 }
 
-/** The filestore folder inside the Odoo container: `<filestore_root>/<database>`. */
+/**
+ * The filestore folder inside the Odoo container: `<filestore_root>/<database>`. Throws a
+ * `ValidationError` when the database name would lead outside the root (`..`, an absolute name):
+ * `checkSourceConfig` refuses those first; this is the last guard before a command gets the path.
+ */
 export function dockerFilestorePath(config: DockerSource): string {
-  return posix.join(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database);
+  const root = posix.normalize(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root);
+  const problem = relativePathProblem(config.database);
+  const path = posix.join(root, String(config.database));
+  if (problem || !isInside(root, path) || path === root)
+    throw new ValidationError([{ field: 'database', message: problem ?? 'must name a folder inside the filestore root' }]);
+  return path;
 }
 
-/** `docker exec <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the spec's filestore command. */
+/**
+ * `docker exec -- <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the spec's filestore
+ * command (`--` ends docker's options before the container name).
+ */
 export function dockerTarArgv(config: DockerSource): string[] {
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
+  dockerFilestorePath(config);
   return [
     docker,
     'exec',
+    '--',
     config.odoo_container,
     'tar',
     ...tarArgs(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database),
@@ -65,7 +81,10 @@ export function dockerSourceCommands(config: DockerSource, options: DockerComman
     },
     async filestoreCommand(signal) {
       const where = `in container ${config.odoo_container}${suffix}`;
-      const exists = await probeFolder(runner, [docker, 'exec', config.odoo_container], dockerFilestorePath(config), { where, signal });
+      const exists = await probeFolder(runner, [docker, 'exec', '--', config.odoo_container], dockerFilestorePath(config), {
+        where,
+        signal,
+      });
       return exists ? { spec: { argv: dockerTarArgv(config) }, where } : null;
     },
   };

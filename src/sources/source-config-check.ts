@@ -1,10 +1,19 @@
 import type { DockerSource, LocalSource, SourceConfig } from '../domain/source-config.js';
 import { ValidationError, type ValidationIssue } from '../errors/errors.js';
+import { absoluteFolderProblem, containerNameProblem, relativePathProblem, textArgumentProblem } from './source-identifiers.js';
 import { validateSshTarget } from './ssh-command-runner.js';
 
-const isAbsolute = (v: unknown) => typeof v === 'string' && v.startsWith('/');
 const nonEmpty = (v: unknown) => typeof v === 'string' && v !== '';
 const hasNul = (v: unknown) => typeof v === 'string' && v.includes('\0');
+
+function add(issues: ValidationIssue[], field: string, problem: string | null): void {
+  if (problem) issues.push({ field, message: problem });
+}
+
+/** Optional plain arguments (user, host, program): when given, non-empty and free of NUL bytes. */
+function checkOptionalText(issues: ValidationIssue[], field: string, value: unknown): void {
+  if (value !== undefined) add(issues, field, textArgumentProblem(value));
+}
 
 function checkLocal(config: LocalSource, prefix: string, issues: ValidationIssue[]): void {
   const c = config.connection;
@@ -14,26 +23,26 @@ function checkLocal(config: LocalSource, prefix: string, issues: ValidationIssue
   }
   if (!nonEmpty(c.database) || hasNul(c.database))
     issues.push({ field: `${prefix}connection.database`, message: 'must be a non-empty database name without NUL bytes' });
+  checkOptionalText(issues, `${prefix}connection.host`, c.host);
+  checkOptionalText(issues, `${prefix}connection.user`, c.user);
   if (c.port !== undefined && !(Number.isInteger(c.port) && c.port >= 1 && c.port <= 65535))
     issues.push({ field: `${prefix}connection.port`, message: 'must be a whole number from 1 to 65535' });
-  if (
-    config.filestore_path !== null &&
-    config.filestore_path !== undefined &&
-    (!isAbsolute(config.filestore_path) || /^\/+$/.test(config.filestore_path) || hasNul(config.filestore_path))
-  ) {
-    issues.push({ field: `${prefix}filestore_path`, message: 'must be an absolute folder path (not /), or null for no filestore' });
+  if (config.filestore_path !== null && config.filestore_path !== undefined) {
+    const problem = absoluteFolderProblem(config.filestore_path);
+    add(issues, `${prefix}filestore_path`, problem && `${problem} (an absolute folder path, not /, or null for no filestore)`);
   }
-  if (config.pg_bin_dir !== undefined && !isAbsolute(config.pg_bin_dir))
-    issues.push({ field: `${prefix}pg_bin_dir`, message: 'must be an absolute folder path' });
+  if (config.pg_bin_dir !== undefined) add(issues, `${prefix}pg_bin_dir`, absoluteFolderProblem(config.pg_bin_dir, { allowRoot: true }));
 }
 
 function checkDocker(config: DockerSource, prefix: string, issues: ValidationIssue[]): void {
-  for (const field of ['db_container', 'odoo_container', 'database'] as const) {
-    if (!nonEmpty(config[field]) || hasNul(config[field])) issues.push({ field: `${prefix}${field}`, message: 'is required' });
-  }
-  if (config.filestore_root !== undefined && !isAbsolute(config.filestore_root))
-    issues.push({ field: `${prefix}filestore_root`, message: 'must be an absolute folder path' });
-  if (config.db_user !== undefined && !nonEmpty(config.db_user)) issues.push({ field: `${prefix}db_user`, message: 'cannot be empty' });
+  // Container names go right after `docker exec`: docker's own grammar, so none reads as an option.
+  add(issues, `${prefix}db_container`, containerNameProblem(config.db_container));
+  add(issues, `${prefix}odoo_container`, containerNameProblem(config.odoo_container));
+  // The database name is also the filestore folder under filestore_root: it must stay inside it.
+  add(issues, `${prefix}database`, nonEmpty(config.database) ? relativePathProblem(config.database) : 'is required');
+  if (config.filestore_root !== undefined) add(issues, `${prefix}filestore_root`, absoluteFolderProblem(config.filestore_root));
+  checkOptionalText(issues, `${prefix}db_user`, config.db_user);
+  checkOptionalText(issues, `${prefix}docker_bin`, config.docker_bin);
 }
 
 /** Throws a `ValidationError` naming every bad field of a source config, before anything runs. */

@@ -6,7 +6,15 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackupSource, defaultDockerSource, SourceError, type DockerSource } from '../../../src/index.js';
+import {
+  createBackupSource,
+  defaultDockerSource,
+  dockerSourceCommands,
+  LocalCommandRunner,
+  SourceError,
+  ValidationError,
+  type DockerSource,
+} from '../../../src/index.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { collect, extractedDigests, hostileName, noMarkers, pgRestoreInto, pgRestoreList } from './helpers.js';
@@ -85,6 +93,7 @@ describe('docker source (through a fake docker executable)', () => {
         'exec',
         '-e',
         'PGPASSWORD',
+        '--',
         'env42_db',
         'pg_dump',
         '-Fc',
@@ -116,14 +125,30 @@ describe('docker source (through a fake docker executable)', () => {
     expect(tarball).not.toBeNull();
     expect(await extractedDigests(tarball!, work, dbName)).toEqual(await fixture.filestoreDigest());
     expect(loggedCalls()).toEqual([
-      ['exec', 'env42_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
-      ['exec', 'env42_odoo', 'tar', '-czf', '-', '-C', fixture.filestoreRoot, '--', dbName],
+      ['exec', '--', 'env42_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
+      ['exec', '--', 'env42_odoo', 'tar', '-czf', '-', '-C', fixture.filestoreRoot, '--', dbName],
     ]);
     expect(noMarkers(markers)).toBe(true);
   });
 
   it('a missing filestore folder in the container is null, not an error', async () => {
     expect(await createBackupSource(dockerConfig({ database: `other ${marker}` })).archiveFilestore()).toBeNull();
+  });
+
+  it('hostile container and database names are refused before docker runs; -- keeps a bypassed one a container name', async () => {
+    await writeFile(logFile, '');
+    for (const overrides of [
+      { db_container: '-u0' },
+      { odoo_container: '--privileged' },
+      { database: '../../../../etc' },
+      { database: '/etc' },
+    ])
+      expect(() => createBackupSource(dockerConfig(overrides))).toThrow(ValidationError);
+    expect(loggedCalls()).toEqual([]);
+    // Skipping the config check (a host calling the command builder itself): docker still reads "-w/" as a container.
+    const commands = dockerSourceCommands(dockerConfig({ odoo_container: '-w/' }), { runner: new LocalCommandRunner() });
+    await expect(commands.filestoreCommand()).rejects.toMatchObject({ message: expect.stringContaining('No such container: -w/') });
+    expect(loggedCalls()).toEqual([['exec', '--', '-w/', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`]]);
   });
 
   it("a missing container is a typed error with docker's message", async () => {

@@ -270,10 +270,10 @@ describe('ssh source', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as string[]);
-      expect(calls.map((c) => c.slice(0, 5))).toEqual([
-        ['exec', '-e', 'PGPASSWORD', 'env7_db', 'pg_dump'],
-        ['exec', 'env7_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
-        ['exec', 'env7_odoo', 'tar', '-czf', '-'],
+      expect(calls.map((c) => c.slice(0, 6))).toEqual([
+        ['exec', '-e', 'PGPASSWORD', '--', 'env7_db', 'pg_dump'],
+        ['exec', '--', 'env7_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
+        ['exec', '--', 'env7_odoo', 'tar', '-czf', '-'],
       ]);
       expect(readFileSync(log, 'utf8')).not.toContain(pg.password);
       expect(noMarkers(markers)).toBe(true);

@@ -76,6 +76,7 @@ describe('docker commands', () => {
     expect(dockerDumpArgv(config, 9, false)).toEqual([
       'docker',
       'exec',
+      '--',
       'env42_db',
       'pg_dump',
       '-Fc',
@@ -88,7 +89,7 @@ describe('docker commands', () => {
 
   it('passes a password by name only (-e PGPASSWORD): docker copies the value from the client env', () => {
     const argv = dockerDumpArgv({ ...config, password: 'hunter2', database: 'prod' }, undefined, true);
-    expect(argv.slice(0, 5)).toEqual(['docker', 'exec', '-e', 'PGPASSWORD', 'env42_db']);
+    expect(argv.slice(0, 6)).toEqual(['docker', 'exec', '-e', 'PGPASSWORD', '--', 'env42_db']);
     expect(argv.join(' ')).not.toContain('hunter2');
   });
 
@@ -96,6 +97,7 @@ describe('docker commands', () => {
     expect(dockerTarArgv(config)).toEqual([
       'docker',
       'exec',
+      '--',
       'env42_odoo',
       'tar',
       '-czf',
@@ -112,10 +114,11 @@ describe('docker commands', () => {
       odoo_container: 'web',
       db_container: 'pg',
     });
-    expect(dockerTarArgv(custom)).toEqual(['/opt/docker', 'exec', 'web', 'tar', '-czf', '-', '-C', '/data/fs', '--', 'db1']);
+    expect(dockerTarArgv(custom)).toEqual(['/opt/docker', 'exec', '--', 'web', 'tar', '-czf', '-', '-C', '/data/fs', '--', 'db1']);
     expect(dockerDumpArgv(custom, 1, false)).toEqual([
       '/opt/docker',
       'exec',
+      '--',
       'pg',
       'pg_dump',
       '-Fc',
