@@ -1,4 +1,34 @@
 import { BackupSdkError, type BackupSdkErrorOptions } from './backup-sdk-error.js';
+import type { ErrorCodeOf } from './error-codes.js';
+
+/** Codes a {@link ValidationError} carries. */
+export type ValidationErrorCode = ErrorCodeOf<'ValidationError'>;
+/** Codes a {@link ConflictError} (or its subclass {@link InvalidTransitionError}) carries. */
+export type ConflictErrorCode = ErrorCodeOf<'ConflictError' | 'InvalidTransitionError'>;
+/** Codes a {@link StorageError} carries. */
+export type StorageErrorCode = ErrorCodeOf<'StorageError'>;
+/** Codes a {@link SourceError} carries. */
+export type SourceErrorCode = ErrorCodeOf<'SourceError'>;
+/** Codes an {@link ArchiveError} carries. */
+export type ArchiveErrorCode = ErrorCodeOf<'ArchiveError'>;
+
+/** The kinds of record a {@link NotFoundError} names in `details.entity`. */
+export type NotFoundEntity = 'backup' | 'policy' | 'task' | 'storage_config' | 'environment' | 'object';
+
+const ENTITY_WORDS: Record<NotFoundEntity, string> = {
+  backup: 'Backup',
+  policy: 'Backup policy',
+  task: 'Task',
+  storage_config: 'Storage config',
+  environment: 'Environment',
+  object: 'Object',
+};
+
+/** Options of {@link NotFoundError}: a message that says more than "<entity> <id> was not found". */
+export interface NotFoundErrorOptions extends BackupSdkErrorOptions {
+  /** Replaces the default message. */
+  message?: string;
+}
 
 /** One bad field of an input, as reported by {@link ValidationError}. */
 export interface ValidationIssue {
@@ -12,7 +42,7 @@ export interface ValidationIssue {
 export class ValidationError extends BackupSdkError {
   /** Every bad field with its reason. */
   readonly issues: ValidationIssue[];
-  constructor(issues: ValidationIssue[], message?: string, code = 'E_VALIDATION') {
+  constructor(issues: ValidationIssue[], message?: string, code: ValidationErrorCode = 'E_VALIDATION') {
     super(code, message ?? `Invalid input: ${issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ')}`, {
       details: { issues },
     });
@@ -20,16 +50,20 @@ export class ValidationError extends BackupSdkError {
   }
 }
 
-/** A record (backup, policy, task, storage config, object) that does not exist. */
+/** A record (backup, policy, task, storage config, environment, object) that does not exist. */
 export class NotFoundError extends BackupSdkError {
-  constructor(entity: string, id: string, options: BackupSdkErrorOptions = {}) {
-    super('E_NOT_FOUND', `${entity} ${id} was not found`, { ...options, details: { entity, id, ...options.details } });
+  /** The kind of record that is missing. */
+  readonly entity: NotFoundEntity;
+  constructor(entity: NotFoundEntity, id: string, options: NotFoundErrorOptions = {}) {
+    const { message, ...rest } = options;
+    super('E_NOT_FOUND', message ?? `${ENTITY_WORDS[entity]} ${id} was not found`, { ...rest, details: { entity, id, ...rest.details } });
+    this.entity = entity;
   }
 }
 
 /** A write that lost a race or contradicts current state (duplicate, stale compare-and-set). */
 export class ConflictError extends BackupSdkError {
-  constructor(message: string, options: BackupSdkErrorOptions = {}, code = 'E_CONFLICT') {
+  constructor(message: string, options: BackupSdkErrorOptions = {}, code: ConflictErrorCode = 'E_CONFLICT') {
     super(code, message, options);
   }
 }
@@ -99,10 +133,11 @@ export class ChecksumMismatchError extends BackupSdkError {
 
 /**
  * A storage provider failed. `code` says which way: `E_STORAGE_AUTH`, `E_STORAGE_PERMISSION`,
- * `E_STORAGE_NOT_FOUND` (bucket, folder or object), `E_STORAGE_UNAVAILABLE` (transient) or `E_STORAGE`.
+ * `E_STORAGE_NOT_FOUND` (bucket, folder or object), `E_STORAGE_UNAVAILABLE` (transient) or another
+ * member of {@link StorageErrorCode}.
  */
 export class StorageError extends BackupSdkError {
-  constructor(code: `E_STORAGE${string}`, message: string, options: BackupSdkErrorOptions = {}) {
+  constructor(code: StorageErrorCode, message: string, options: BackupSdkErrorOptions = {}) {
     super(code, message, options);
   }
 }
@@ -112,7 +147,7 @@ export class StorageError extends BackupSdkError {
  * `E_SOURCE_PG_RESTORE` or `E_SOURCE`. `details` carries the exit code, the tool's stderr tail and the phase.
  */
 export class SourceError extends BackupSdkError {
-  constructor(code: `E_SOURCE${string}`, message: string, options: BackupSdkErrorOptions = {}) {
+  constructor(code: SourceErrorCode, message: string, options: BackupSdkErrorOptions = {}) {
     super(code, message, options);
   }
 }
@@ -140,7 +175,7 @@ export class AbortedError extends BackupSdkError {
 
 /** An archive is corrupt, hostile (path traversal, zip bomb) or of an unknown manifest version. */
 export class ArchiveError extends BackupSdkError {
-  constructor(message: string, options: BackupSdkErrorOptions = {}, code = 'E_ARCHIVE') {
+  constructor(message: string, options: BackupSdkErrorOptions = {}, code: ArchiveErrorCode = 'E_ARCHIVE') {
     super(code, message, options);
   }
 }

@@ -22,6 +22,7 @@ import { MeasuringStream, type Measurement } from './measuring-stream.js';
 import { parsePgDumpHeader, type PgDumpHeader } from './pg-dump-header.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { verifyBackupArchive, type ArchiveVerification } from './verify-archive.js';
+import type { WarningCode } from '../errors/error-codes.js';
 
 /**
  * `pg_dump -Z` level used when the caller does not choose one (DECISIONS 11). Chosen from
@@ -113,7 +114,7 @@ export class BackupRunner {
    */
   async run(backupId: string, options: RunBackupOptions = {}): Promise<Backup> {
     const backup = await this.deps.backups.get(backupId);
-    if (!backup) throw new NotFoundError('Backup', backupId);
+    if (!backup) throw new NotFoundError('backup', backupId);
     assertBackupTransition(backup.status, 'in_progress', backup.id);
     return new Run(this.deps, this.clock, this.events, this.storageProviders, this.sources, backup, options).execute();
   }
@@ -194,7 +195,7 @@ class Run {
     const b = this.record;
     // Prepare: everything that can be refused before a process starts or a byte is written.
     const env = await this.guard(this.deps.environments.resolve(b.environment_id));
-    if (!env) throw new NotFoundError('Environment', b.environment_id);
+    if (!env) throw new NotFoundError('environment', b.environment_id);
     const storageConfig = await this.guard(this.storageConfig());
     const retention = await this.guard(this.retentionSettings(b.environment_id));
     const createdAt = new Date(b.created_at);
@@ -261,7 +262,7 @@ class Run {
         filestore = (await this.part(archive, ARCHIVE_ENTRIES.FILESTORE, fsStream)).measurement;
       } else {
         this.warn(
-          'E_FILESTORE_MISSING',
+          'W_FILESTORE_MISSING',
           `The filestore folder of environment ${b.environment_id} does not exist: the backup holds the database only (normal for a new environment)`,
         );
       }
@@ -312,7 +313,10 @@ class Run {
     await this.deps.storageConfigs
       .adjustUsage(storageConfig.id, { bytes: compressedSize, objects: 1, last_used_at: completedAt.toISOString() })
       .catch((error: unknown) =>
-        this.warn('E_USAGE_UPDATE', `The storage usage counters of ${storageConfig.id} could not be updated: ${(error as Error).message}`),
+        this.warn(
+          'W_USAGE_UPDATE_FAILED',
+          `The storage usage counters of ${storageConfig.id} could not be updated: ${(error as Error).message}`,
+        ),
       );
     return final;
   }
@@ -391,7 +395,7 @@ class Run {
       // Abort and timeout fail the run; a failed check is recorded on a completed backup.
       if (this.options.signal?.aborted || error instanceof AbortedError || error instanceof TimeoutError) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      this.warn('E_VERIFICATION_FAILED', `Backup ${this.record.id} was stored but did not verify: ${message}`);
+      this.warn('W_VERIFICATION_FAILED', `Backup ${this.record.id} was stored but did not verify: ${message}`);
       return { is_verified: false, verified_at: null, verification_error: message };
     }
   }
@@ -403,7 +407,7 @@ class Run {
       : await this.deps.storageConfigs.getDefault(b.organization_id);
     if (!config) {
       throw b.storage_config_id
-        ? new NotFoundError('Storage config', b.storage_config_id)
+        ? new NotFoundError('storage_config', b.storage_config_id)
         : new ValidationError([
             { field: 'storage_config_id', message: `organisation ${b.organization_id} has no default storage config: pass one` },
           ]);
@@ -437,7 +441,7 @@ class Run {
     return updated;
   }
 
-  private warn(code: string, message: string): void {
+  private warn(code: WarningCode, message: string): void {
     this.events.emit({
       type: 'warning',
       data: {
@@ -491,7 +495,7 @@ class Run {
       this.events.emit({
         type: 'warning',
         data: {
-          code: 'E_RECORD_FAILED',
+          code: 'W_RECORD_FAILED',
           message: `Backup ${this.record.id} failed (${error.message}) but its record could not be marked failed: ${(moveError as Error).message}`,
           backup_id: this.record.id,
           timestamp: this.clock.now().toISOString(),

@@ -1,4 +1,5 @@
 import type { BackupStatus, TaskStatus } from '../domain/enums.js';
+import type { WarningCode } from '../errors/error-codes.js';
 
 /** The spec's SSE `task.status` event payload. */
 export interface TaskStatusEvent {
@@ -53,7 +54,8 @@ export interface BackupStatusEvent {
 export interface WarningEvent {
   type: 'warning';
   data: {
-    code: string;
+    /** Which warning, from the catalogue (`WARNING_CODES`, docs/errors.md). */
+    code: WarningCode;
     message: string;
     environment_id?: string;
     backup_id?: string;

@@ -73,10 +73,10 @@ export interface BackupJobDeps extends LifecycleDeps {
  */
 export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayload, ctx: JobContext): Promise<BackupJobResult> {
   const task = await deps.tasks.get(payload.task_id);
-  if (!task) throw new NotFoundError('Task', payload.task_id, { details: { job_id: ctx.jobId } });
+  if (!task) throw new NotFoundError('task', payload.task_id, { details: { job_id: ctx.jobId } });
   let backup = await deps.backups.get(payload.backup_id);
   if (!backup) {
-    const error = new NotFoundError('Backup', payload.backup_id, { details: { task_id: task.id } });
+    const error = new NotFoundError('backup', payload.backup_id, { details: { task_id: task.id } });
     await endTask(deps, task, 'failed', error.message, null);
     throw error;
   }

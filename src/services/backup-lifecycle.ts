@@ -9,6 +9,7 @@ import type { EventSink } from '../ports/events.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../ports/repositories.js';
 import type { StorageProviderFactory } from '../ports/storage-provider.js';
+import type { WarningCode } from '../errors/error-codes.js';
 
 /**
  * Steps shared by the job handler, the service and stale recovery: task moves with their
@@ -275,7 +276,7 @@ export async function announceOutcome(
   success: boolean,
   message: string,
 ): Promise<void> {
-  const warn = (code: string, what: string, error: unknown) =>
+  const warn = (code: WarningCode, what: string, error: unknown) =>
     deps.events.emit({
       type: 'warning',
       data: {

@@ -11,6 +11,7 @@ import {
   type BackupCreateInput,
 } from '../domain/validation.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
+import { isErrorCode } from '../errors/error-codes.js';
 import { ConflictError, NotFoundError, QuotaExceededError, RateLimitError, ValidationError } from '../errors/errors.js';
 import type { Actor, Authorizer } from '../ports/authorizer.js';
 import type { BackupSourceFactory } from '../ports/backup-source.js';
@@ -394,7 +395,7 @@ export class BackupService {
   async getTask(taskId: string, actor: Actor | null = null): Promise<Task> {
     assertId(taskId, 'task_id');
     const task = await this.options.tasks.get(taskId);
-    if (!task) throw new NotFoundError('Task', taskId);
+    if (!task) throw new NotFoundError('task', taskId);
     await authorizeCall(this.options.authorize, {
       actor,
       permission: Permission.BACKUPS_VIEW,
@@ -571,7 +572,7 @@ export class BackupService {
       );
     }
     const cause = backup?.error_details ?? {};
-    const code = typeof cause.code === 'string' ? cause.code : 'E_BACKUP_FAILED';
+    const code = isErrorCode(cause.code) ? cause.code : 'E_BACKUP_FAILED';
     throw new BackupSdkError(
       code,
       `The ${type} backup ${created.id} of environment ${environmentId} did not complete: ${backup?.error_message ?? `it is ${backup?.status ?? 'gone'}`}`,
@@ -597,7 +598,7 @@ export class BackupService {
 
   private async resolveEnvironment(environmentId: string): Promise<ResolvedEnvironment> {
     const env = await this.options.environments.resolve(environmentId);
-    if (!env) throw new NotFoundError('Environment', environmentId);
+    if (!env) throw new NotFoundError('environment', environmentId);
     return env;
   }
 
@@ -605,7 +606,7 @@ export class BackupService {
     if (requested !== null) {
       const config = await this.options.storageConfigs.get(requested);
       // A config of another organisation is reported as missing: its existence is not the caller's business.
-      if (!config || config.organization_id !== env.organization_id) throw new NotFoundError('StorageConfig', requested);
+      if (!config || config.organization_id !== env.organization_id) throw new NotFoundError('storage_config', requested);
       return config;
     }
     const fallback = await this.options.storageConfigs.getDefault(env.organization_id);
@@ -650,7 +651,7 @@ export class BackupService {
   private async loadAuthorized(backupId: string, permission: Permission, actor: Actor | null): Promise<Backup> {
     assertId(backupId, 'backup_id');
     const backup = await this.options.backups.get(backupId);
-    if (!backup) throw new NotFoundError('Backup', backupId);
+    if (!backup) throw new NotFoundError('backup', backupId);
     await authorizeCall(this.options.authorize, {
       actor,
       permission,
@@ -669,9 +670,9 @@ export class BackupService {
         'E_BACKUP_NOT_DOWNLOADABLE',
       );
     }
-    if (!backup.storage_config_id) throw new NotFoundError('StorageConfig', 'null', { details: { backup_id: backup.id } });
+    if (!backup.storage_config_id) throw new NotFoundError('storage_config', 'null', { details: { backup_id: backup.id } });
     const config = await this.options.storageConfigs.get(backup.storage_config_id);
-    if (!config) throw new NotFoundError('StorageConfig', backup.storage_config_id, { details: { backup_id: backup.id } });
+    if (!config) throw new NotFoundError('storage_config', backup.storage_config_id, { details: { backup_id: backup.id } });
     return { config, key: objectKeyOf(backup) };
   }
 }

@@ -223,7 +223,8 @@ function policyExists(environmentId: string, policyId?: string): ConflictError {
 }
 
 function policyMissing(environmentId: string): NotFoundError {
-  return new NotFoundError('Backup policy of environment', environmentId, {
-    details: { entity: 'BackupPolicy', environment_id: environmentId },
+  return new NotFoundError('policy', environmentId, {
+    message: `Environment ${environmentId} has no backup policy`,
+    details: { environment_id: environmentId },
   });
 }

@@ -10,6 +10,7 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository 
 import type { StorageProvider, StorageProviderFactory } from '../ports/storage-provider.js';
 import { createStorageProvider } from '../storage/registry.js';
 import { getQuotaStatus } from './quota.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 
 /** What a {@link RetentionService} is built from: the host's ports. */
 export interface RetentionServiceOptions {
@@ -31,7 +32,7 @@ export interface RetentionCleanupError {
   environment_id: string | null;
   backup_id: string | null;
   /** The error's stable code (`E_STORAGE_UNAVAILABLE`, `E_NOT_FOUND`...), `E_UNEXPECTED` for a non-SDK error. */
-  code: string;
+  code: ErrorCode;
   message: string;
   /** True when the next run may well succeed. */
   transient: boolean;
@@ -250,13 +251,13 @@ export class RetentionService {
       for (const b of candidates) {
         try {
           if (b.storage_config_id === null)
-            throw new NotFoundError('StorageConfig', '(none)', {
+            throw new NotFoundError('storage_config', '(none)', {
               details: { reason: `backup ${b.id} has storage keys but no storage_config_id` },
             });
           const configId = b.storage_config_id;
           if (!configs.has(configId)) configs.set(configId, this.options.storageConfigs.get(configId));
           const config = await configs.get(configId)!;
-          if (!config) throw new NotFoundError('StorageConfig', configId);
+          if (!config) throw new NotFoundError('storage_config', configId);
           let provider = providers.get(configId);
           if (!provider) providers.set(configId, (provider = this.storageProviders(config)));
           const keys = KEY_FIELDS.map((k) => b[k]).filter((k): k is string => k !== null);

@@ -10,6 +10,7 @@ import { nullEventSink, type EventSink } from '../ports/events.js';
 import type { BackupPolicyRepository } from '../ports/repositories.js';
 import type { PolicyChangeSource } from './policy-service.js';
 import { InMemoryScheduleClaims, type ScheduleClaims } from './schedule-claims.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 
 /** What the scheduler needs from a backup service: `BackupService` satisfies it. */
 export interface BackupStarter {
@@ -30,8 +31,8 @@ export interface SchedulerError {
   /** The policy concerned, or null for the retention job. */
   policy_id: string | null;
   environment_id: string | null;
-  /** `E_...` code of the error when it is an SDK error, else `E_UNKNOWN`. */
-  code: string;
+  /** `E_...` code of the error when it is an SDK error, else `E_UNEXPECTED`. */
+  code: ErrorCode;
   message: string;
 }
 
@@ -354,7 +355,7 @@ function toSchedulerError(policy: BackupPolicy | null, error: unknown): Schedule
   return {
     policy_id: policy?.id ?? null,
     environment_id: policy?.environment_id ?? null,
-    code: error instanceof BackupSdkError ? error.code : 'E_UNKNOWN',
+    code: error instanceof BackupSdkError ? error.code : 'E_UNEXPECTED',
     message: error instanceof Error ? error.message : String(error),
   };
 }

@@ -4,6 +4,7 @@ import { ConflictError } from '../errors/errors.js';
 import type { JobInfo, JobQueue } from '../ports/job-queue.js';
 import { announceOutcome, errorMessageOf, moveBackup, moveTask, removeLeftoverObject, type LifecycleDeps } from './backup-lifecycle.js';
 import type { TaskCompletionHub } from './task-completion.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 
 /** What {@link recoverStaleBackups} needs. */
 export interface StaleRecoveryDeps extends LifecycleDeps {
@@ -38,7 +39,7 @@ export interface StaleRecoveryReport {
 }
 
 /** The code recorded in `error_details` of a backup whose worker disappeared. */
-export const WORKER_LOST_CODE = 'E_WORKER_LOST';
+export const WORKER_LOST_CODE: ErrorCode = 'E_WORKER_LOST';
 
 const DEFAULT_PENDING_GRACE_MS = 5 * 60_000;
 

@@ -33,7 +33,7 @@ const newestFirst = (a: Backup, b: Backup) =>
 export class InMemoryBackupRepository implements BackupRepository {
   private readonly table: InMemoryTable<Backup>;
   constructor(clock?: Pick<Clock, 'now'>) {
-    this.table = new InMemoryTable<Backup>('Backup', clock ? () => clock.now() : undefined);
+    this.table = new InMemoryTable<Backup>('backup', clock ? () => clock.now() : undefined);
   }
   async create(backup: Backup): Promise<Backup> {
     return this.table.insert(backup);
@@ -73,7 +73,7 @@ export class InMemoryBackupPolicyRepository implements BackupPolicyRepository {
   private readonly table: InMemoryTable<BackupPolicy>;
   private readonly byEnvironment = new Map<string, string>();
   constructor(clock?: Pick<Clock, 'now'>) {
-    this.table = new InMemoryTable<BackupPolicy>('BackupPolicy', clock ? () => clock.now() : undefined);
+    this.table = new InMemoryTable<BackupPolicy>('policy', clock ? () => clock.now() : undefined);
   }
   async create(policy: BackupPolicy): Promise<BackupPolicy> {
     if (this.byEnvironment.has(policy.environment_id)) {
@@ -135,7 +135,7 @@ export class InMemoryBackupPolicyRepository implements BackupPolicyRepository {
 export class InMemoryTaskRepository implements TaskRepository {
   private readonly table: InMemoryTable<Task>;
   constructor(clock?: Pick<Clock, 'now'>) {
-    this.table = new InMemoryTable<Task>('Task', clock ? () => clock.now() : undefined);
+    this.table = new InMemoryTable<Task>('task', clock ? () => clock.now() : undefined);
   }
   async create(task: Task): Promise<Task> {
     return this.table.insert(task);
@@ -152,7 +152,7 @@ export class InMemoryTaskRepository implements TaskRepository {
 export class InMemoryStorageConfigRepository implements StorageConfigRepository {
   private readonly table: InMemoryTable<StorageConfig>;
   constructor(clock?: Pick<Clock, 'now'>) {
-    this.table = new InMemoryTable<StorageConfig>('StorageConfig', clock ? () => clock.now() : undefined);
+    this.table = new InMemoryTable<StorageConfig>('storage_config', clock ? () => clock.now() : undefined);
   }
   async create(config: StorageConfig): Promise<StorageConfig> {
     return this.table.insert(config);
@@ -169,7 +169,7 @@ export class InMemoryStorageConfigRepository implements StorageConfigRepository 
   }
   async adjustUsage(id: string, delta: UsageDelta): Promise<StorageConfig> {
     const c = this.table.get(id);
-    if (!c) throw new NotFoundError('StorageConfig', id);
+    if (!c) throw new NotFoundError('storage_config', id);
     return this.table.update(id, {
       total_size_bytes: Math.max(0, c.total_size_bytes + delta.bytes),
       object_count: Math.max(0, c.object_count + delta.objects),

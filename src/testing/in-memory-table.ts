@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { ConflictError, NotFoundError } from '../errors/errors.js';
+import { ConflictError, NotFoundError, type NotFoundEntity } from '../errors/errors.js';
 import type { Where } from '../ports/repositories.js';
 
 /**
@@ -11,7 +11,7 @@ export class InMemoryTable<T extends { id: string; updated_at?: string }> {
   readonly rows = new Map<string, T>();
 
   constructor(
-    private readonly entity: string,
+    private readonly entity: NotFoundEntity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 

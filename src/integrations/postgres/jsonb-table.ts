@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../../errors/errors.js';
+import { ConflictError, NotFoundError, type NotFoundEntity } from '../../errors/errors.js';
 import type { Where } from '../../ports/repositories.js';
 
 /** The part of `pg.Pool` / `pg.Client` the repositories use, so any compatible client works. */
@@ -17,7 +17,7 @@ export class JsonbTable<T extends { id: string }> {
   constructor(
     readonly client: SqlClient,
     readonly table: string,
-    private readonly entity: string,
+    private readonly entity: NotFoundEntity,
     private readonly now: () => Date,
   ) {}
 

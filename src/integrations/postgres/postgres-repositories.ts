@@ -53,7 +53,7 @@ const ORDER = `ORDER BY data->>'created_at' DESC, id DESC`;
 export class PostgresBackupRepository implements BackupRepository {
   private readonly t: JsonbTable<Backup>;
   constructor(client: SqlClient, table: string, clock: Pick<Clock, 'now'>) {
-    this.t = new JsonbTable<Backup>(client, table, 'Backup', () => clock.now());
+    this.t = new JsonbTable<Backup>(client, table, 'backup', () => clock.now());
   }
   create(backup: Backup): Promise<Backup> {
     return this.t.insert(backup);
@@ -102,7 +102,7 @@ export class PostgresBackupRepository implements BackupRepository {
 export class PostgresBackupPolicyRepository implements BackupPolicyRepository {
   private readonly t: JsonbTable<BackupPolicy>;
   constructor(client: SqlClient, table: string, clock: Pick<Clock, 'now'>) {
-    this.t = new JsonbTable<BackupPolicy>(client, table, 'BackupPolicy', () => clock.now());
+    this.t = new JsonbTable<BackupPolicy>(client, table, 'policy', () => clock.now());
   }
   create(policy: BackupPolicy): Promise<BackupPolicy> {
     return this.t.insert(policy, `Environment ${policy.environment_id} already has a backup policy`);
@@ -153,7 +153,7 @@ export class PostgresBackupPolicyRepository implements BackupPolicyRepository {
 export class PostgresTaskRepository implements TaskRepository {
   private readonly t: JsonbTable<Task>;
   constructor(client: SqlClient, table: string, clock: Pick<Clock, 'now'>) {
-    this.t = new JsonbTable<Task>(client, table, 'Task', () => clock.now());
+    this.t = new JsonbTable<Task>(client, table, 'task', () => clock.now());
   }
   create(task: Task): Promise<Task> {
     return this.t.insert(task);
@@ -174,7 +174,7 @@ export class PostgresStorageConfigRepository implements StorageConfigRepository 
     table: string,
     private readonly clock: Pick<Clock, 'now'>,
   ) {
-    this.t = new JsonbTable<StorageConfig>(client, table, 'StorageConfig', () => clock.now());
+    this.t = new JsonbTable<StorageConfig>(client, table, 'storage_config', () => clock.now());
   }
   create(config: StorageConfig): Promise<StorageConfig> {
     return this.t.insert(config);
@@ -202,7 +202,7 @@ export class PostgresStorageConfigRepository implements StorageConfigRepository 
         WHERE id = $1 RETURNING data`,
       [id, Math.trunc(delta.bytes), Math.trunc(delta.objects), delta.last_used_at ?? null, this.clock.now().toISOString()],
     );
-    if (!rows[0]) throw new NotFoundError('StorageConfig', id);
+    if (!rows[0]) throw new NotFoundError('storage_config', id);
     return rows[0].data;
   }
 }

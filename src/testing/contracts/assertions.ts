@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { isBackupSdkError } from '../../errors/backup-sdk-error.js';
+import type { ErrorCode } from '../../errors/error-codes.js';
 
 /** Asserts that `fn` rejects with a `BackupSdkError` whose `code` is `code` (e.g. `E_CONFLICT`). */
-export async function rejectsWithCode(fn: () => Promise<unknown>, code: string, message?: string): Promise<void> {
+export async function rejectsWithCode(fn: () => Promise<unknown>, code: ErrorCode, message?: string): Promise<void> {
   await assert.rejects(fn, (error: unknown) => {
     if (isBackupSdkError(error, code)) return true;
     const got = isBackupSdkError(error) ? error.code : error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -23,7 +24,7 @@ export async function race<T>(
 }
 
 /** Asserts every reason is a `BackupSdkError` with `code`. */
-export function allHaveCode(reasons: unknown[], code: string): void {
+export function allHaveCode(reasons: unknown[], code: ErrorCode): void {
   for (const reason of reasons) {
     assert.ok(
       isBackupSdkError(reason, code),

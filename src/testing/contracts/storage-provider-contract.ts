@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { isBackupSdkError } from '../../errors/backup-sdk-error.js';
+import type { StorageErrorCode } from '../../errors/errors.js';
 import type { StorageProvider } from '../../ports/storage-provider.js';
 import { registerChecks, type ContractCheck } from './contract-check.js';
 
@@ -235,7 +236,7 @@ export function storageProviderChecks(
   ];
 }
 
-const isStorageCode = (code: string) => (e: unknown) => isBackupSdkError(e, code);
+const isStorageCode = (code: StorageErrorCode) => (e: unknown) => isBackupSdkError(e, code);
 
 /** The checks that need a handle on the real server or a second, misconfigured provider. */
 function optionalChecks(

@@ -175,7 +175,7 @@ describe('createBackup', () => {
       const error = await h.service.createBackup(randomUUID(), {}, alice).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NotFoundError);
       expect((error as NotFoundError).code).toBe('E_NOT_FOUND');
-      expect((error as NotFoundError).details.entity).toBe('Environment');
+      expect((error as NotFoundError).details.entity).toBe('environment');
       expect(await snapshotState(h)).toEqual(before);
     });
 
@@ -186,7 +186,7 @@ describe('createBackup', () => {
       for (const id of [randomUUID(), foreign.id]) {
         const error = await h.service.createBackup(h.env.environment_id, { storage_config_id: id }, alice).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(NotFoundError);
-        expect((error as NotFoundError).details).toMatchObject({ entity: 'StorageConfig', id });
+        expect((error as NotFoundError).details).toMatchObject({ entity: 'storage_config', id });
       }
       expect(await snapshotState(h)).toEqual(before);
     });

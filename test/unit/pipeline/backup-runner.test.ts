@@ -158,7 +158,7 @@ describe('BackupRunner: success', () => {
     expect(done.total_size).toBe(done.database_size);
     const warnings = h.events.ofType('warning');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.data.code).toBe('E_FILESTORE_MISSING');
+    expect(warnings[0]!.data.code).toBe('W_FILESTORE_MISSING');
     const entries = await unzip(await download(h.storage, done.database_key!));
     expect([...entries.keys()]).toEqual(['dump.sql', 'manifest.json']);
     const manifest = parseManifest(entries.get('manifest.json')!.data);
@@ -207,7 +207,7 @@ describe('BackupRunner: success', () => {
     expect(done.status).toBe('completed');
     expect(done.is_verified).toBe(false);
     expect(done.verification_error).toMatch(/pg_restore --list could not read the dump/);
-    expect(h.events.ofType('warning').map((w) => w.data.code)).toContain('E_VERIFICATION_FAILED');
+    expect(h.events.ofType('warning').map((w) => w.data.code)).toContain('W_VERIFICATION_FAILED');
   });
 
   it('refuses to run a backup that is not pending, without touching it', async () => {
@@ -333,7 +333,7 @@ describe('BackupRunner: failures leave nothing behind', () => {
     expect((await h.backups.get(b.id))?.status).toBe('deleted');
     expect(h.storage.keys()).toEqual([]);
     expect(h.source.running).toBe(0);
-    expect(h.events.ofType('warning').map((w) => w.data.code)).toContain('E_RECORD_FAILED');
+    expect(h.events.ofType('warning').map((w) => w.data.code)).toContain('W_RECORD_FAILED');
   });
 });
 

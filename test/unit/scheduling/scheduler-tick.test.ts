@@ -281,7 +281,7 @@ describe('Scheduler retention cleanup', () => {
     await scheduler.tick();
     await clock.set('2026-03-02T03:00:00Z');
     expect((await scheduler.tick()).errors).toEqual([
-      { policy_id: null, environment_id: null, code: 'E_UNKNOWN', message: 'storage down' },
+      { policy_id: null, environment_id: null, code: 'E_UNEXPECTED', message: 'storage down' },
     ]);
   });
 });

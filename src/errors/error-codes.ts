@@ -1,0 +1,313 @@
+/**
+ * The one catalogue of error and warning codes. Each code is data (what it means, what to do,
+ * which class raises it) so the union types, the docs (docs/errors.md, checked by a test) and any
+ * host-side mapping all read the same list. A new code is one entry here plus one row there.
+ */
+
+/** One entry of {@link ERROR_CODES}: which class raises the code, what it means, what to do. */
+export interface ErrorCodeInfo {
+  /** The class whose instances carry this code (`instanceof` works on it). */
+  readonly raisedAs:
+    | 'BackupSdkError'
+    | 'ValidationError'
+    | 'NotFoundError'
+    | 'ConflictError'
+    | 'InvalidTransitionError'
+    | 'QuotaExceededError'
+    | 'RateLimitError'
+    | 'PermissionDeniedError'
+    | 'UnsupportedOperationError'
+    | 'ChecksumMismatchError'
+    | 'StorageError'
+    | 'SourceError'
+    | 'TimeoutError'
+    | 'AbortedError'
+    | 'ArchiveError'
+    | 'recorded';
+  /** What happened, in one line. */
+  readonly meaning: string;
+  /** What the host or the person should do about it. */
+  readonly action: string;
+}
+
+/** One entry of {@link WARNING_CODES}: what it means and what to do. */
+export interface WarningCodeInfo {
+  /** What happened, in one line (the operation itself went on). */
+  readonly meaning: string;
+  /** What the host or the person should do about it. */
+  readonly action: string;
+}
+
+/**
+ * Every error code the SDK raises or records, with its meaning and what to do. `raisedAs:
+ * 'recorded'` codes are never thrown: they appear in `error_details.code` of a backup or task, or
+ * in a report's `code` field.
+ */
+export const ERROR_CODES = {
+  E_VALIDATION: {
+    raisedAs: 'ValidationError',
+    meaning: 'The input is invalid; `details.issues` names each bad field.',
+    action: 'Fix the named fields and call again; nothing was changed.',
+  },
+  E_INVALID_CRON: {
+    raisedAs: 'ValidationError',
+    meaning: 'A cron expression cannot be parsed or never fires.',
+    action: 'Use a 5-field cron expression that fires at least once.',
+  },
+  E_EMPTY_KEEP_POLICY: {
+    raisedAs: 'ValidationError',
+    meaning: 'A retention keep policy keeps nothing, so it would remove every snapshot.',
+    action: 'Set at least one of last, hourly, daily, weekly, monthly, yearly, within* or tags.',
+  },
+  E_STORAGE_CONFIG_MISSING: {
+    raisedAs: 'ValidationError',
+    meaning: 'No storage config was given and the organisation has no default one.',
+    action: 'Pass storage_config_id, or mark one storage config of the organisation as default.',
+  },
+  E_NOT_FOUND: {
+    raisedAs: 'NotFoundError',
+    meaning: 'A record does not exist (or belongs to another organisation); `details.entity` says which kind.',
+    action: 'Check the id; refresh lists that may hold deleted records.',
+  },
+  E_CONFLICT: {
+    raisedAs: 'ConflictError',
+    meaning: 'A write lost a race or duplicates an existing record.',
+    action: 'Reload the record and retry the change if it still applies.',
+  },
+  E_INVALID_TRANSITION: {
+    raisedAs: 'InvalidTransitionError',
+    meaning: 'A status change the state machine does not allow (e.g. deleting a running backup).',
+    action: 'Wait for the record to reach a state that allows the change.',
+  },
+  E_BACKUP_NOT_DOWNLOADABLE: {
+    raisedAs: 'ConflictError',
+    meaning: 'Only completed backups can be downloaded; this one is not completed.',
+    action: 'Wait for the backup to complete, or pick a completed one.',
+  },
+  E_QUEUE_CLOSED: {
+    raisedAs: 'ConflictError',
+    meaning: 'The job queue is closed (the host is shutting down).',
+    action: 'Retry after the process restarts; do not enqueue during shutdown.',
+  },
+  E_ENQUEUE_FAILED: {
+    raisedAs: 'recorded',
+    meaning: 'The backup record was created but its job could not be enqueued; the backup is marked failed.',
+    action: 'Check the job queue (Redis...) and start the backup again.',
+  },
+  E_QUOTA_EXCEEDED: {
+    raisedAs: 'QuotaExceededError',
+    meaning: "The organisation's backup storage quota is used up.",
+    action: 'Delete old backups or raise the quota.',
+  },
+  E_RATE_LIMITED: {
+    raisedAs: 'RateLimitError',
+    meaning: 'Too many manual requests for one rate-limit key.',
+    action: 'Wait `details.retry_after_seconds` and try again.',
+  },
+  E_PERMISSION_DENIED: {
+    raisedAs: 'PermissionDeniedError',
+    meaning: "The host's authorize hook refused the permission in `details.permission`.",
+    action: 'Grant the permission to the actor, or act as someone who holds it.',
+  },
+  E_UNSUPPORTED: {
+    raisedAs: 'UnsupportedOperationError',
+    meaning: 'The adapter does not offer this operation (e.g. presigned URLs on FTP).',
+    action: 'Use the alternative named in the message (e.g. openDownload).',
+  },
+  E_CHECKSUM_MISMATCH: {
+    raisedAs: 'ChecksumMismatchError',
+    meaning: 'Bytes read back do not hash to the recorded SHA-256 (transient).',
+    action: 'Retry the transfer; if it persists, the stored object is damaged.',
+  },
+  E_TIMEOUT: {
+    raisedAs: 'TimeoutError',
+    meaning: 'An operation ran past its time limit (transient).',
+    action: 'Retry later, or raise the timeout for large environments.',
+  },
+  E_ABORTED: {
+    raisedAs: 'AbortedError',
+    meaning: "The caller's AbortSignal fired; the partial work was cleaned up.",
+    action: 'Nothing: someone asked to stop. Start again if that was a mistake.',
+  },
+  E_ADAPTER: {
+    raisedAs: 'BackupSdkError',
+    meaning: "A host's own adapter (repository, queue, notifier...) failed; its facts are in `details`.",
+    action: "Read `details` and the cause; this is the host adapter's own failure.",
+  },
+  E_STORAGE: {
+    raisedAs: 'StorageError',
+    meaning: 'The storage provider failed in a way not covered by a narrower E_STORAGE_* code.',
+    action: 'Read the message and `details`; test the storage config.',
+  },
+  E_STORAGE_AUTH: {
+    raisedAs: 'StorageError',
+    meaning: 'The storage refused the credentials.',
+    action: "Fix the storage config's credentials.",
+  },
+  E_STORAGE_PERMISSION: {
+    raisedAs: 'StorageError',
+    meaning: 'The storage account lacks a permission (write, read, delete or list).',
+    action: 'Grant the account the permission on the bucket or folder.',
+  },
+  E_STORAGE_NOT_FOUND: {
+    raisedAs: 'StorageError',
+    meaning: 'The bucket, folder or object does not exist (`details.missing` says which).',
+    action: 'Create the bucket or folder, or fix the settings; a missing object was deleted.',
+  },
+  E_STORAGE_UNAVAILABLE: {
+    raisedAs: 'StorageError',
+    meaning: 'The storage could not be reached or answered with a server error (transient).',
+    action: 'Retry later; check the network and the endpoint.',
+  },
+  E_STORAGE_FULL: {
+    raisedAs: 'StorageError',
+    meaning: 'The storage is out of space.',
+    action: 'Free space on the storage, or use another storage config.',
+  },
+  E_STORAGE_TLS: {
+    raisedAs: 'StorageError',
+    meaning: 'The TLS handshake with an FTPS server failed.',
+    action: "Check the server's certificate and the secure settings.",
+  },
+  E_STORAGE_HOST_KEY: {
+    raisedAs: 'StorageError',
+    meaning: "The SFTP server's host key is not the configured one.",
+    action: 'Verify the server and set settings.host_key to its real key.',
+  },
+  E_STORAGE_TOO_LARGE: {
+    raisedAs: 'StorageError',
+    meaning: 'The object needs more multipart parts than S3 allows at the configured part size.',
+    action: 'Raise settings.part_size_mb.',
+  },
+  E_STORAGE_SIZE: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'The storage reports a stored size different from the bytes sent; the object was removed.',
+    action: 'Retry; if it persists, check the storage or a proxy in between.',
+  },
+  E_SOURCE: {
+    raisedAs: 'SourceError',
+    meaning: 'A command on the source could not run (missing program, unsupported stdin...).',
+    action: 'Read the message; check the source config and the host tools.',
+  },
+  E_SOURCE_PG_DUMP: {
+    raisedAs: 'SourceError',
+    meaning: 'pg_dump failed or was not found; `details` has the exit code and stderr tail.',
+    action: 'Check the database connection settings and the pg_dump version.',
+  },
+  E_SOURCE_PG_RESTORE: {
+    raisedAs: 'SourceError',
+    meaning: 'pg_restore failed, was not found, or found the dump unreadable.',
+    action: 'Install a pg_restore at least as new as the dump; check the archive.',
+  },
+  E_SOURCE_TAR: {
+    raisedAs: 'SourceError',
+    meaning: 'Archiving the filestore failed, or its path is not a folder.',
+    action: 'Check filestore_path and its permissions on the source.',
+  },
+  E_SOURCE_SSH: {
+    raisedAs: 'SourceError',
+    meaning: 'The SSH connection to the source failed or dropped (transient).',
+    action: 'Retry later; check the host, port and network.',
+  },
+  E_SOURCE_SSH_AUTH: {
+    raisedAs: 'SourceError',
+    meaning: 'The SSH server refused the login, or the private key cannot be used.',
+    action: 'Fix the SSH username, password, private key or passphrase.',
+  },
+  E_SOURCE_SSH_HOST_KEY: {
+    raisedAs: 'SourceError',
+    meaning: "The SSH server's host key is not the configured one.",
+    action: 'Verify the server and configure its real host key.',
+  },
+  E_ARCHIVE: {
+    raisedAs: 'ArchiveError',
+    meaning: 'A backup archive is corrupt or hostile.',
+    action: 'Do not use this archive; restore another backup.',
+  },
+  E_MANIFEST_INVALID: {
+    raisedAs: 'ArchiveError',
+    meaning: 'manifest.json is missing, not JSON, or lacks required fields.',
+    action: 'Do not use this archive; restore another backup.',
+  },
+  E_MANIFEST_VERSION: {
+    raisedAs: 'ArchiveError',
+    meaning: "The archive's manifest has a major version this SDK does not know.",
+    action: 'Upgrade odoo-backup-sdk to read it.',
+  },
+  E_BACKUP: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'A backup failed on an unexpected error; `details.phase` says where.',
+    action: 'Read the message and cause; retry, and report it if it persists.',
+  },
+  E_BACKUP_FAILED: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'A pre-operation backup did not complete and recorded no code of its own.',
+    action: "Read the backup's error_message; do not proceed with the operation.",
+  },
+  E_VERIFICATION_FAILED: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'A pre-operation backup was stored but did not read back as written.',
+    action: 'Do not proceed with the operation; check the storage and back up again.',
+  },
+  E_WORKER_LOST: {
+    raisedAs: 'recorded',
+    meaning: 'The worker running a backup disappeared; crash recovery failed the backup.',
+    action: 'Start the backup again; check why the worker process died.',
+  },
+  E_UNEXPECTED: {
+    raisedAs: 'recorded',
+    meaning: 'A failure that was not an SDK error (a bug or a host adapter throwing a plain Error).',
+    action: 'Read the message; have host adapters throw BackupSdkError with E_ADAPTER.',
+  },
+} as const satisfies Record<`E_${string}`, ErrorCodeInfo>;
+
+/**
+ * Every warning code: something a person should know that did not fail the operation. Carried by
+ * `warning` events (`data.code`).
+ */
+export const WARNING_CODES = {
+  W_FILESTORE_MISSING: {
+    meaning: 'The filestore folder does not exist: the backup holds the database only.',
+    action: 'Nothing for a new environment; otherwise check filestore_path.',
+  },
+  W_VERIFICATION_FAILED: {
+    meaning: 'A backup was stored but did not read back as written; it is marked unverified.',
+    action: 'Do not rely on it; check the storage and back up again.',
+  },
+  W_RECORD_FAILED: {
+    meaning: 'A backup failed but its record could not be marked failed (someone else changed it).',
+    action: 'Check the record; crash recovery repairs stale ones.',
+  },
+  W_USAGE_UPDATE_FAILED: {
+    meaning: "The storage config's usage counters could not be updated after a backup.",
+    action: 'Check the storage config repository; the counters may lag.',
+  },
+  W_QUOTA_EXCEEDED: {
+    meaning: 'A scheduled or pre-operation backup runs although the organisation is over quota.',
+    action: 'Delete old backups or raise the quota.',
+  },
+  W_NOTIFICATION_FAILED: {
+    meaning: 'The notifier threw; the backup itself is unaffected.',
+    action: "Check the host's notifier.",
+  },
+  W_POLICY_UPDATE_FAILED: {
+    meaning: "A scheduled backup's outcome could not be recorded on its policy.",
+    action: 'Check the policy repository; last_backup_status may be stale.',
+  },
+} as const satisfies Record<`W_${string}`, WarningCodeInfo>;
+
+/** A stable error code from {@link ERROR_CODES}: switch on it, it is a closed union. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A stable warning code from {@link WARNING_CODES} (`data.code` of `warning` events). */
+export type WarningCode = keyof typeof WARNING_CODES;
+
+/** The codes raised as the given class, e.g. `ErrorCodeOf<'StorageError'>`. */
+export type ErrorCodeOf<C extends ErrorCodeInfo['raisedAs']> = {
+  [K in ErrorCode]: (typeof ERROR_CODES)[K]['raisedAs'] extends C ? K : never;
+}[ErrorCode];
+
+/** True when `value` is a code of the catalogue (e.g. one read back from `error_details`). */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
