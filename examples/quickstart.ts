@@ -5,7 +5,7 @@
  */
 // readme:start
 import pg from 'pg';
-import { BackupService, PolicyService, RetentionService, Scheduler, type EnvironmentResolver } from '../src/index.js';
+import { createBackupSdk, type EnvironmentResolver } from '../src/index.js';
 import { createPostgresRepositories } from '../src/integrations/postgres/index.js';
 import { BullMqJobQueue } from '../src/integrations/bullmq/index.js';
 import { describeEnvironment } from './inventory.js'; // your own lookup
@@ -16,13 +16,12 @@ await repos.migrate();
 const environments: EnvironmentResolver = { resolve: (id) => describeEnvironment(id) };
 const queue = new BullMqJobQueue({ connection: { host: '127.0.0.1', port: 6379 } });
 
-export const backups = new BackupService({ ...repos, environments, queue });
-export const policies = new PolicyService({ policies: repos.policies, storageConfigs: repos.storageConfigs });
-backups.startWorker({ concurrency: 4 }); // in each worker process
-const retention = new RetentionService({ ...repos });
-new Scheduler({ policies: repos.policies, backups, retention }).start(); // cron + daily GFS cleanup
+// Every service over one set of ports (clock, events, logger, rate limiter... default sensibly).
+export const sdk = createBackupSdk({ ...repos, environments, queue });
+sdk.backups.startWorker({ concurrency: 4 }); // in each worker process
+sdk.scheduler.start(); // cron + daily GFS cleanup
 
 // In your HTTP handler, after your own auth: the spec's POST .../backups, minus HTTP.
 export const handlePost = (envId: string, body: Record<string, unknown>, user: { id: string; ip: string }) =>
-  backups.createBackup(envId, body, { id: user.id, rate_limit_key: user.ip });
+  sdk.backups.createBackup(envId, body, { id: user.id, rate_limit_key: user.ip });
 // readme:end

@@ -11,3 +11,4 @@ export * from './sources/index.js';
 export * from './ssh/index.js';
 export * from './pipeline/index.js';
 export * from './services/index.js';
+export * from './sdk.js';

@@ -1,8 +1,5 @@
 import type { EventSink, SdkEvent } from '../ports/events.js';
 import type { Notification, Notifier } from '../ports/notifier.js';
-import type { RateLimitDecision, RateLimiter } from '../ports/rate-limiter.js';
-import type { Clock } from '../ports/clock.js';
-import { systemClock } from '../ports/clock.js';
 
 /** An {@link EventSink} that keeps every event, for assertions. */
 export class MemoryEventSink implements EventSink {
@@ -34,24 +31,5 @@ export class MemoryNotifier implements Notifier {
   }
 }
 
-/**
- * A sliding-window {@link RateLimiter} in memory. Fine for one process; hosts with several
- * replicas should back it with Redis or their database.
- */
-export class InMemoryRateLimiter implements RateLimiter {
-  private readonly hits = new Map<string, number[]>();
-  constructor(private readonly clock: Pick<Clock, 'now'> = systemClock) {}
-  async consume(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
-    const now = this.clock.now().getTime();
-    const windowStart = now - windowSeconds * 1000;
-    const recent = (this.hits.get(key) ?? []).filter((t) => t > windowStart);
-    if (recent.length >= limit) {
-      this.hits.set(key, recent);
-      const oldest = recent[0] ?? now;
-      return { allowed: false, remaining: 0, retry_after_seconds: Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - now) / 1000)) };
-    }
-    recent.push(now);
-    this.hits.set(key, recent);
-    return { allowed: true, remaining: limit - recent.length, retry_after_seconds: 0 };
-  }
-}
+// Moved to src/adapters (the services default to it); re-exported so the testing API stays the same.
+export { InMemoryRateLimiter } from '../adapters/in-memory-rate-limiter.js';
