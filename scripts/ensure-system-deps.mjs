@@ -31,6 +31,8 @@ const needs = [
   { ok: () => onPath('ssh-keygen'), what: 'ssh-keygen', pkg: 'openssh-client' },
   { ok: () => onPath('redis-server'), what: 'Redis server', pkg: 'redis-server' },
   { ok: () => onPath('tar') && onPath('gzip'), what: 'tar and gzip', pkg: 'tar gzip' },
+  // Parallel gzip for the filestore (the sources fall back to gzip without it; tests cover both).
+  { ok: () => onPath('pigz'), what: 'pigz', pkg: 'pigz' },
   { ok: () => onPath('openssl'), what: 'openssl (test TLS certificates)', pkg: 'openssl' },
   { ok: () => onPath('runuser'), what: 'runuser (runs PostgreSQL as a non-root user)', pkg: 'util-linux' },
   // Independent ZIP readers the archive tests check our ZIP64 output with.
@@ -40,7 +42,7 @@ const needs = [
 
 const missing = needs.filter((n) => !n.ok());
 if (missing.length === 0) {
-  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, openssl, unzip and python3 are installed');
+  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, openssl, unzip and python3 are installed');
   process.exit(0);
 }
 

@@ -15,6 +15,7 @@ import { nullEventSink, type BackupPhase, type EventSink } from '../ports/events
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../ports/repositories.js';
 import type { StorageProvider, StorageProviderFactory } from '../ports/storage-provider.js';
 import { createBackupSource } from '../sources/create-backup-source.js';
+import { checkFilestoreCompressionLevel, DEFAULT_FILESTORE_COMPRESSION_LEVEL } from '../sources/gzip-tool.js';
 import { createStorageProvider } from '../storage/registry.js';
 import { ArchiveWriter } from './archive-writer.js';
 import type { DumpLister } from './dump-lister.js';
@@ -50,6 +51,12 @@ export interface BackupRunnerDeps {
   dumpLister?: DumpLister | null;
   /** `pg_dump -Z` level (0-9); default {@link DEFAULT_DUMP_COMPRESSION_LEVEL}. */
   compressionLevel?: number;
+  /**
+   * gzip level (1-9) of the filestore tarball (pigz where the source host has it, else gzip);
+   * default {@link DEFAULT_FILESTORE_COMPRESSION_LEVEL}. An environment's
+   * `filestore_compression_level` wins over it.
+   */
+  filestoreCompressionLevel?: number;
 }
 
 /** Options of {@link BackupRunner.run}. */
@@ -105,6 +112,7 @@ export class BackupRunner {
     if (level !== undefined && !(Number.isInteger(level) && level >= 0 && level <= 9)) {
       throw new ValidationError([{ field: 'compressionLevel', message: 'must be a whole number from 0 to 9' }]);
     }
+    checkFilestoreCompressionLevel(deps.filestoreCompressionLevel);
   }
 
   /**
@@ -196,6 +204,8 @@ class Run {
     // Prepare: everything that can be refused before a process starts or a byte is written.
     const env = await this.guard(this.deps.environments.resolve(b.environment_id));
     if (!env) throw new NotFoundError('environment', b.environment_id);
+    checkFilestoreCompressionLevel(env.filestore_compression_level, 'filestore_compression_level');
+    const fsLevel = env.filestore_compression_level ?? this.deps.filestoreCompressionLevel ?? DEFAULT_FILESTORE_COMPRESSION_LEVEL;
     const storageConfig = await this.guard(this.storageConfig());
     const retention = await this.guard(this.retentionSettings(b.environment_id));
     const createdAt = new Date(b.created_at);
@@ -255,7 +265,7 @@ class Run {
     let filestore: Measurement | null = null;
     if (b.include_filestore) {
       this.phase = 'filestore';
-      const fsStream = await this.guard(this.source.archiveFilestore({ signal: this.controller.signal }));
+      const fsStream = await this.guard(this.source.archiveFilestore({ signal: this.controller.signal, compressionLevel: fsLevel }));
       if (fsStream) {
         this.streams.push(fsStream);
         this.progress.enter('dumping', ARCHIVE_ENTRIES.FILESTORE);

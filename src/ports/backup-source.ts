@@ -31,6 +31,15 @@ export interface DumpOptions extends SourceStreamOptions {
   compressionLevel?: number;
 }
 
+/** Options of {@link BackupSource.archiveFilestore}. */
+export interface FilestoreOptions extends SourceStreamOptions {
+  /**
+   * gzip level (1-9) of the filestore tarball. The SDK's sources compress with `pigz` where the
+   * source host has it, else `gzip`; the default is `DEFAULT_FILESTORE_COMPRESSION_LEVEL`.
+   */
+  compressionLevel?: number;
+}
+
 /**
  * Where one environment's database and filestore are read from: this host, Docker containers,
  * or a VM over SSH. Built from a {@link SourceConfig} by a {@link BackupSourceFactory}; the SDK's
@@ -42,11 +51,11 @@ export interface BackupSource {
   /** Starts `pg_dump -Fc` of the environment's database and streams its output. */
   dumpDatabase(options?: DumpOptions): Promise<SourceStream>;
   /**
-   * Starts `tar -czf -` of the filestore folder and streams its output; resolves `null` when
+   * Starts `tar -czf -` of the filestore folder (gzip or pigz) and streams its output; resolves `null` when
    * the folder does not exist (a new environment: the pipeline records filestore_size 0 and a
    * warning rather than failing).
    */
-  archiveFilestore(options?: SourceStreamOptions): Promise<SourceStream | null>;
+  archiveFilestore(options?: FilestoreOptions): Promise<SourceStream | null>;
   /** Releases connections (SSH). Idempotent. */
   close(): Promise<void>;
 }

@@ -11,6 +11,11 @@ export interface ResolvedEnvironment {
   odoo_version: string | null;
   /** How to reach the database and filestore. Secrets inside are resolved at call time. */
   source: SourceConfig;
+  /**
+   * gzip level (1-9) of this environment's filestore tarball, over the runner's
+   * `filestoreCompressionLevel`: e.g. 6 for a filestore of mostly text documents.
+   */
+  filestore_compression_level?: number;
   /** The spec's environment_snapshot, without secrets (the SDK sets `timestamp`). */
   snapshot: Omit<EnvironmentSnapshot, 'timestamp'>;
 }

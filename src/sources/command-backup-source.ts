@@ -1,6 +1,7 @@
 import { AbortedError } from '../errors/errors.js';
-import type { BackupSource, DumpOptions, SourceStream, SourceStreamOptions } from '../ports/backup-source.js';
+import type { BackupSource, DumpOptions, FilestoreOptions, SourceStream } from '../ports/backup-source.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
+import { checkFilestoreCompressionLevel, DEFAULT_FILESTORE_COMPRESSION_LEVEL } from './gzip-tool.js';
 import { checkCompressionLevel } from './pg-dump-command.js';
 import { startToolStream } from './tool-stream.js';
 
@@ -16,8 +17,11 @@ export interface SourceCommands {
    * runs, for messages (`in container x_db`, `on odoo@vm:22`).
    */
   dumpCommand(compressionLevel: number | undefined): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
-  /** The `tar` command and where it runs, or null when there is no filestore folder. */
-  filestoreCommand(signal?: AbortSignal): Promise<{ spec: CommandSpec; where?: string } | null>;
+  /**
+   * The `tar` command gzipping at `compressionLevel` (with pigz where the host has it, found once
+   * per source) and where it runs, or null when there is no filestore folder.
+   */
+  filestoreCommand(compressionLevel: number, signal?: AbortSignal): Promise<{ spec: CommandSpec; where?: string } | null>;
 }
 
 /**
@@ -38,10 +42,11 @@ export class CommandBackupSource implements BackupSource {
     return startToolStream({ runner: this.commands.runner, spec, tool: 'pg_dump', phase: 'dump', where, secrets, signal: options.signal });
   }
 
-  async archiveFilestore(options: SourceStreamOptions = {}): Promise<SourceStream | null> {
+  async archiveFilestore(options: FilestoreOptions = {}): Promise<SourceStream | null> {
+    checkFilestoreCompressionLevel(options.compressionLevel, 'compressionLevel');
     let command: { spec: CommandSpec; where?: string } | null;
     try {
-      command = await this.commands.filestoreCommand(options.signal);
+      command = await this.commands.filestoreCommand(options.compressionLevel ?? DEFAULT_FILESTORE_COMPRESSION_LEVEL, options.signal);
     } catch (error) {
       throw options.signal?.aborted ? new AbortedError('tar', options.signal.reason) : error;
     }

@@ -5,8 +5,9 @@ import type { SourceCommands } from './command-backup-source.js';
 import { ValidationError } from '../errors/errors.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
+import { gzipToolOnce } from './gzip-tool.js';
 import { isInside, relativePathProblem } from './source-identifiers.js';
-import { tarArgs } from './tar-command.js';
+import { tarArgs, type TarCompression } from './tar-command.js';
 
 /** Defaults of a {@link DockerSource}. */
 export const DOCKER_DEFAULTS = { db_user: 'odoo', filestore_root: '/var/lib/odoo/filestore', docker_bin: 'docker' } as const;
@@ -40,9 +41,10 @@ export function dockerFilestorePath(config: DockerSource): string {
 
 /**
  * `docker exec -- <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the spec's filestore
- * command (`--` ends docker's options before the container name).
+ * command (`--` ends docker's options before the container name); with `compression`, gzipped
+ * by pigz or gzip at that level (see {@link tarArgs}).
  */
-export function dockerTarArgv(config: DockerSource): string[] {
+export function dockerTarArgv(config: DockerSource, compression?: TarCompression): string[] {
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
   dockerFilestorePath(config);
   return [
@@ -51,7 +53,7 @@ export function dockerTarArgv(config: DockerSource): string[] {
     '--',
     config.odoo_container,
     'tar',
-    ...tarArgs(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database),
+    ...tarArgs(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root, config.database, compression),
   ];
 }
 
@@ -69,6 +71,7 @@ export function dockerSourceCommands(config: DockerSource, options: DockerComman
   const { runner } = options;
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
   const suffix = options.where ? ` ${options.where}` : '';
+  const gzipTool = gzipToolOnce(runner, [docker, 'exec', '--', config.odoo_container]);
   return {
     kind: options.kind ?? 'docker',
     runner,
@@ -79,13 +82,14 @@ export function dockerSourceCommands(config: DockerSource, options: DockerComman
       if (password !== undefined) spec.env = { PGPASSWORD: password };
       return { spec, secrets: password ? [password] : [], where: `in container ${config.db_container}${suffix}` };
     },
-    async filestoreCommand(signal) {
+    async filestoreCommand(level, signal) {
       const where = `in container ${config.odoo_container}${suffix}`;
       const exists = await probeFolder(runner, [docker, 'exec', '--', config.odoo_container], dockerFilestorePath(config), {
         where,
         signal,
       });
-      return exists ? { spec: { argv: dockerTarArgv(config) }, where } : null;
+      if (!exists) return null;
+      return { spec: { argv: dockerTarArgv(config, { gzip: await gzipTool(signal), level }) }, where };
     },
   };
 }

@@ -8,6 +8,7 @@ export * from './tool-errors.js';
 export * from './tool-stream.js';
 export * from './pg-dump-command.js';
 export * from './tar-command.js';
+export { DEFAULT_FILESTORE_COMPRESSION_LEVEL, type GzipTool } from './gzip-tool.js';
 export * from './find-pg-tool.js';
 export * from './folder-probe.js';
 export * from './command-backup-source.js';

@@ -5,6 +5,7 @@ import { SourceError } from '../errors/errors.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
 import type { SourceCommands } from './command-backup-source.js';
 import { findPgTool } from './find-pg-tool.js';
+import { gzipToolOnce } from './gzip-tool.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
 import { splitFolder, tarArgs } from './tar-command.js';
@@ -27,10 +28,12 @@ export interface LocalCommandsOptions {
 /**
  * The commands of a {@link LocalSource}: `pg_dump -Fc [-Z<level>] --host --port --username
  * --no-password --dbname=dbname='<db>'` with the password in PGPASSWORD (environment, never
- * argv), and `tar -czf - -C <parent> -- <folder>` of the filestore folder.
+ * argv), and `tar -czf - -C <parent> -- <folder>` of the filestore folder, gzipped by pigz when
+ * the host has it (see {@link tarArgs}).
  */
 export function localSourceCommands(config: LocalSource, options: LocalCommandsOptions): SourceCommands {
   const { runner, remote = false, where } = options;
+  const gzipTool = gzipToolOnce(runner);
   return {
     kind: options.kind ?? 'local',
     runner,
@@ -47,14 +50,15 @@ export function localSourceCommands(config: LocalSource, options: LocalCommandsO
       if (password !== undefined) spec.env = { PGPASSWORD: password };
       return { spec, secrets: password ? [password] : [], where };
     },
-    async filestoreCommand(signal) {
+    async filestoreCommand(level, signal) {
       if (config.filestore_path === null || config.filestore_path === undefined) return null;
       const { parent, name } = splitFolder(config.filestore_path);
       const exists = remote
         ? await probeFolder(runner, [], config.filestore_path, { where, signal })
         : await localFolderExists(config.filestore_path);
       if (!exists) return null;
-      return { spec: { argv: ['tar', ...tarArgs(parent, name)] }, where };
+      const gzip = await gzipTool(signal);
+      return { spec: { argv: ['tar', ...tarArgs(parent, name, { gzip, level })] }, where };
     },
   };
 }

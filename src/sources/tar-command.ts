@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { ValidationError } from '../errors/errors.js';
+import { checkFilestoreCompressionLevel, type GzipTool } from './gzip-tool.js';
 
 /** A filestore folder split into the folder `tar -C` enters and the entry it archives. */
 export interface FolderParts {
@@ -19,11 +20,30 @@ export function splitFolder(path: string, field = 'filestore_path'): FolderParts
   return { parent: posix.dirname(normalized), name: posix.basename(normalized) };
 }
 
+/** How the filestore tarball is gzipped: the compressor found on the source host and the level. */
+export interface TarCompression {
+  gzip: GzipTool;
+  /** gzip level 1-9. */
+  level: number;
+}
+
+/** gzip's own default level: `tar -czf` compresses at it. */
+const GZIP_DEFAULT_LEVEL = 6;
+
 /**
  * `tar -czf - -C <parent> -- <name>`: a gzip tarball on stdout whose entries start with the
  * folder's own name (`mydb/ab/abcdef...`), as the spec's `tar -czf - -C /var/lib/odoo/filestore {db}`.
  * `--` keeps a name starting with `-` from being read as an option.
+ *
+ * With `compression`, the same tarball is gzipped by `pigz -<level>` when the host has pigz (all
+ * its cores; the output is still one standard gzip stream), else by `gzip -<level>`, through
+ * `tar -I` so tar still reports the compressor's failure in its own exit status. Plain `-z` is
+ * kept for gzip at its default level (any tar, BusyBox included, has it).
  */
-export function tarArgs(parent: string, name: string): string[] {
-  return ['-czf', '-', '-C', parent, '--', name];
+export function tarArgs(parent: string, name: string, compression?: TarCompression): string[] {
+  const target = ['-C', parent, '--', name];
+  // The level goes into tar's -I string: only a digit may ever reach it.
+  checkFilestoreCompressionLevel(compression?.level);
+  if (!compression || (compression.gzip.tool === 'gzip' && compression.level === GZIP_DEFAULT_LEVEL)) return ['-czf', '-', ...target];
+  return ['-I', `${compression.gzip.tool} -${compression.level}`, '-cf', '-', ...target];
 }

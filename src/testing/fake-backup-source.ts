@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { SourceConfig } from '../domain/source-config.js';
 import { AbortedError, SourceError } from '../errors/errors.js';
-import type { BackupSource, BackupSourceFactory, DumpOptions, SourceStream, SourceStreamOptions } from '../ports/backup-source.js';
+import type {
+  BackupSource,
+  BackupSourceFactory,
+  DumpOptions,
+  FilestoreOptions,
+  SourceStream,
+  SourceStreamOptions,
+} from '../ports/backup-source.js';
 
 /** Which stream a {@link FakeSourceFault} hits. */
 export type FakeSourcePart = 'dump' | 'filestore';
@@ -107,6 +114,8 @@ export class FakeBackupSource implements BackupSource {
   readonly started = { dump: 0, filestore: 0 };
   /** Compression levels passed to {@link dumpDatabase}, in order. */
   readonly compressionLevels: (number | undefined)[] = [];
+  /** Compression levels passed to {@link archiveFilestore}, in order. */
+  readonly filestoreCompressionLevels: (number | undefined)[] = [];
   /** Times {@link close} was called. */
   closeCount = 0;
   private live = new Set<SourceStream>();
@@ -161,7 +170,8 @@ export class FakeBackupSource implements BackupSource {
     return this.stream('dump', this.options.dumpSize, options);
   }
 
-  async archiveFilestore(options: SourceStreamOptions = {}): Promise<SourceStream | null> {
+  async archiveFilestore(options: FilestoreOptions = {}): Promise<SourceStream | null> {
+    this.filestoreCompressionLevels.push(options.compressionLevel);
     if (this.options.filestoreSize === null) return null;
     this.started.filestore++;
     return this.stream('filestore', this.options.filestoreSize, options);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -15,8 +15,12 @@ import {
   quoteShellArg,
   SourceError,
   type BackupSource,
+  type CommandRunner,
+  type CommandSpec,
   type LocalSource,
+  type RunningCommand,
 } from '../../../src/index.js';
+import { detectGzipTool } from '../../../src/sources/gzip-tool.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import {
@@ -211,5 +215,64 @@ describe('local source', () => {
     await expect(second.done).rejects.toBeInstanceOf(AbortedError);
     await expect(collect(first.stream)).rejects.toBeInstanceOf(AbortedError);
     expect(await eventually(() => processesMatching(marker).filter(isPgDump).length === 0)).toBe(true);
+  });
+});
+
+/** Runs commands through a LocalCommandRunner, recording each argv and optionally overriding PATH. */
+class RecordingRunner implements CommandRunner {
+  readonly argvs: string[][] = [];
+  private readonly inner = new LocalCommandRunner();
+  constructor(private readonly path?: string) {}
+  start(spec: CommandSpec, options?: { signal?: AbortSignal }): Promise<RunningCommand> {
+    this.argvs.push([...spec.argv]);
+    return this.inner.start(this.path ? { ...spec, env: { ...spec.env, PATH: this.path } } : spec, options);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('local source: filestore compressor', () => {
+  const folder = () => basename(fixture.filestorePath);
+
+  it('gzips with pigz where the host has it, probed once per source; the output is a standard .tar.gz', async () => {
+    const runner = new RecordingRunner();
+    const source = createBackupSource(localConfig(), { runner });
+    for (const level of [1, 6]) {
+      const tarball = await source.archiveFilestore({ compressionLevel: level });
+      expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
+    }
+    expect(runner.argvs.filter((argv) => argv[0] === 'pigz')).toEqual([['pigz', '--version']]);
+    const tars = runner.argvs.filter((argv) => argv[0] === 'tar');
+    expect(tars.map((argv) => argv.slice(1, 3))).toEqual([
+      ['-I', 'pigz -1'],
+      ['-I', 'pigz -6'],
+    ]);
+    const found = await detectGzipTool(new LocalCommandRunner());
+    expect(found).toMatchObject({ tool: 'pigz', version: expect.stringMatching(/^pigz \d+\.\d+/) });
+  });
+
+  it('falls back to gzip on a PATH without pigz: gzip -N through tar -I, plain -z at level 6, same files back', async () => {
+    const bin = join(work, 'bin-without-pigz');
+    await mkdir(bin, { recursive: true });
+    for (const tool of ['tar', 'gzip', 'sh']) {
+      const { stdout } = await run('sh', ['-c', `command -v ${tool}`]);
+      await symlink(stdout.trim(), join(bin, tool)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    }
+    const runner = new RecordingRunner(bin);
+    expect(await detectGzipTool(runner)).toEqual({ tool: 'gzip' });
+    const source = createBackupSource(localConfig(), { runner });
+    for (const level of [3, 6]) {
+      const tarball = await source.archiveFilestore({ compressionLevel: level });
+      expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
+    }
+    const tars = runner.argvs.filter((argv) => argv[0] === 'tar');
+    expect(tars.map((argv) => argv.slice(1, 3))).toEqual([
+      ['-I', 'gzip -3'],
+      ['-czf', '-'],
+    ]);
+    expect(runner.argvs.filter((argv) => argv[0] === 'pigz')).toHaveLength(2); // the probe above, then the source's one
   });
 });

@@ -273,7 +273,8 @@ describe('ssh source', () => {
       expect(calls.map((c) => c.slice(0, 6))).toEqual([
         ['exec', '-e', 'PGPASSWORD', '--', 'env7_db', 'pg_dump'],
         ['exec', '--', 'env7_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
-        ['exec', '--', 'env7_odoo', 'tar', '-czf', '-'],
+        ['exec', '--', 'env7_odoo', 'pigz', '--version'],
+        ['exec', '--', 'env7_odoo', 'tar', '-I', 'pigz -1'],
       ]);
       expect(readFileSync(log, 'utf8')).not.toContain(pg.password);
       expect(noMarkers(markers)).toBe(true);

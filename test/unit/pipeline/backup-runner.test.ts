@@ -5,9 +5,11 @@ import {
   AbortedError,
   BackupRunner,
   ChecksumMismatchError,
+  DEFAULT_FILESTORE_COMPRESSION_LEVEL,
   SourceError,
   StorageError,
   TimeoutError,
+  ValidationError,
   parseManifest,
   type StorageProvider,
 } from '../../../src/index.js';
@@ -96,6 +98,24 @@ describe('BackupRunner: success', () => {
     expect(h.source.running).toBe(0);
     expect(h.source.closeCount).toBe(1);
     expect(h.source.compressionLevels).toEqual([1]);
+    expect(h.source.filestoreCompressionLevels).toEqual([DEFAULT_FILESTORE_COMPRESSION_LEVEL]);
+  });
+
+  it("gzips the filestore at the runner's level, or at the environment's when it sets one", async () => {
+    const h = await harness({ deps: { filestoreCompressionLevel: 3 } });
+    await h.runner.run((await h.pending()).id);
+    h.environments.set({ ...h.env, filestore_compression_level: 6 });
+    await h.runner.run((await h.pending()).id);
+    expect(h.source.filestoreCompressionLevels).toEqual([3, 6]);
+  });
+
+  it('refuses an environment filestore level outside 1-9 before any tool starts', async () => {
+    const h = await harness();
+    h.environments.set({ ...h.env, filestore_compression_level: 0 });
+    const pending = await h.pending();
+    await expect(h.runner.run(pending.id)).rejects.toBeInstanceOf(ValidationError);
+    expect(h.source.started).toEqual({ dump: 0, filestore: 0 });
+    expect((await h.backups.get(pending.id))?.status).toBe('failed');
   });
 
   it('uses the retention type given on the record, else the policy calendar', async () => {
@@ -342,6 +362,10 @@ describe('BackupRunner: construction', () => {
     expect(
       () => new BackupRunner({ backups: {} as never, storageConfigs: {} as never, environments: {} as never, compressionLevel: 12 }),
     ).toThrow(/compressionLevel/);
+    expect(
+      () =>
+        new BackupRunner({ backups: {} as never, storageConfigs: {} as never, environments: {} as never, filestoreCompressionLevel: 0 }),
+    ).toThrow(/filestoreCompressionLevel/);
   });
   it('a checksum mismatch error is transient', () => {
     expect(new ChecksumMismatchError('dump.sql', 'a', 'b').transient).toBe(true);

@@ -53,6 +53,19 @@ describe('tar arguments', () => {
     expect(splitFolder('/srv//fs/-rf')).toEqual({ parent: '/srv/fs', name: '-rf' });
   });
 
+  it('gzips with pigz at the chosen level when the host has it, gzip -N otherwise, plain -z for gzip at its default 6', () => {
+    const pigz = { tool: 'pigz', version: 'pigz 2.6' } as const;
+    expect(tarArgs('/fs', 'db', { gzip: pigz, level: 1 })).toEqual(['-I', 'pigz -1', '-cf', '-', '-C', '/fs', '--', 'db']);
+    expect(tarArgs('/fs', 'db', { gzip: { tool: 'gzip' }, level: 3 })).toEqual(['-I', 'gzip -3', '-cf', '-', '-C', '/fs', '--', 'db']);
+    expect(tarArgs('/fs', 'db', { gzip: { tool: 'gzip' }, level: 6 })).toEqual(['-czf', '-', '-C', '/fs', '--', 'db']);
+    expect(tarArgs('/fs', 'db', { gzip: pigz, level: 6 })).toEqual(['-I', 'pigz -6', '-cf', '-', '-C', '/fs', '--', 'db']);
+  });
+
+  it('refuses a filestore level outside 1-9 (it goes into the -I string)', () => {
+    for (const level of [0, 10, 1.5, Number.NaN, '1; rm -rf /' as unknown as number])
+      expect(() => tarArgs('/fs', 'db', { gzip: { tool: 'gzip' }, level })).toThrow(ValidationError);
+  });
+
   it('refuses relative paths and the root folder', () => {
     expect(() => splitFolder('filestore/db')).toThrow(ValidationError);
     expect(() => splitFolder('/')).toThrow(ValidationError);
@@ -115,6 +128,21 @@ describe('docker commands', () => {
       db_container: 'pg',
     });
     expect(dockerTarArgv(custom)).toEqual(['/opt/docker', 'exec', '--', 'web', 'tar', '-czf', '-', '-C', '/data/fs', '--', 'db1']);
+    expect(dockerTarArgv(custom, { gzip: { tool: 'pigz', version: 'pigz 2.8' }, level: 1 })).toEqual([
+      '/opt/docker',
+      'exec',
+      '--',
+      'web',
+      'tar',
+      '-I',
+      'pigz -1',
+      '-cf',
+      '-',
+      '-C',
+      '/data/fs',
+      '--',
+      'db1',
+    ]);
     expect(dockerDumpArgv(custom, 1, false)).toEqual([
       '/opt/docker',
       'exec',
