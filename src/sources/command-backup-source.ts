@@ -1,7 +1,7 @@
 import { AbortedError } from '../errors/errors.js';
 import type { BackupSource, DumpOptions, FilestoreOptions, SourceStream } from '../ports/backup-source.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
-import { checkFilestoreCompressionLevel, DEFAULT_FILESTORE_COMPRESSION_LEVEL } from './gzip-tool.js';
+import { checkFilestoreCompressionLevel } from './gzip-tool.js';
 import { checkCompressionLevel } from './pg-dump-command.js';
 import { startToolStream } from './tool-stream.js';
 
@@ -18,10 +18,11 @@ export interface SourceCommands {
    */
   dumpCommand(compressionLevel: number | undefined): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
   /**
-   * The `tar` command gzipping at `compressionLevel` (with pigz where the host has it, found once
+   * The `tar` command gzipping at `compressionLevel` (default
+   * `DEFAULT_FILESTORE_COMPRESSION_LEVEL`; with pigz where the host has it, found once
    * per source) and where it runs, or null when there is no filestore folder.
    */
-  filestoreCommand(compressionLevel: number, signal?: AbortSignal): Promise<{ spec: CommandSpec; where?: string } | null>;
+  filestoreCommand(signal?: AbortSignal, compressionLevel?: number): Promise<{ spec: CommandSpec; where?: string } | null>;
 }
 
 /**
@@ -46,7 +47,7 @@ export class CommandBackupSource implements BackupSource {
     checkFilestoreCompressionLevel(options.compressionLevel, 'compressionLevel');
     let command: { spec: CommandSpec; where?: string } | null;
     try {
-      command = await this.commands.filestoreCommand(options.compressionLevel ?? DEFAULT_FILESTORE_COMPRESSION_LEVEL, options.signal);
+      command = await this.commands.filestoreCommand(options.signal, options.compressionLevel);
     } catch (error) {
       throw options.signal?.aborted ? new AbortedError('tar', options.signal.reason) : error;
     }

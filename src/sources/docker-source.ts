@@ -5,7 +5,7 @@ import type { SourceCommands } from './command-backup-source.js';
 import { ValidationError } from '../errors/errors.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
-import { gzipToolOnce } from './gzip-tool.js';
+import { DEFAULT_FILESTORE_COMPRESSION_LEVEL, gzipToolOnce } from './gzip-tool.js';
 import { isInside, relativePathProblem } from './source-identifiers.js';
 import { tarArgs, type TarCompression } from './tar-command.js';
 
@@ -82,7 +82,7 @@ export function dockerSourceCommands(config: DockerSource, options: DockerComman
       if (password !== undefined) spec.env = { PGPASSWORD: password };
       return { spec, secrets: password ? [password] : [], where: `in container ${config.db_container}${suffix}` };
     },
-    async filestoreCommand(level, signal) {
+    async filestoreCommand(signal, level = DEFAULT_FILESTORE_COMPRESSION_LEVEL) {
       const where = `in container ${config.odoo_container}${suffix}`;
       const exists = await probeFolder(runner, [docker, 'exec', '--', config.odoo_container], dockerFilestorePath(config), {
         where,

@@ -5,7 +5,7 @@ import { SourceError } from '../errors/errors.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
 import type { SourceCommands } from './command-backup-source.js';
 import { findPgTool } from './find-pg-tool.js';
-import { gzipToolOnce } from './gzip-tool.js';
+import { DEFAULT_FILESTORE_COMPRESSION_LEVEL, gzipToolOnce } from './gzip-tool.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
 import { splitFolder, tarArgs } from './tar-command.js';
@@ -50,7 +50,7 @@ export function localSourceCommands(config: LocalSource, options: LocalCommandsO
       if (password !== undefined) spec.env = { PGPASSWORD: password };
       return { spec, secrets: password ? [password] : [], where };
     },
-    async filestoreCommand(level, signal) {
+    async filestoreCommand(signal, level = DEFAULT_FILESTORE_COMPRESSION_LEVEL) {
       if (config.filestore_path === null || config.filestore_path === undefined) return null;
       const { parent, name } = splitFolder(config.filestore_path);
       const exists = remote
