@@ -6,6 +6,8 @@ import { ARCHIVE_ENTRIES, parseManifest, type BackupManifest } from '../domain/m
 import { AbortedError, ArchiveError, ChecksumMismatchError } from '../errors/errors.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
+import { byteReaderOf, checkArchiveStructure } from './archive-structure.js';
+import { crc32 } from './crc32.js';
 import { pgRestoreLister, type DumpLister, type DumpListing } from './dump-lister.js';
 import { StorageRangeReader } from './storage-range-reader.js';
 
@@ -55,6 +57,9 @@ function openZip(reader: StorageRangeReader, size: number): Promise<yauzl.ZipFil
   });
 }
 
+/** yauzl's cursor: where the next central record is read (the directory's start, then its end). */
+const cursorOf = (zip: yauzl.ZipFile): number => zip.readEntryCursor as unknown as number;
+
 function readEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
   return new Promise((resolve, reject) => {
     const entries: yauzl.Entry[] = [];
@@ -99,7 +104,7 @@ export async function verifyBackupArchive(
     throw archiveError(`${key} is not a readable ZIP archive: ${(error as Error).message}`, { key }, error);
   }
   try {
-    return await verifyOpened(zip, key, head.size, options, signal);
+    return await verifyOpened(zip, reader, key, head.size, options, signal);
   } catch (error) {
     if (signal.aborted) throw new AbortedError('Archive verification', signal.reason);
     if (error instanceof BackupSdkError) throw error;
@@ -111,20 +116,24 @@ export async function verifyBackupArchive(
 
 async function verifyOpened(
   zip: yauzl.ZipFile,
+  reader: StorageRangeReader,
   key: string,
   archiveSize: number,
   options: VerifyArchiveOptions,
   signal: AbortSignal,
 ): Promise<ArchiveVerification> {
+  const centralDirectoryOffset = cursorOf(zip);
   const entries = await readEntries(zip);
+  await checkArchiveStructure(entries, {
+    size: archiveSize,
+    centralDirectoryOffset,
+    centralDirectoryEnd: cursorOf(zip),
+    allowedNames: KNOWN,
+    read: byteReaderOf(reader),
+  });
   const byName = new Map<string, yauzl.Entry>();
   for (const entry of entries) {
     const name = entry.fileName;
-    if (!KNOWN.has(name))
-      throw archiveError(
-        `The archive holds an unexpected entry ${JSON.stringify(name)}; a backup archive holds only ${[...KNOWN].join(', ')}`,
-        { entry: name },
-      );
     if (byName.has(name)) throw archiveError(`The archive holds ${name} twice`, { entry: name });
     if (entry.isEncrypted()) throw archiveError(`${name} is encrypted`, { entry: name });
     if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATE)
@@ -143,14 +152,15 @@ async function verifyOpened(
     }
     byName.set(name, entry);
   }
-  await assertNoOverlap(zip, entries, archiveSize);
 
   const manifestEntry = byName.get(ARCHIVE_ENTRIES.MANIFEST);
   if (!manifestEntry) throw archiveError('The archive has no manifest.json');
   const maxManifest = options.maxManifestBytes ?? 1024 * 1024;
   if (manifestEntry.uncompressedSize > maxManifest)
     throw archiveError(`manifest.json is ${manifestEntry.uncompressedSize} bytes; at most ${maxManifest} are accepted`);
-  const manifest = parseManifest(await readSmall(zip, manifestEntry, maxManifest));
+  const manifestBytes = await readSmall(zip, manifestEntry, maxManifest);
+  checkCrc(manifestEntry, crc32(manifestBytes));
+  const manifest = parseManifest(manifestBytes);
 
   const dumpEntry = byName.get(ARCHIVE_ENTRIES.DUMP);
   if (!dumpEntry) throw archiveError('The archive has no dump.sql');
@@ -174,17 +184,20 @@ async function verifyOpened(
   }
 
   const lister = options.lister === undefined ? pgRestoreLister() : options.lister;
-  const { measured: database, listing } = await hashEntry(zip, dumpEntry, lister, signal);
+  const { measured: database, listing, crc: dumpCrc } = await hashEntry(zip, dumpEntry, lister, signal);
   check(ARCHIVE_ENTRIES.DUMP, manifest.database.checksum, database.checksum);
   if (options.expected?.database_checksum)
     check(`${ARCHIVE_ENTRIES.DUMP} (against the backup record)`, options.expected.database_checksum, database.checksum);
+  checkCrc(dumpEntry, dumpCrc);
 
   let filestore: { size: number; checksum: string } | null = null;
   if (fsEntry && manifest.filestore) {
-    filestore = (await hashEntry(zip, fsEntry, null, signal)).measured;
+    const hashed = await hashEntry(zip, fsEntry, null, signal);
+    filestore = hashed.measured;
     check(ARCHIVE_ENTRIES.FILESTORE, manifest.filestore.checksum, filestore.checksum);
     if (options.expected?.filestore_checksum)
       check(`${ARCHIVE_ENTRIES.FILESTORE} (against the backup record)`, options.expected.filestore_checksum, filestore.checksum);
+    checkCrc(fsEntry, hashed.crc);
   }
   return { key, archive_size: archiveSize, manifest, database, filestore, dump_listing: listing };
 }
@@ -193,26 +206,12 @@ function check(part: string, expected: string, actual: string): void {
   if (expected !== actual) throw new ChecksumMismatchError(part, expected, actual);
 }
 
-/** Entries must not share bytes (the overlapping-entry zip bomb) nor reach into the central directory. */
-async function assertNoOverlap(zip: yauzl.ZipFile, entries: yauzl.Entry[], archiveSize: number): Promise<void> {
-  const spans: { name: string; start: number; end: number }[] = [];
-  for (const entry of entries) {
-    const header = await zip.readLocalFileHeaderPromise(entry);
-    if (header.fileName.toString('utf8') !== entry.fileName) {
-      throw archiveError(
-        `The local header of ${JSON.stringify(entry.fileName)} names ${JSON.stringify(header.fileName.toString('utf8'))}`,
-        { entry: entry.fileName },
-      );
-    }
-    spans.push({ name: entry.fileName, start: entry.relativeOffsetOfLocalHeader, end: header.fileDataStart + entry.compressedSize });
-  }
-  spans.sort((a, b) => a.start - b.start);
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i]!;
-    const next = spans[i + 1];
-    if (span.end > archiveSize || (next && span.end > next.start))
-      throw archiveError(`Entry ${span.name} overlaps another entry or the end of the archive`, { entry: span.name });
-  }
+/** Other readers (unzip, Python) check the CRC-32 the headers declare: a wrong one breaks their extraction. */
+function checkCrc(entry: yauzl.Entry, actual: number): void {
+  if (entry.crc32 !== actual)
+    throw archiveError(`${entry.fileName} does not match the CRC-32 its headers declare; other ZIP readers would refuse it`, {
+      entry: entry.fileName,
+    });
 }
 
 async function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
@@ -239,9 +238,10 @@ async function hashEntry(
   entry: yauzl.Entry,
   lister: DumpLister | null,
   signal: AbortSignal,
-): Promise<{ measured: { size: number; checksum: string }; listing: DumpListing | null }> {
+): Promise<{ measured: { size: number; checksum: string }; listing: DumpListing | null; crc: number }> {
   const stream = await openEntry(zip, entry);
   const hash = createHash('sha256');
+  let crc = 0;
   let size = 0;
   let tee: PassThrough | null = null;
   let listed: Promise<DumpListing> | null = null;
@@ -259,6 +259,7 @@ async function hashEntry(
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       if (signal.aborted) throw new AbortedError('Archive verification', signal.reason);
       hash.update(chunk);
+      crc = crc32(chunk, crc);
       size += chunk.length;
       // Feed the lister with backpressure, until it has what it needs (the TOC) and stops.
       if (tee && !listerSettled && !tee.write(chunk)) await Promise.race([once(tee, 'drain'), settledSignal]);
@@ -272,5 +273,5 @@ async function hashEntry(
   }
   tee?.end();
   const listing = listed ? await listed : null;
-  return { measured: { size, checksum: hash.digest('hex') }, listing };
+  return { measured: { size, checksum: hash.digest('hex') }, listing, crc };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   ArchiveError,
@@ -30,7 +30,7 @@ function rawZip(entries: RawEntry[], options: { centralDuplicateOf?: number } = 
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
-  const records: { name: Buffer; method: number; csize: number; usize: number; offset: number }[] = [];
+  const records: { name: Buffer; method: number; csize: number; usize: number; offset: number; crc: number }[] = [];
   for (const e of entries) {
     const name = Buffer.from(e.name);
     const body = e.deflate ? deflateRawSync(e.data) : e.data;
@@ -41,12 +41,12 @@ function rawZip(entries: RawEntry[], options: { centralDuplicateOf?: number } = 
     h.writeUInt16LE(20, 4);
     h.writeUInt16LE(0x800, 6);
     h.writeUInt16LE(method, 8);
-    h.writeUInt32LE(0, 14);
+    h.writeUInt32LE(crc32(e.data), 14);
     h.writeUInt32LE(body.length, 18);
     h.writeUInt32LE(usize, 22);
     h.writeUInt16LE(name.length, 26);
     locals.push(h, name, body);
-    records.push({ name, method, csize: body.length, usize, offset });
+    records.push({ name, method, csize: body.length, usize, offset, crc: crc32(e.data) });
     offset += 30 + name.length + body.length;
   }
   if (options.centralDuplicateOf !== undefined) {
@@ -60,10 +60,11 @@ function rawZip(entries: RawEntry[], options: { centralDuplicateOf?: number } = 
     c.writeUInt16LE(20, 6);
     c.writeUInt16LE(0x800, 8);
     c.writeUInt16LE(r.method, 10);
-    c.writeUInt32LE(0, 16);
+    c.writeUInt32LE(r.crc, 16);
     c.writeUInt32LE(r.csize, 20);
     c.writeUInt32LE(r.usize, 24);
     c.writeUInt16LE(r.name.length, 28);
+    c.writeUInt32LE(0o100644 * 0x1_0000, 38); // a regular file, as our writer marks every entry
     c.writeUInt32LE(r.offset, 42);
     centrals.push(c, r.name);
   }
@@ -219,7 +220,7 @@ describe('verifyBackupArchive', () => {
           ],
           { centralDuplicateOf: 0 },
         ),
-      /overlaps|names/,
+      /overlaps|names|disagrees with its central record on the name/,
     ],
     [
       'a deflated dump',
