@@ -144,7 +144,8 @@ export class StorageError extends BackupSdkError {
 
 /**
  * Reaching the database or filestore failed: `E_SOURCE_PG_DUMP`, `E_SOURCE_TAR`, `E_SOURCE_SSH`,
- * `E_SOURCE_PG_RESTORE` or `E_SOURCE`. `details` carries the exit code, the tool's stderr tail and the phase.
+ * `E_SOURCE_PG_RESTORE`, `E_SOURCE_PSQL` (an admin statement of a restore), `E_SOURCE_FILES` (creating,
+ * renaming or removing a folder, staging a dump) or `E_SOURCE`. `details` carries the exit code, the tool's stderr tail and the phase.
  */
 export class SourceError extends BackupSdkError {
   constructor(code: SourceErrorCode, message: string, options: BackupSdkErrorOptions = {}) {

@@ -7,6 +7,12 @@ export interface CommandSpec {
   /** Extra environment variables (e.g. PGPASSWORD). Values are secrets: never logged. */
   env?: Readonly<Record<string, string>>;
   cwd?: string;
+  /**
+   * The command reads its standard input (a restore feeds `pg_restore` or `tar -x` through it).
+   * Local runners always connect stdin; over SSH the channel's stdin is forwarded to the program
+   * only when this is true (otherwise it carries the secrets and a watcher for the channel's end).
+   */
+  input?: boolean;
 }
 
 /** How a command ended. */
@@ -22,7 +28,7 @@ export interface CommandExit {
 export interface RunningCommand {
   /** The command's standard output, to be consumed by the caller. */
   readonly stdout: Readable;
-  /** The command's standard input. */
+  /** The command's standard input (over SSH, connected only for a spec with `input: true`). */
   readonly stdin: Writable;
   /** Resolves when the command has ended and its output is drained. Never rejects for a non-zero exit. */
   wait(): Promise<CommandExit>;

@@ -18,10 +18,17 @@ function isExecutable(path: string): boolean {
  * the server, so the newest is the right fallback.
  *
  * Throws a `SourceError` (`E_SOURCE_PG_DUMP` for pg_dump, `E_SOURCE_PG_RESTORE` for pg_restore,
- * else `E_SOURCE`) that says what to install or configure.
+ * `E_SOURCE_PSQL` for psql, else `E_SOURCE`) that says what to install or configure.
  */
 export function findPgTool(name: string, binDir?: string, searchPath = process.env.PATH ?? '', debianRoot = '/usr/lib/postgresql'): string {
-  const code = name === 'pg_dump' ? 'E_SOURCE_PG_DUMP' : name === 'pg_restore' ? 'E_SOURCE_PG_RESTORE' : 'E_SOURCE';
+  const code =
+    name === 'pg_dump'
+      ? 'E_SOURCE_PG_DUMP'
+      : name === 'pg_restore'
+        ? 'E_SOURCE_PG_RESTORE'
+        : name === 'psql'
+          ? 'E_SOURCE_PSQL'
+          : 'E_SOURCE';
   if (binDir) {
     const path = join(binDir, name);
     if (isExecutable(path)) return path;

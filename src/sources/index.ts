@@ -16,3 +16,4 @@ export * from './local-source.js';
 export * from './docker-source.js';
 export * from './source-config-check.js';
 export * from './create-backup-source.js';
+export { createRestoreTarget, type CreateRestoreTargetOptions } from './create-restore-target.js';

@@ -28,6 +28,17 @@ function wrapperScript(envNames: readonly string[]): string {
   );
 }
 
+/**
+ * The wrapper for a command that reads its stdin (`CommandSpec.input`): after the secret
+ * lines (`read` takes one byte at a time from a pipe, so nothing past them is consumed), the
+ * program replaces the shell and reads the rest of the channel's stdin. It ends when that input
+ * ends or when the channel is killed (OpenSSH signals the process group); a dropped connection
+ * closes its input and output, which ends `pg_restore` and `tar -x` with an error.
+ */
+function inputWrapperScript(envNames: readonly string[]): string {
+  return envNames.map((name) => `IFS= read -r ${name} || exit 125; export ${name}; `).join('') + 'exec "$@"';
+}
+
 /** A command line for a remote shell plus the bytes to send first on the channel's stdin. */
 export interface RemoteCommand {
   /** `sh -c '<wrapper>' obsdk-run '<program>' '<arg>'...`: every argument single-quoted. */
@@ -41,7 +52,11 @@ export interface RemoteCommand {
  * script (see the module). Throws a `ValidationError` for an environment variable name that is
  * not an identifier or a value containing a newline or NUL (it could not be read back as one line).
  */
-export function buildRemoteCommand(argv: readonly string[], env: Readonly<Record<string, string>> = {}): RemoteCommand {
+export function buildRemoteCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  options: { input?: boolean } = {},
+): RemoteCommand {
   if (argv.length === 0) throw new ValidationError([{ field: 'argv', message: 'a command needs at least a program name' }]);
   const names = Object.keys(env);
   for (const name of names) {
@@ -50,6 +65,7 @@ export function buildRemoteCommand(argv: readonly string[], env: Readonly<Record
     if (/[\n\r\0]/.test(env[name]!))
       throw new ValidationError([{ field: `env.${name}`, message: 'cannot contain a newline or NUL byte when sent over SSH' }]);
   }
-  const command = ['sh', '-c', wrapperScript(names), 'obsdk-run', ...argv].map(quoteShellArg).join(' ');
+  const script = options.input ? inputWrapperScript(names) : wrapperScript(names);
+  const command = ['sh', '-c', script, 'obsdk-run', ...argv].map(quoteShellArg).join(' ');
   return { command, stdinPreamble: names.map((n) => `${env[n]}\n`).join('') };
 }

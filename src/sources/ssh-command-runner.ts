@@ -27,8 +27,9 @@ export interface SshCommandRunnerOptions {
  *   command line.
  * - `kill()` sends SIGKILL to the remote process group and closes the channel; the wrapper also
  *   kills the command whenever the channel closes or the connection drops.
- * - `stdin` of a remote command is not connected to the program (the channel's stdin carries the
- *   secrets and watches for the channel's end); writing to it fails.
+ * - `stdin` of a remote command is connected to the program only for a spec with `input: true`
+ *   (after the secret lines); otherwise the channel's stdin carries the secrets and watches for
+ *   the channel's end, and writing to it fails.
  */
 export class SshCommandRunner implements CommandRunner {
   private client: Client | null = null;
@@ -45,7 +46,7 @@ export class SshCommandRunner implements CommandRunner {
   }
 
   async start(spec: CommandSpec, options: { signal?: AbortSignal } = {}): Promise<RunningCommand> {
-    const { command, stdinPreamble } = buildRemoteCommand(spec.argv, spec.env);
+    const { command, stdinPreamble } = buildRemoteCommand(spec.argv, spec.env, { input: spec.input });
     if (spec.cwd) throw new ValidationError([{ field: 'cwd', message: 'is not supported for commands over SSH' }]);
     const client = await this.connection();
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
@@ -62,7 +63,7 @@ export class SshCommandRunner implements CommandRunner {
       });
     });
     if (stdinPreamble) channel.write(stdinPreamble);
-    return new SshRunningCommand(channel, client, this.label, this.target, options.signal);
+    return new SshRunningCommand(channel, client, this.label, this.target, options.signal, spec.input === true);
   }
 
   async close(): Promise<void> {
@@ -226,6 +227,7 @@ class SshRunningCommand implements RunningCommand {
     label: string,
     target: SshTarget,
     signal?: AbortSignal,
+    input = false,
   ) {
     // ssh2's channel.destroy() closes quietly instead of erroring, so the output goes through a
     // plain stream whose end or error this class decides: a dropped connection is an error for
@@ -236,13 +238,15 @@ class SshRunningCommand implements RunningCommand {
     // exception. Readers still get the error, and `wait()` rejects with it.
     out.on('error', () => undefined);
     channel.pipe(out, { end: false });
-    this.stdin = new Writable({
-      write(_chunk, _encoding, callback) {
-        callback(
-          new SourceError('E_SOURCE', 'Writing to the stdin of a command over SSH is not supported', { details: { phase: 'stdin' } }),
-        );
-      },
-    });
+    this.stdin = input
+      ? channel
+      : new Writable({
+          write(_chunk, _encoding, callback) {
+            callback(
+              new SourceError('E_SOURCE', 'Writing to the stdin of a command over SSH is not supported', { details: { phase: 'stdin' } }),
+            );
+          },
+        });
     const tail = new StderrTail();
     channel.stderr.on('data', (chunk: Buffer) => tail.push(chunk));
     let status: { code: number | null; signal: string | null } | null = null;

@@ -2,18 +2,41 @@ import { SourceError } from '../errors/errors.js';
 import type { CommandExit } from '../ports/command-runner.js';
 import { redactSecrets } from './redact-secrets.js';
 
-/** Which tool of a source failed. */
-export type SourceTool = 'pg_dump' | 'tar';
+/**
+ * Which tool of a source or restore target failed; `shell` is a file utility of a restore target
+ * (`mkdir`, `mv`, `rm`, `test`, `mktemp`, `df`).
+ */
+export type SourceTool = 'pg_dump' | 'tar' | 'psql' | 'pg_restore' | 'shell';
 
-/** The step of a source during which a failure happened; `error_details.phase`. */
-export type SourcePhase = 'dump' | 'filestore' | 'filestore_probe';
+/** The step of a source or restore target during which a failure happened; `error_details.phase`. */
+export type SourcePhase =
+  | 'dump'
+  | 'filestore'
+  | 'filestore_probe'
+  | 'restore_inspect'
+  | 'restore_sql'
+  | 'restore_list'
+  | 'restore_dump'
+  | 'restore_filestore'
+  | 'restore_files';
 
-const CODES: Record<SourceTool, 'E_SOURCE_PG_DUMP' | 'E_SOURCE_TAR'> = { pg_dump: 'E_SOURCE_PG_DUMP', tar: 'E_SOURCE_TAR' };
+/** Error codes of failed tools. */
+export type SourceToolErrorCode = 'E_SOURCE_PG_DUMP' | 'E_SOURCE_TAR' | 'E_SOURCE_PSQL' | 'E_SOURCE_PG_RESTORE' | 'E_SOURCE_FILES';
+
+const CODES: Record<SourceTool, SourceToolErrorCode> = {
+  pg_dump: 'E_SOURCE_PG_DUMP',
+  tar: 'E_SOURCE_TAR',
+  psql: 'E_SOURCE_PSQL',
+  pg_restore: 'E_SOURCE_PG_RESTORE',
+  shell: 'E_SOURCE_FILES',
+};
 
 /** The error code used for failures of `tool`. */
-export function toolErrorCode(tool: SourceTool): 'E_SOURCE_PG_DUMP' | 'E_SOURCE_TAR' {
+export function toolErrorCode(tool: SourceTool): SourceToolErrorCode {
   return CODES[tool];
 }
+
+const PG_TOOLS = new Set<SourceTool>(['pg_dump', 'psql', 'pg_restore']);
 
 // pg_dump failures that are worth retrying: the server was down, restarting, or the link broke.
 const TRANSIENT_PG =
@@ -43,7 +66,7 @@ export function toolExitError(
   tool: SourceTool,
   phase: SourcePhase,
   exit: CommandExit,
-  context: { where?: string; secrets?: readonly (string | undefined)[] } = {},
+  context: { where?: string; secrets?: readonly (string | undefined)[]; program?: string } = {},
 ): SourceError {
   const secrets = context.secrets ?? [];
   const stderrTail = redactSecrets(exit.stderrTail, secrets);
@@ -51,10 +74,11 @@ export function toolExitError(
     summarize(tool, stderrTail) ??
     (exit.code !== null ? `exited with code ${exit.code}` : `was killed by signal ${exit.signal ?? 'unknown'}`);
   const where = context.where ? ` (${context.where})` : '';
-  const message = redactSecrets(`${tool} failed${where}: ${reason}`, secrets);
+  const name = tool === 'shell' && context.program ? context.program : tool;
+  const message = redactSecrets(`${name} failed${where}: ${reason}`, secrets);
   return new SourceError(toolErrorCode(tool), message, {
-    details: { tool, phase, exit_code: exit.code, signal: exit.signal, stderr_tail: stderrTail },
-    transient: tool === 'pg_dump' && TRANSIENT_PG.test(stderrTail),
+    details: { tool: name, phase, exit_code: exit.code, signal: exit.signal, stderr_tail: stderrTail },
+    transient: PG_TOOLS.has(tool) && TRANSIENT_PG.test(stderrTail),
   });
 }
 
@@ -68,10 +92,13 @@ function meaningfulLines(text: string): string[] {
 function summarize(tool: SourceTool, stderr: string): string | null {
   const lines = meaningfulLines(stderr);
   if (lines.length === 0) return null;
-  if (tool === 'pg_dump') {
-    const error = lines.find((l) => /^pg_dump: error: /.test(l));
+  if (PG_TOOLS.has(tool)) {
+    const error = lines.find((l) => /^(pg_dump|pg_restore|psql): error: /.test(l));
+    // psql -c reports a failed statement as "ERROR:  database "x" already exists".
+    const statement = lines.find((l) => /^(?:psql:[^:]*:\d+: )?(ERROR|FATAL):\s+/.test(l));
+    if (!error && statement) return statement.replace(/^(?:psql:[^:]*:\d+: )?(ERROR|FATAL):\s+/, '');
     if (error) {
-      const text = error.replace(/^pg_dump: error: /, '');
+      const text = error.replace(/^(pg_dump|pg_restore|psql): error: /, '');
       // libpq: connection to server at "h" (addr), port N failed: FATAL:  database "x" does not exist
       const conn = /^connection to server (.+?) failed: (?:(?:FATAL|ERROR):\s+)?(.*)$/.exec(text);
       if (conn) return `${conn[2]!} (server ${conn[1]!})`;

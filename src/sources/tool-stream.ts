@@ -1,7 +1,7 @@
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import { AbortedError, SourceError } from '../errors/errors.js';
 import type { SourceStream } from '../ports/backup-source.js';
-import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
+import type { CommandRunner, CommandSpec, RunningCommand } from '../ports/command-runner.js';
 import { redactSecrets } from './redact-secrets.js';
 import { isToolSuccess, toolErrorCode, toolExitError, type SourcePhase, type SourceTool } from './tool-errors.js';
 
@@ -19,17 +19,14 @@ export interface ToolStreamRequest {
 }
 
 /**
- * Starts a tool through a {@link CommandRunner} and wraps it as a {@link SourceStream}: `done`
- * rejects with a typed `SourceError` when the tool exits non-zero (even after a clean end of its
- * output), with `AbortedError` after {@link SourceStream.abort} or the signal, and passes
- * connection errors (`E_SOURCE_SSH`) through.
+ * Starts a tool's command: `AbortedError` when the signal already fired, connection errors
+ * (`E_SOURCE_SSH...`) as they are, any other failure to start as the tool's typed `SourceError`.
  */
-export async function startToolStream(request: ToolStreamRequest): Promise<SourceStream> {
+export async function startToolCommand(request: ToolStreamRequest): Promise<RunningCommand> {
   const { runner, spec, tool, phase, where, secrets = [], signal } = request;
   if (signal?.aborted) throw new AbortedError(tool, signal.reason);
-  let command;
   try {
-    command = await runner.start(spec, { signal });
+    return await runner.start(spec, { signal });
   } catch (error) {
     if (error instanceof BackupSdkError && error.code.startsWith('E_SOURCE_SSH')) throw error;
     const reason = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
@@ -38,7 +35,17 @@ export async function startToolStream(request: ToolStreamRequest): Promise<Sourc
       cause: error,
     });
   }
-  const running = command;
+}
+
+/**
+ * Starts a tool through a {@link CommandRunner} and wraps it as a {@link SourceStream}: `done`
+ * rejects with a typed `SourceError` when the tool exits non-zero (even after a clean end of its
+ * output), with `AbortedError` after {@link SourceStream.abort} or the signal, and passes
+ * connection errors (`E_SOURCE_SSH`) through.
+ */
+export async function startToolStream(request: ToolStreamRequest): Promise<SourceStream> {
+  const { tool, phase, where, secrets = [], signal } = request;
+  const running = await startToolCommand(request);
   // A stream the consumer has not started reading yet (the tarball while the dump streams) may
   // be destroyed with an error (abort, SSH drop): that must not be an uncaught exception. Readers
   // still get the error; `done` reports it too.
