@@ -204,6 +204,16 @@ export const ERROR_CODES = {
     meaning: 'Archiving the filestore failed, or its path is not a folder.',
     action: 'Check filestore_path and its permissions on the source.',
   },
+  E_SOURCE_PSQL: {
+    raisedAs: 'SourceError',
+    meaning: 'An admin statement of a restore (psql: create, drop, rename a database) failed or psql was not found.',
+    action: "Read the message (PostgreSQL's own); check the role's privileges and the database's sessions.",
+  },
+  E_SOURCE_FILES: {
+    raisedAs: 'SourceError',
+    meaning: "Creating, renaming or removing a folder, or staging a dump, failed on the restore target's host.",
+    action: 'Check the filestore root and temp area: permissions, free space, a leftover folder of that name.',
+  },
   E_SOURCE_SSH: {
     raisedAs: 'SourceError',
     meaning: 'The SSH connection to the source failed or dropped (transient).',

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { ValidationError } from '../errors/errors.js';
+import { absoluteFolderProblem, isInside } from './source-identifiers.js';
 
 /** PostgreSQL keeps the first 63 bytes of a name and silently drops the rest. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -21,11 +22,10 @@ export function checkRestoreDatabaseName(name: string, field = 'database'): void
 
 /** Throws a `ValidationError` unless `path` is an absolute, normalised POSIX path other than `/` without NUL bytes. */
 export function checkAbsolutePath(path: string, field = 'path'): void {
-  if (typeof path !== 'string' || path === '') throw new ValidationError([{ field, message: 'is required' }]);
-  if (path.includes('\0')) throw new ValidationError([{ field, message: 'cannot contain a NUL byte' }]);
-  if (!path.startsWith('/')) throw new ValidationError([{ field, message: `must be an absolute path, got ${JSON.stringify(path)}` }]);
-  if (posix.normalize(path) !== path || path.endsWith('/') || path.split('/').some((s) => s === '.' || s === '..'))
-    throw new ValidationError([{ field, message: `must be a normalised path (no ., .., // or trailing /), got ${JSON.stringify(path)}` }]);
+  const problem = absoluteFolderProblem(path);
+  if (problem) throw new ValidationError([{ field, message: `${problem}, got ${JSON.stringify(path)}` }]);
+  if (posix.normalize(path) !== path || path.endsWith('/'))
+    throw new ValidationError([{ field, message: `must be a normalised path (no // or trailing /), got ${JSON.stringify(path)}` }]);
 }
 
 /**
@@ -36,6 +36,6 @@ export function checkInsideRoot(path: string, root: string | null, field = 'path
   checkAbsolutePath(path, field);
   if (root === null)
     throw new ValidationError([{ field, message: 'this restore target has no filestore folder, so it changes no folder' }]);
-  if (!path.startsWith(root === '/' ? '/' : `${root}/`) || path === root)
+  if (!isInside(root, path) || path === root)
     throw new ValidationError([{ field, message: `must be inside the filestore root ${root}, got ${JSON.stringify(path)}` }]);
 }

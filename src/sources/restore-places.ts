@@ -32,7 +32,7 @@ export function localRestoreCommands(config: LocalSource, options: RestorePlaceO
     }),
     where,
   };
-  const filestorePath = config.filestore_path ?? null;
+  const filestorePath = config.filestore_path ? posix.normalize(config.filestore_path).replace(/(.)\/$/, '$1') : null;
   return {
     kind: options.kind ?? 'local',
     runner,
@@ -74,7 +74,8 @@ export function dockerRestoreCommands(config: DockerSource, options: RestorePlac
     spec(argv: readonly string[], o: { input?: boolean; env?: Readonly<Record<string, string>> } = {}) {
       // `-e NAME` without a value: docker copies it from its own environment, never from argv.
       const env = Object.keys(o.env ?? {}).flatMap((name) => ['-e', name]);
-      return { argv: [docker, 'exec', ...(o.input ? ['-i'] : []), ...env, container, ...argv], env: o.env, input: o.input };
+      // `--` ends docker's options before the container name.
+      return { argv: [docker, 'exec', ...(o.input ? ['-i'] : []), ...env, '--', container, ...argv], env: o.env, input: o.input };
     },
     where: `in container ${container}${suffix}`,
   });
@@ -84,7 +85,7 @@ export function dockerRestoreCommands(config: DockerSource, options: RestorePlac
     ownsRunner: options.ownsRunner,
     database: config.database,
     filestorePath: dockerFilestorePath(config),
-    filestoreRoot: config.filestore_root ?? DOCKER_DEFAULTS.filestore_root,
+    filestoreRoot: posix.normalize(config.filestore_root ?? DOCKER_DEFAULTS.filestore_root).replace(/(.)\/$/, '$1'),
     db: inContainer(config.db_container),
     files: inContainer(config.odoo_container),
     async pgClient(program): Promise<PgClient> {
