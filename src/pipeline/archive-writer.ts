@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { deflateRawSync } from 'node:zlib';
 import { crc32 } from './crc32.js';
@@ -56,8 +56,9 @@ export class ArchiveWriter {
     options: { keepHead?: number } = {},
   ): { measured: Promise<Measurement>; meter: MeasuringStream } {
     const meter = new MeasuringStream(undefined, { ...options, crc32: true });
-    source.on('error', (error) => meter.destroy(error));
-    source.pipe(meter);
+    // A source error fails the meter, and `measured` reports it (through `finished` below, even
+    // when the entry's turn comes after the error): the callback has nothing more to do.
+    pipeline(source, meter, () => undefined);
     const measured = this.enqueue(async () => {
       const entry = { name: Buffer.from(name, 'utf8'), method: ZIP_STORED, streamed: true, mtime: this.mtime, mode: ENTRY_MODE } as const;
       const offset = this.offset;

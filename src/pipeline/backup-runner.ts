@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { Backup, StorageConfig } from '../domain/entities.js';
 import type { BackupStatus, RetentionType } from '../domain/enums.js';
 import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
@@ -137,6 +137,8 @@ class Run {
   private readonly progress: ProgressReporter;
   private source: BackupSource | null = null;
   private readonly streams: SourceStream[] = [];
+  /** Each tool's start, then its exit: what clean-up waits for. */
+  private readonly starting: Promise<unknown>[] = [];
   private provider: StorageProvider | null = null;
   private key: string | null = null;
   private archive: ArchiveWriter | null = null;
@@ -144,6 +146,8 @@ class Run {
   private upload: Promise<unknown> | null = null;
   private readonly startedAt: Date;
   private cleanupNotes: string[] = [];
+  /** Failures of the tools and of the upload, in the order they happened, to name the cause of a broken stream. */
+  private readonly causes: unknown[] = [];
 
   constructor(
     private readonly deps: BackupRunnerDeps,
@@ -164,8 +168,9 @@ class Run {
     try {
       return await this.work();
     } catch (error) {
-      const typed = this.typed(error);
-      await this.cleanUp(typed);
+      const first = this.typed(error);
+      await this.cleanUp(first);
+      const typed = this.rootCause(error, first);
       await this.recordFailure(typed);
       throw typed;
     } finally {
@@ -248,12 +253,18 @@ class Run {
       { hash: false },
     );
     this.body = counted;
-    archive.output.on('error', (error) => counted.destroy(error));
-    archive.output.pipe(counted);
+    // The provider may attach its listeners late (the local one awaits a mkdir first): a failure
+    // before that destroys `counted` with nobody listening, which Node turns into an uncaught
+    // exception. The run learns of every failure through the upload promise and the latch.
+    counted.on('error', () => undefined);
+    pipeline(archive.output, counted, () => undefined);
     this.phase = 'upload';
     const upload = provider.upload(key, counted as Readable, { contentType: 'application/zip', signal: this.controller.signal });
     this.upload = upload;
-    upload.catch((error: unknown) => this.failure.reject(error));
+    upload.catch((error: unknown) => {
+      this.causes.push(error);
+      this.failure.reject(error);
+    });
 
     this.phase = 'dump';
     this.progress.enter('dumping', ARCHIVE_ENTRIES.DUMP);
@@ -265,9 +276,10 @@ class Run {
     let filestore: Measurement | null = null;
     if (b.include_filestore) {
       this.phase = 'filestore';
-      const fsStream = await this.guard(this.source.archiveFilestore({ signal: this.controller.signal, compressionLevel: fsLevel }));
+      const fsStream = await this.guard(
+        this.start(this.source.archiveFilestore({ signal: this.controller.signal, compressionLevel: fsLevel })),
+      );
       if (fsStream) {
-        this.streams.push(fsStream);
         this.progress.enter('dumping', ARCHIVE_ENTRIES.FILESTORE);
         filestore = (await this.part(archive, ARCHIVE_ENTRIES.FILESTORE, fsStream)).measurement;
       } else {
@@ -331,10 +343,23 @@ class Run {
     return final;
   }
 
-  private async start(started: Promise<SourceStream>): Promise<SourceStream> {
-    const stream = await started;
-    this.streams.push(stream);
-    return stream;
+  /**
+   * Tracks a started tool for clean-up. A tool that starts after the run failed (the latch won
+   * the race against its start) is aborted at once, so no child outlives the job.
+   */
+  private start<T extends SourceStream | null>(started: Promise<T>): Promise<T> {
+    const tracked = started.then((stream) => {
+      if (stream) {
+        this.streams.push(stream);
+        stream.done.catch((error: unknown) => this.causes.push(error));
+        if (this.controller.signal.aborted) stream.abort();
+      }
+      return stream;
+    });
+    // Clean-up waits for tools still starting too. Handled here, at creation: it is awaited only
+    // if the run fails, and may reject long before that.
+    this.starting.push(tracked.then((s) => s?.done).catch(() => undefined));
+    return tracked;
   }
 
   /** Streams one source into the archive; resolves when its bytes are in and its tool exited 0. */
@@ -473,7 +498,7 @@ class Run {
     this.body?.destroy(error);
     // Wait for the upload and the tools to settle, but never forever: a stuck remote must not
     // keep the record from being marked failed.
-    const settled = Promise.all([this.upload?.catch(() => undefined), ...this.streams.map((s) => s.done.catch(() => undefined))]);
+    const settled = Promise.all([this.upload?.catch(() => undefined), ...this.starting]);
     const giveUp = new AbortController();
     await Promise.race([settled, this.clock.sleep(CLEANUP_WAIT_MS, giveUp.signal).catch(() => undefined)]);
     giveUp.abort();
@@ -512,6 +537,18 @@ class Run {
         },
       });
     }
+  }
+
+  /**
+   * When a stream broke because the other end failed (the archive output closed because storage
+   * gave up, a tool's output cut by its failure), the first error seen is a symptom. The earliest
+   * typed error of the tools and the upload, all settled by now, names the cause; our own abort
+   * does not.
+   */
+  private rootCause(error: unknown, first: BackupSdkError): BackupSdkError {
+    if (error instanceof BackupSdkError || first instanceof AbortedError) return first;
+    const cause = this.causes.find((c) => c instanceof BackupSdkError && c !== first && !(c instanceof AbortedError));
+    return (cause as BackupSdkError | undefined) ?? first;
   }
 
   /** Any thrown value as a typed SDK error whose message says what failed, in words. */

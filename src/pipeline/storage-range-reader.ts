@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import type { StorageProvider } from '../ports/storage-provider.js';
 
@@ -23,11 +23,9 @@ export class StorageRangeReader extends yauzl.RandomAccessReader {
       return out;
     }
     this.provider.download(this.key, { range: { start, end: end - 1 }, ...(this.signal ? { signal: this.signal } : {}) }).then(
-      (stream) => {
-        stream.on('error', (error) => out.destroy(error));
-        out.on('close', () => stream.destroy());
-        stream.pipe(out);
-      },
+      // pipeline() also ends the download when yauzl closed `out` before the download
+      // started (a hand-wired 'close' listener would come too late and leave it running).
+      (stream) => pipeline(stream, out, () => undefined),
       (error: unknown) => out.destroy(error as Error),
     );
     return out;

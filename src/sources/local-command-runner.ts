@@ -60,6 +60,9 @@ export class LocalCommandRunner implements CommandRunner {
       child.once('error', onError);
       child.once('spawn', onSpawn);
     });
+    // After the spawn, 'error' only comes from child.kill() or IPC, which this runner does not use;
+    // should one come anyway, an unheard 'error' event would crash the host.
+    child.on('error', () => undefined);
     return new LocalRunningCommand(child, options.signal);
   }
 

@@ -48,3 +48,10 @@ export async function withRetry<T>(
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * Retries of a failed upload's clean-up (abort a multipart upload, remove a temp file), whatever
+ * the transfer retries are: it is idempotent and cheap, and runs right after a dropped link,
+ * when the first attempt may pick a dead pooled connection.
+ */
+export const CLEANUP_RETRIES = 2;

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
-import { PassThrough, Readable, Transform, Writable } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable, pipeline } from 'node:stream';
 import { Client, FileType } from 'basic-ftp';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
@@ -14,7 +14,7 @@ import type {
 } from '../../ports/storage-provider.js';
 import { ConnectionPool } from '../connection-pool.js';
 import { probeStorage } from '../connection-test.js';
-import { withRetry } from '../retry.js';
+import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
 import { isTempName, tempName } from '../temp-name.js';
 import { classifyFtpError, ftpReplyCode } from './ftp-errors.js';
@@ -177,9 +177,15 @@ export class FtpStorageProvider implements StorageProvider {
         cb(null, chunk);
       },
     });
-    source.once('error', (e) => {
-      cut(e);
-      counted.destroy(e);
+    // A source error cuts the upload (before the transfer, it is checked after ensureDir). Once
+    // the transfer runs, pipeline() carries it into `counted`, whose reader is basic-ftp; and a
+    // failed transfer destroys `counted`, then pipeline() the source: only an error the source
+    // raised first is the caller's. (Destroying `counted` by hand before basic-ftp reads it
+    // would raise an 'error' event nobody listens to.)
+    let sinkError: unknown;
+    counted.on('error', (e) => (sinkError ??= e));
+    source.on('error', (e) => {
+      if (sinkError === undefined) cut(e);
     });
     let startedTransfer = false;
     try {
@@ -190,7 +196,7 @@ export class FtpStorageProvider implements StorageProvider {
         });
         if (failure !== undefined) throw failure;
         startedTransfer = true;
-        source.pipe(counted);
+        pipeline(source, counted, () => undefined); // errors: the listeners above, and uploadFrom
         await client.uploadFrom(counted, temp);
         if (failure !== undefined) throw failure;
         await client.rename(temp, target);
@@ -206,9 +212,11 @@ export class FtpStorageProvider implements StorageProvider {
       const original = failure ?? error;
       if (!source.destroyed) source.destroy();
       if (startedTransfer) await this.removeQuietly(temp);
-      if (signal?.aborted) throw new AbortedError(`Upload of ${key}`, signal.reason);
-      if (original instanceof StorageError || original instanceof AbortedError) throw original;
-      // A source error is the caller's: pass it through unchanged (it may be a typed SourceError).
+      if (original instanceof StorageError) throw original;
+      // `failure` is what cut the transfer: the abort, or the caller's source (pass its error
+      // through unchanged: it may be a typed SourceError). Without one, the server or the link
+      // failed, and that stays the reason even if the caller aborted meanwhile.
+      if (failure instanceof AbortedError) throw new AbortedError(`Upload of ${key}`, signal?.reason);
       if (failure !== undefined) throw failure;
       throw this.classify(original, 'upload', key);
     } finally {
@@ -221,7 +229,7 @@ export class FtpStorageProvider implements StorageProvider {
     try {
       await withRetry('FTP remove temp file', () => this.pool.use((c) => c.remove(path, true)), {
         ...this.options.retry,
-        retries: Math.min(this.options.retry.retries ?? 2, 2),
+        retries: CLEANUP_RETRIES,
       });
     } catch {
       /* the server is gone: list() skips temp files, and a later sweep may remove it */

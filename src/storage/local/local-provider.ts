@@ -5,6 +5,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BackupSdkError } from '../../errors/backup-sdk-error.js';
 import { AbortedError, StorageError, UnsupportedOperationError } from '../../errors/errors.js';
 import type {
   DownloadOptions,
@@ -88,10 +89,14 @@ export class LocalStorageProvider implements StorageProvider {
       }
       await rename(temp, target);
     } catch (error) {
-      await rm(temp, { force: true });
+      // A failed clean-up (the folder is not there, or not a folder) must not hide why the upload failed.
+      await rm(temp, { force: true }).catch(() => undefined);
+      // The body's own typed error (a failed source) is the caller's: pass it through unchanged.
+      if (error instanceof BackupSdkError) throw error;
+      // A disk error that happened before an abort is still the reason the upload failed.
+      const code = (error as NodeJS.ErrnoException)?.code;
+      if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw fsError(error, key, 'write');
       if (options.signal?.aborted) throw new AbortedError(`Upload of ${key}`, options.signal.reason);
-      if (error instanceof StorageError || error instanceof AbortedError) throw error;
-      if ((error as NodeJS.ErrnoException)?.code) throw fsError(error, key, 'write');
       throw error;
     }
     return { key, size };

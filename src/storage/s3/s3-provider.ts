@@ -28,7 +28,7 @@ import type {
   UploadResult,
 } from '../../ports/storage-provider.js';
 import { probeStorage } from '../connection-test.js';
-import { withRetry } from '../retry.js';
+import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
 import { classifyS3Error } from './s3-errors.js';
 import { MAX_PARTS, resolveS3Options, type S3ProviderOptions } from './s3-presets.js';
@@ -260,7 +260,9 @@ export class S3StorageProvider implements StorageProvider {
       controller.abort(original);
       await Promise.allSettled(inFlight);
       if (uploadId !== undefined) await this.abortMultipart(Key, key, uploadId, original);
-      if (outer?.aborted) throw new AbortedError(`Upload of ${key}`, outer.reason);
+      // A storage failure that came before the caller's abort (the caller gave up because of it)
+      // is the reason; requests cut by the abort itself fail as AbortedError, never StorageError.
+      if (outer?.aborted && !(original instanceof StorageError)) throw new AbortedError(`Upload of ${key}`, outer.reason);
       throw original;
     } finally {
       outer?.removeEventListener('abort', onOuterAbort);
@@ -295,7 +297,7 @@ export class S3StorageProvider implements StorageProvider {
             throw c;
           }
         },
-        { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) },
+        { ...this.options.retry, retries: CLEANUP_RETRIES },
       );
     } catch (abortError) {
       if (original && typeof original === 'object' && 'details' in original && typeof original.details === 'object' && original.details) {

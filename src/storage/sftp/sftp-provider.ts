@@ -16,7 +16,7 @@ import type {
 import { hostKeyVerifier } from '../../ssh/host-key.js';
 import { ConnectionPool } from '../connection-pool.js';
 import { probeStorage } from '../connection-test.js';
-import { withRetry } from '../retry.js';
+import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
 import { isTempName, tempName } from '../temp-name.js';
 import { classifySftpError, isSftpNotFound } from './sftp-errors.js';
@@ -270,9 +270,12 @@ export class SftpStorageProvider implements StorageProvider {
       if (c) this.pool.destroy(c);
       if (!source.destroyed) source.destroy();
       if (opened) await this.removeQuietly(temp);
-      if (signal?.aborted) throw new AbortedError(`Upload of ${key}`, signal.reason);
       // The caller's source failed: pass its error through unchanged (it may be a SourceError).
-      if (sourceError !== undefined) throw sourceError;
+      if (sourceError !== undefined && !signal?.aborted) throw sourceError;
+      // Only a failure the abort caused is an abort: a connection lost before it is the reason
+      // the caller gave up, and must be the error reported.
+      const byAbort = !(error instanceof Error) || error.name === 'AbortError' || error instanceof AbortedError;
+      if (signal?.aborted && (byAbort || sourceError !== undefined)) throw new AbortedError(`Upload of ${key}`, signal.reason);
       throw this.classify(error, 'upload', key);
     }
   }
@@ -292,7 +295,7 @@ export class SftpStorageProvider implements StorageProvider {
             throw this.classify(error, 'remove temp file');
           }
         },
-        { ...this.options.retry, retries: Math.min(this.options.retry.retries ?? 2, 2) },
+        { ...this.options.retry, retries: CLEANUP_RETRIES },
       );
     } catch {
       /* the server is gone: list() skips temp files */
