@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSource } from '../../../src/domain/source-config.js';
 import type { StorageConfig } from '../../../src/domain/entities.js';
 import { BackupSdkError } from '../../../src/errors/backup-sdk-error.js';
+import { isErrorCode } from '../../../src/errors/error-codes.js';
 import { BackupRunner } from '../../../src/pipeline/backup-runner.js';
 import type { BackupSourceFactory } from '../../../src/ports/backup-source.js';
 import type { StorageProvider, UploadOptions } from '../../../src/ports/storage-provider.js';
@@ -145,6 +146,7 @@ async function runFailing(target: Target, kase: Case): Promise<BackupSdkError> {
   );
   expect(error).toBeInstanceOf(BackupSdkError);
   const typed = error as BackupSdkError;
+  expect(isErrorCode(typed.code), typed.code).toBe(true);
   const record = (await backups.get(backup.id))!;
   expect(record.status).toBe('failed');
   expect(record.error_details).toMatchObject({ code: typed.code });
