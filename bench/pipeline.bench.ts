@@ -28,13 +28,13 @@ import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import {
   BackupRunner,
-  DEFAULT_DUMP_COMPRESSION_LEVEL,
   LocalStorageProvider,
   createStorageProvider,
   type LocalSource,
   type StorageConfig,
   type StorageProvider,
 } from '../src/index.js';
+import { DEFAULT_DUMP_COMPRESSION_LEVEL } from '../src/pipeline/backup-runner.js';
 import {
   InMemoryBackupRepository,
   InMemoryStorageConfigRepository,

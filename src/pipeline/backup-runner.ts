@@ -49,7 +49,7 @@ export interface BackupRunnerDeps {
   events?: EventSink;
   /** Lists the dump during verification; default `pgRestoreLister()`; `null` checks checksums only. */
   dumpLister?: DumpLister | null;
-  /** `pg_dump -Z` level (0-9); default {@link DEFAULT_DUMP_COMPRESSION_LEVEL}. */
+  /** `pg_dump -Z` level (0-9); default 1 (`DEFAULT_DUMP_COMPRESSION_LEVEL`). */
   compressionLevel?: number;
   /**
    * gzip level (1-9) of the filestore tarball (pigz where the source host has it, else gzip);

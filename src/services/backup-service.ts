@@ -70,7 +70,7 @@ export interface BackupServiceOptions {
   authorize?: Authorizer;
   /** Time limit of one job try (default 3600 s, DECISIONS 19). */
   jobTimeoutMs?: number;
-  /** Retry schedule (default {@link BACKUP_JOB_RETRY}: 3 tries, waits 60 s and 300 s). */
+  /** Retry schedule (default (`BACKUP_JOB_RETRY`): 3 tries, waits 60 s and 300 s). */
   retry?: RetrySettings;
   /** How often a pre-operation backup re-reads its task when no in-process signal arrives (default 2000 ms). */
   completionPollMs?: number;

@@ -6,13 +6,13 @@ import { announceOutcome, errorMessageOf, moveBackup, moveTask, removeLeftoverOb
 import type { TaskCompletionHub } from './task-completion.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 
-/** What {@link recoverStaleBackups} needs. */
+/** What `recoverStaleBackups` (run by {@link BackupService.recoverStale}) needs. */
 export interface StaleRecoveryDeps extends LifecycleDeps {
   queue: JobQueue;
   completions?: TaskCompletionHub;
 }
 
-/** Options of {@link recoverStaleBackups}. */
+/** Options of `recoverStaleBackups` (run by {@link BackupService.recoverStale}). */
 export interface StaleRecoveryOptions {
   /**
    * A `pending` backup whose job the queue does not know is failed too, once it is older than
@@ -31,7 +31,7 @@ export interface RecoveredBackup {
   job_state: JobInfo['state'] | 'missing';
 }
 
-/** What {@link recoverStaleBackups} did. */
+/** What `recoverStaleBackups` (run by {@link BackupService.recoverStale}) did. */
 export interface StaleRecoveryReport {
   recovered: RecoveredBackup[];
   /** Backups that could not be repaired this time (storage unreachable...): try again later. */

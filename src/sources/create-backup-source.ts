@@ -11,8 +11,8 @@ import { SshCommandRunner, type SshCommandRunnerOptions } from './ssh-command-ru
 /** Options of {@link createBackupSource}. */
 export interface CreateBackupSourceOptions {
   /**
-   * Runs the commands instead of the default (a {@link LocalCommandRunner} for `local` and
-   * `docker`, an {@link SshCommandRunner} for `ssh`). The source does not close a runner given here.
+   * Runs the commands instead of the default (a `LocalCommandRunner` for `local` and
+   * `docker`, an `SshCommandRunner` for `ssh`). The source does not close a runner given here.
    */
   runner?: CommandRunner;
   /** Keepalive tuning of the SSH connection. */

@@ -39,7 +39,7 @@ export async function fileDigests(root: string): Promise<Record<string, string>>
 
 /** Opens one entry of a ZIP in storage as a stream (by byte ranges, like the verifier). */
 export async function openArchiveEntry(provider: StorageProvider, key: string, name: string): Promise<Readable> {
-  const { StorageRangeReader } = await import('../../../src/index.js');
+  const { StorageRangeReader } = await import('../../../src/pipeline/storage-range-reader.js');
   const head = await provider.head(key);
   if (!head.exists) throw new Error(`no object ${key}`);
   const zip = await new Promise<yauzl.ZipFile>((res, rej) =>

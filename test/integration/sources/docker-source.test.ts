@@ -6,15 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createBackupSource,
-  defaultDockerSource,
-  dockerSourceCommands,
-  LocalCommandRunner,
-  SourceError,
-  ValidationError,
-  type DockerSource,
-} from '../../../src/index.js';
+import { createBackupSource, defaultDockerSource, SourceError, ValidationError, type DockerSource } from '../../../src/index.js';
+import { dockerSourceCommands } from '../../../src/sources/docker-source.js';
+import { LocalCommandRunner } from '../../../src/sources/local-command-runner.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { collect, extractedDigests, hostileName, noMarkers, pgRestoreInto, pgRestoreList } from './helpers.js';

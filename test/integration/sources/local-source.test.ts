@@ -11,8 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AbortedError,
   createBackupSource,
-  LocalCommandRunner,
-  quoteShellArg,
   SourceError,
   type BackupSource,
   type CommandRunner,
@@ -20,6 +18,8 @@ import {
   type LocalSource,
   type RunningCommand,
 } from '../../../src/index.js';
+import { LocalCommandRunner } from '../../../src/sources/local-command-runner.js';
+import { quoteShellArg } from '../../../src/sources/shell-quote.js';
 import { detectGzipTool } from '../../../src/sources/gzip-tool.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';

@@ -6,15 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AbortedError,
-  createBackupSource,
-  SourceError,
-  SshCommandRunner,
-  type LocalSource,
-  type SshSource,
-  type SshTarget,
-} from '../../../src/index.js';
+import { AbortedError, createBackupSource, SourceError, type LocalSource, type SshSource, type SshTarget } from '../../../src/index.js';
+import { SshCommandRunner } from '../../../src/sources/ssh-command-runner.js';
 import { createOdooFixture, tableDigests, type OdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 import { startSshd, type SshServer } from '../../servers/sshd.js';

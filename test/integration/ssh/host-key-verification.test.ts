@@ -1,6 +1,6 @@
 import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostKeyVerifier } from '../../../src/index.js';
+import { hostKeyVerifier } from '../../../src/ssh/host-key.js';
 import { startSshd, type SshServer } from '../../servers/sshd.js';
 
 let server: SshServer;

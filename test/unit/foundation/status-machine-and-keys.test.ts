@@ -5,15 +5,16 @@ import {
   InvalidTransitionError,
   TASK_STATUSES,
   ValidationError,
-  assertBackupTransition,
-  assertTaskTransition,
-  backupStorageKey,
-  canTransitionBackup,
-  canTransitionTask,
-  environmentStoragePrefix,
   type BackupStatus,
   type TaskStatus,
 } from '../../../src/index.js';
+import {
+  assertBackupTransition,
+  assertTaskTransition,
+  canTransitionBackup,
+  canTransitionTask,
+} from '../../../src/domain/status-machine.js';
+import { backupStorageKey, environmentStoragePrefix } from '../../../src/domain/storage-keys.js';
 
 // The lifecycle as the spec describes it, written out independently of src/domain/status-machine.ts.
 const LEGAL_BACKUP_MOVES = new Set([

@@ -6,10 +6,10 @@ import {
   BackupPolicyUpdateSchema,
   DownloadQuerySchema,
   ValidationError,
-  assertUuid,
   isValidCron,
   parseInput,
 } from '../../../src/index.js';
+import { assertUuid } from '../../../src/domain/validation.js';
 
 const UUID = '550e8400-e29b-41d4-a716-446655440000';
 

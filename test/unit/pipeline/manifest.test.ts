@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ArchiveError, buildManifest, manifestMajor, parseManifest, serializeManifest } from '../../../src/index.js';
+import { type ArchiveError, parseManifest } from '../../../src/index.js';
+import { buildManifest, manifestMajor, serializeManifest } from '../../../src/domain/manifest.js';
 
 const input = {
   backup_id: '550e8400-e29b-41d4-a716-446655440000',

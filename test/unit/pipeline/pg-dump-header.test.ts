@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePgDumpHeader } from '../../../src/index.js';
+import { parsePgDumpHeader } from '../../../src/pipeline/pg-dump-header.js';
 
 /** A custom-format header as pg_backup_archiver.c WriteHead writes it (intSize 4). */
 function header(vmin: number, strings: [string, string, string]): Buffer {

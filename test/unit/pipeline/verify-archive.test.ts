@@ -6,11 +6,10 @@ import {
   ArchiveError,
   ChecksumMismatchError,
   MemoryStorageProvider,
-  buildManifest,
-  serializeManifest,
   verifyBackupArchive,
   type BackupManifest,
 } from '../../../src/index.js';
+import { buildManifest, serializeManifest } from '../../../src/domain/manifest.js';
 import { harness } from './harness.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

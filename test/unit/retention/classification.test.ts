@@ -1,15 +1,9 @@
 // Table tests of the GFS calendar: classification (DECISIONS 13) and expiry (DECISIONS 14) across
 // zones, DST changes, Jan 1, month ends, leap days and every weekly_backup_day.
 import { describe, expect, it } from 'vitest';
-import {
-  classifyRetention,
-  computeExpiry,
-  DEFAULT_RETENTION,
-  instantFromZoned,
-  retentionDays,
-  type RetentionSettings,
-  type RetentionType,
-} from '../../../src/index.js';
+import { classifyRetention, computeExpiry, DEFAULT_RETENTION, type RetentionSettings, type RetentionType } from '../../../src/index.js';
+import { retentionDays } from '../../../src/domain/retention-classification.js';
+import { instantFromZoned } from '../../../src/domain/zoned-time.js';
 
 const settings = (timezone: string, weekly_backup_day = 6): RetentionSettings => ({ ...DEFAULT_RETENTION, timezone, weekly_backup_day });
 

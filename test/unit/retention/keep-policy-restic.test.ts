@@ -1,12 +1,12 @@
 // Replays restic's own TestApplyPolicy: its 103 input snapshots and all 40 golden results
-// (../shared/testdata/restic-forget, restic commit a80be147, BSD-2-Clause).
+// (test/fixtures/restic-forget, vendored from restic commit a80be147 under its BSD-2-Clause licence).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { planKeepPolicy, ValidationError, type KeepPolicy } from '../../../src/index.js';
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/testdata/restic-forget');
+const dir = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/restic-forget');
 interface Snap {
   index: number;
   time: string;

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  backupStorageKey,
   createStorageProvider,
   QuotaExceededError,
   RetentionService,
@@ -17,6 +16,7 @@ import {
   type StorageConfig,
   type StorageProvider,
 } from '../../../src/index.js';
+import { backupStorageKey } from '../../../src/domain/storage-keys.js';
 import {
   FakeClock,
   InMemoryBackupPolicyRepository,

@@ -1,7 +1,8 @@
 // The two speed helpers under both planners: ISO timestamp parsing and newest-first ordering.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newestFirstOrder, parseIsoTimestamp } from '../../../src/index.js';
+import { parseIsoTimestamp } from '../../../src/domain/iso-timestamp.js';
+import { newestFirstOrder } from '../../../src/domain/newest-first-order.js';
 
 describe('parseIsoTimestamp', () => {
   it('equals Date.parse on canonical timestamps of any instant from year 0 to 9999', () => {

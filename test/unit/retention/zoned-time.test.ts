@@ -1,19 +1,15 @@
 // The zoned-time helpers the GFS calendar and both planners rest on, checked against Intl.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RETENTION, nextRun, planKeepPolicy, planRetention, ValidationError } from '../../../src/index.js';
 import {
   civilFromEpochDay,
-  DEFAULT_RETENTION,
   epochDay,
   instantFromZoned,
   isoWeekdayOfEpochDay,
-  nextRun,
-  planKeepPolicy,
-  planRetention,
-  ValidationError,
   zonedParts,
   zoneOffsetMs,
-} from '../../../src/index.js';
+} from '../../../src/domain/zoned-time.js';
 
 const ZONES = [
   'UTC',

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defaultDockerSource,
-  dockerDumpArgv,
-  dockerFilestorePath,
-  dockerTarArgv,
-  pgDumpArgs,
-  quoteConninfoValue,
-  splitFolder,
-  tarArgs,
-  ValidationError,
-} from '../../../src/index.js';
+import { defaultDockerSource, ValidationError } from '../../../src/index.js';
+import { dockerDumpArgv, dockerFilestorePath, dockerTarArgv } from '../../../src/sources/docker-source.js';
+import { pgDumpArgs, quoteConninfoValue } from '../../../src/sources/pg-dump-command.js';
+import { splitFolder, tarArgs } from '../../../src/sources/tar-command.js';
 
 const nasty = `it's "odoo"; $(touch /tmp/x) \`id\`\nnext`;
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildRemoteCommand, quoteShellArg, shellCommand, ValidationError } from '../../../src/index.js';
+import { ValidationError } from '../../../src/index.js';
+import { buildRemoteCommand } from '../../../src/sources/remote-command.js';
+import { quoteShellArg, shellCommand } from '../../../src/sources/shell-quote.js';
 
 describe('quoteShellArg', () => {
   it('leaves plain words bare and single-quotes everything else', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isToolSuccess, SourceError, StderrTail, toolExitError } from '../../../src/index.js';
+import { SourceError } from '../../../src/index.js';
+import { StderrTail } from '../../../src/sources/stderr-tail.js';
+import { isToolSuccess, toolExitError } from '../../../src/sources/tool-errors.js';
 
 const exit = (code: number | null, stderrTail: string, signal: string | null = null) => ({ code, signal, stderrTail });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprintOf, hostKeyVerifier, parseExpectedHostKey } from '../../../src/index.js';
+import { fingerprintOf, hostKeyVerifier, parseExpectedHostKey } from '../../../src/ssh/host-key.js';
 
 // A real ed25519 public key line (the blob is what ssh2 hands to hostVerifier).
 const PUB = 'AAAAC3NzaC1lZDI1NTE5AAAAIDt5G7ObDq+UN4t2e9e6b2hJb0yOq6vDWQKc2Gq6n0xu';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createStorageProvider, resolveS3Options, S3StorageProvider, type StorageConfig } from '../../../src/index.js';
+import { createStorageProvider, S3StorageProvider, type StorageConfig } from '../../../src/index.js';
+import { resolveS3Options } from '../../../src/storage/s3/s3-presets.js';
 
 const config = (
   provider: StorageConfig['provider'],

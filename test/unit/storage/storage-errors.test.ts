@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFtpError, classifyS3Error, classifySftpError, scrubMessage, StorageError, withRetry } from '../../../src/index.js';
+import { StorageError } from '../../../src/index.js';
+import { classifyFtpError } from '../../../src/storage/ftp/ftp-errors.js';
+import { scrubMessage } from '../../../src/storage/network-errors.js';
+import { withRetry } from '../../../src/storage/retry.js';
+import { classifyS3Error } from '../../../src/storage/s3/s3-errors.js';
+import { classifySftpError } from '../../../src/storage/sftp/sftp-errors.js';
 
 const s3 = (error: unknown) =>
   classifyS3Error(error, { provider: 's3', bucket: 'b', action: 'upload', key: 'k', secrets: ['SECRETKEY123'] });
