@@ -53,7 +53,7 @@ export interface BackupRunnerDeps {
   compressionLevel?: number;
   /**
    * gzip level (1-9) of the filestore tarball (pigz where the source host has it, else gzip);
-   * default {@link DEFAULT_FILESTORE_COMPRESSION_LEVEL}. An environment's
+   * default 1 (`DEFAULT_FILESTORE_COMPRESSION_LEVEL`). An environment's
    * `filestore_compression_level` wins over it.
    */
   filestoreCompressionLevel?: number;

@@ -5,7 +5,6 @@ import {
   AbortedError,
   BackupRunner,
   ChecksumMismatchError,
-  DEFAULT_FILESTORE_COMPRESSION_LEVEL,
   SourceError,
   StorageError,
   TimeoutError,
@@ -13,6 +12,7 @@ import {
   parseManifest,
   type StorageProvider,
 } from '../../../src/index.js';
+import { DEFAULT_FILESTORE_COMPRESSION_LEVEL } from '../../../src/sources/gzip-tool.js';
 import { FakeClock } from '../../../src/testing/index.js';
 import { SteppingClock, harness } from './harness.js';
 
