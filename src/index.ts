@@ -217,6 +217,8 @@ export type { RetryOptions } from './storage/retry.js';
 // ---- Sources: where the database and filestore are read from ----
 export { createBackupSource } from './sources/create-backup-source.js';
 export type { CreateBackupSourceOptions } from './sources/create-backup-source.js';
+export { createRestoreTarget } from './sources/create-restore-target.js';
+export type { CreateRestoreTargetOptions } from './sources/create-restore-target.js';
 export { checkSourceConfig } from './sources/source-config-check.js';
 export { defaultDockerSource } from './domain/source-config.js';
 export type { DockerSource, LocalSource, PgConnection, Secret, SourceConfig, SshSource, SshTarget } from './domain/source-config.js';

@@ -67,6 +67,7 @@ const ROOT = [
   'computeExpiry',
   'createBackupSdk',
   'createBackupSource',
+  'createRestoreTarget',
   'createStorageProvider',
   'defaultDockerSource',
   'getQuotaStatus',
