@@ -17,3 +17,5 @@ export * from './retention-plan.js';
 export * from './retention-simulator.js';
 export * from './iso-timestamp.js';
 export * from './newest-first-order.js';
+export * from './restore-request.js';
+export * from './restore-names.js';

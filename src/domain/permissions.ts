@@ -4,6 +4,8 @@ export const Permission = {
   BACKUPS_CREATE: 'project.backups.create',
   BACKUPS_VIEW: 'project.backups.view',
   BACKUPS_DELETE: 'project.backups.delete',
+  /** Restore a backup into a new database or over an environment (held by the roles that may delete backups). */
+  BACKUPS_RESTORE: 'project.backups.restore',
   POLICY_CREATE: 'org.backups.create',
   POLICY_DELETE: 'org.backups.delete',
 } as const;
@@ -21,7 +23,13 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   org_owner: ALL,
   org_admin: [Permission.BACKUPS_CREATE, Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST],
   org_member: [Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST],
-  project_admin: [Permission.BACKUPS_CREATE, Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST, Permission.BACKUPS_DELETE],
+  project_admin: [
+    Permission.BACKUPS_CREATE,
+    Permission.BACKUPS_VIEW,
+    Permission.BACKUPS_LIST,
+    Permission.BACKUPS_DELETE,
+    Permission.BACKUPS_RESTORE,
+  ],
   project_member: [Permission.BACKUPS_VIEW, Permission.BACKUPS_LIST],
 };
 

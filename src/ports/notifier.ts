@@ -1,8 +1,8 @@
 import type { Backup } from '../domain/entities.js';
 
-/** A message for people: backup succeeded or failed, quota warning. */
+/** A message for people: backup or restore succeeded or failed, quota warning. For restores, `backup` is the backup restored. */
 export interface Notification {
-  kind: 'backup.succeeded' | 'backup.failed' | 'quota.warning';
+  kind: 'backup.succeeded' | 'backup.failed' | 'quota.warning' | 'restore.succeeded' | 'restore.failed';
   environment_id: string;
   organization_id: string;
   backup: Backup | null;

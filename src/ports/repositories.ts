@@ -1,5 +1,5 @@
 import type { Backup, BackupPolicy, IsoDateTime, StorageConfig, Task } from '../domain/entities.js';
-import type { BackupStatus, BackupType } from '../domain/enums.js';
+import type { BackupStatus, BackupType, TaskStatus, TaskType } from '../domain/enums.js';
 
 /**
  * Compare-and-set condition for an update: every given field must currently hold exactly the
@@ -65,12 +65,26 @@ export interface BackupPolicyRepository {
   nextDueAt(): Promise<IsoDateTime | null>;
 }
 
+/** Which tasks {@link TaskRepository.find} returns. All given criteria must hold. */
+export interface TaskFilter {
+  task_type?: TaskType;
+  environment_id?: string;
+  /** One status or any of several. */
+  status?: TaskStatus | readonly TaskStatus[];
+}
+
 /** Persistence of {@link Task} records. */
 export interface TaskRepository {
   create(task: Task): Promise<Task>;
   get(id: string): Promise<Task | null>;
   /** Compare-and-set update, as {@link BackupRepository.update}. */
   update(id: string, patch: Partial<Task>, where?: Where<Task>): Promise<Task>;
+  /**
+   * Every task matching `filter`, oldest (`created_at`) first. Optional, so repositories written
+   * before restores still fit; restore crash recovery and the one-restore-per-environment check
+   * need it (they say so with a clear error when it is missing).
+   */
+  find?(filter: TaskFilter): Promise<Task[]>;
 }
 
 /** A change to a storage config's usage counters, applied atomically. */

@@ -6,6 +6,7 @@ import type {
   BackupRepository,
   PageRequest,
   StorageConfigRepository,
+  TaskFilter,
   TaskRepository,
   UsageDelta,
   Where,
@@ -145,6 +146,18 @@ export class InMemoryTaskRepository implements TaskRepository {
   }
   async update(id: string, patch: Partial<Task>, where?: Where<Task>): Promise<Task> {
     return this.table.update(id, patch, where);
+  }
+  async find(filter: TaskFilter): Promise<Task[]> {
+    const statuses = filter.status === undefined ? null : ([] as string[]).concat(filter.status);
+    return [...this.table.values()]
+      .filter(
+        (t) =>
+          (filter.task_type === undefined || t.task_type === filter.task_type) &&
+          (filter.environment_id === undefined || t.environment_id === filter.environment_id) &&
+          (statuses === null || statuses.includes(t.status)),
+      )
+      .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((t) => structuredClone(t));
   }
 }
 

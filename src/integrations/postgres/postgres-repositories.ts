@@ -7,6 +7,7 @@ import type {
   BackupRepository,
   PageRequest,
   StorageConfigRepository,
+  TaskFilter,
   TaskRepository,
   UsageDelta,
   Where,
@@ -163,6 +164,23 @@ export class PostgresTaskRepository implements TaskRepository {
   }
   update(id: string, patch: Partial<Task>, where?: Where<Task>): Promise<Task> {
     return this.t.update(id, patch, where);
+  }
+  async find(filter: TaskFilter): Promise<Task[]> {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    const add = (field: string, value: string | readonly string[]) => {
+      params.push(typeof value === 'string' ? [value] : [...value]);
+      clauses.push(`data->>'${field}' = ANY($${params.length}::text[])`);
+    };
+    if (filter.task_type !== undefined) add('task_type', filter.task_type);
+    if (filter.environment_id !== undefined) add('environment_id', filter.environment_id);
+    if (filter.status !== undefined) add('status', filter.status);
+    const { rows } = await this.t.client.query<{ data: Task }>(
+      `SELECT data FROM ${this.t.table} ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
+        ORDER BY (data->>'created_at')::timestamptz, id`,
+      params,
+    );
+    return rows.map((r) => r.data);
   }
 }
 

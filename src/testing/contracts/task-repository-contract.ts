@@ -70,6 +70,29 @@ export function taskRepositoryChecks(factory: TaskRepositoryFactory): ContractCh
         assert.equal((await repo.get(task.id))!.job_id, `worker-${outcome.fulfilled[0]!.i}`);
       }
     }),
+    check('find (when implemented) filters by type, environment and status, oldest first, as copies', async (repo) => {
+      if (!repo.find) return;
+      const env = randomUUID();
+      const a = await repo.create(
+        makeTask({ environment_id: env, task_type: 'restore', status: 'running', created_at: '2026-01-01T00:00:02.000Z' }),
+      );
+      const b = await repo.create(
+        makeTask({ environment_id: env, task_type: 'restore', status: 'queued', created_at: '2026-01-01T00:00:01.000Z' }),
+      );
+      await repo.create(makeTask({ environment_id: env, task_type: 'backup', status: 'running' }));
+      await repo.create(makeTask({ environment_id: randomUUID(), task_type: 'restore', status: 'running' }));
+      const found = await repo.find({ task_type: 'restore', environment_id: env, status: ['queued', 'running'] });
+      assert.deepEqual(
+        found.map((t) => t.id),
+        [b.id, a.id],
+      );
+      assert.deepEqual(
+        (await repo.find({ environment_id: env, task_type: 'restore', status: 'running' })).map((t) => t.id),
+        [a.id],
+      );
+      found[0]!.status = 'failed';
+      assert.equal((await repo.get(b.id))!.status, 'queued');
+    }),
   ];
 }
 
