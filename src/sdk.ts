@@ -12,6 +12,7 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository,
 import type { StorageProviderFactory } from './ports/storage-provider.js';
 import { BackupService, type BackupServiceOptions } from './services/backup-service.js';
 import { PolicyService } from './services/policy-service.js';
+import { RestoreService, type RestoreServiceOptions } from './services/restore-service.js';
 import { RetentionService } from './services/retention-service.js';
 import { Scheduler, type SchedulerOptions } from './services/scheduler.js';
 import { createStorageProvider } from './storage/registry.js';
@@ -53,6 +54,8 @@ export type ResolvedBackupSdkPorts = Required<Omit<BackupSdkPorts, 'authorize' |
 export interface BackupSdkOptions {
   /** Settings of the {@link BackupService} (rate limit, retries, job time limit, runner...). */
   backup?: Omit<BackupServiceOptions, keyof BackupSdkPorts>;
+  /** Settings of the {@link RestoreService}: the restore target factory, the hooks around the swap, the job time limit... */
+  restore?: Omit<RestoreServiceOptions, keyof BackupSdkPorts>;
   /** Settings of the {@link Scheduler} (retention cron, claims, re-check interval, concurrency). */
   scheduler?: Omit<SchedulerOptions, 'policies' | 'backups' | 'retention' | 'clock' | 'events' | 'policyChanges'>;
   /** New record ids of every service (default: random UUIDs). */
@@ -65,6 +68,8 @@ export interface BackupSdk {
   readonly ports: ResolvedBackupSdkPorts;
   /** Backups: create, list, show, delete, download, run jobs (`startWorker`). */
   readonly backups: BackupService;
+  /** Restores: into a new database or over an environment, run jobs (`startWorker`), cancel, recover. */
+  readonly restores: RestoreService;
   /** Backup policies (schedules and retention settings). */
   readonly policies: PolicyService;
   /** GFS retention cleanup and storage usage. */
@@ -99,6 +104,7 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
   const ids = options.ids ? { ids: options.ids } : {};
   const shared = { clock: resolved.clock, events: resolved.events, ...(resolved.authorize ? { authorize: resolved.authorize } : {}) };
   const backups = new BackupService({ ...options.backup, ...resolved, ...ids });
+  const restores = new RestoreService({ ...options.restore, ...resolved, ...ids });
   const policies = new PolicyService({ policies: resolved.policies, storageConfigs: resolved.storageConfigs, ...shared, ...ids });
   const retention = new RetentionService({
     backups: resolved.backups,
@@ -118,5 +124,5 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
     clock: resolved.clock,
     events: resolved.events,
   });
-  return { ports: resolved, backups, policies, retention, scheduler };
+  return { ports: resolved, backups, restores, policies, retention, scheduler };
 }

@@ -23,6 +23,7 @@ export interface ErrorCodeInfo {
     | 'TimeoutError'
     | 'AbortedError'
     | 'ArchiveError'
+    | 'RestoreError'
     | 'recorded';
   /** What happened, in one line. */
   readonly meaning: string;
@@ -259,10 +260,56 @@ export const ERROR_CODES = {
     meaning: 'A pre-operation backup was stored but did not read back as written.',
     action: 'Do not proceed with the operation; check the storage and back up again.',
   },
+  E_RESTORE_INCOMPATIBLE: {
+    raisedAs: 'RestoreError',
+    meaning:
+      "The backup is of another Odoo major than the target (without force), or the target's pg_restore is older than the dump's pg_dump.",
+    action: 'Restore into an environment of the same Odoo major (or pass force), or install a newer pg_restore.',
+  },
+  E_RESTORE_PRIVILEGES: {
+    raisedAs: 'RestoreError',
+    meaning: "The target's database role may not create databases, or does not own the database replace mode swaps.",
+    action: 'Grant CREATEDB to the role, or make it the owner of the database.',
+  },
+  E_RESTORE_DISK_SPACE: {
+    raisedAs: 'RestoreError',
+    meaning: 'The target has less free space where the filestore goes than the filestore needs.',
+    action: 'Free space on the target host, or restore without the filestore.',
+  },
+  E_RESTORE_TARGET_EXISTS: {
+    raisedAs: 'RestoreError',
+    meaning: 'The database name or folder asked for in new_database mode is taken.',
+    action: 'Choose another database_name or filestore_path.',
+  },
+  E_RESTORE_TARGET_MISSING: {
+    raisedAs: 'RestoreError',
+    meaning: 'Replace mode was asked over a database that does not exist.',
+    action: "Use new_database mode, or check the environment's database name.",
+  },
+  E_RESTORE_NOT_RESTORABLE: {
+    raisedAs: 'RestoreError',
+    meaning: 'The backup is not completed, or has no stored archive.',
+    action: 'Pick a completed backup.',
+  },
+  E_RESTORE_IN_PROGRESS: {
+    raisedAs: 'RestoreError',
+    meaning: 'Another restore onto the same environment is queued or running.',
+    action: 'Wait for it to end (or cancel it), then ask again.',
+  },
+  E_RESTORE_PRE_BACKUP_FAILED: {
+    raisedAs: 'RestoreError',
+    meaning: 'The pre-restore backup failed or did not verify; nothing was swapped.',
+    action: 'Fix what failed the backup (its record says), then restore again.',
+  },
+  E_RESTORE_ROLLBACK_FAILED: {
+    raisedAs: 'RestoreError',
+    meaning: 'A restore failed after its swap began and putting the target back failed too.',
+    action: 'Read details.journal: it names where each database and folder is; finish by hand or run recoverStale.',
+  },
   E_WORKER_LOST: {
     raisedAs: 'recorded',
-    meaning: 'The worker running a backup disappeared; crash recovery failed the backup.',
-    action: 'Start the backup again; check why the worker process died.',
+    meaning: 'The worker running a backup or restore disappeared; crash recovery failed the backup, or rolled the restore back.',
+    action: 'Start the backup or restore again; check why the worker process died.',
   },
   E_UNEXPECTED: {
     raisedAs: 'recorded',
@@ -303,6 +350,18 @@ export const WARNING_CODES = {
   W_POLICY_UPDATE_FAILED: {
     meaning: "A scheduled backup's outcome could not be recorded on its policy.",
     action: 'Check the policy repository; last_backup_status may be stale.',
+  },
+  W_RESTORE_CLEANUP_FAILED: {
+    meaning: 'A restore succeeded but the previous database or folder could not be dropped.',
+    action: "Drop the __previous_ database and folder named in the task's journal by hand.",
+  },
+  W_RESTORE_HOOK_FAILED: {
+    meaning: "The afterSwap hook threw; the restore's outcome stands.",
+    action: 'Check the hook (e.g. start Odoo by hand).',
+  },
+  W_RESTORE_VERSION_UNKNOWN: {
+    meaning: 'The Odoo or pg_dump version of the backup or target is unknown, so it was not compared.',
+    action: 'Check the versions by hand if the restore misbehaves.',
   },
 } as const satisfies Record<`W_${string}`, WarningCodeInfo>;
 

@@ -1,4 +1,5 @@
 import { BackupSdkError, type BackupSdkErrorOptions } from './backup-sdk-error.js';
+import type { ErrorCodeOf } from './error-codes.js';
 
 /**
  * Why a restore was refused or failed, beyond the errors its parts raise (checksums, tools,
@@ -17,16 +18,7 @@ import { BackupSdkError, type BackupSdkErrorOptions } from './backup-sdk-error.j
  * - `E_RESTORE_ROLLBACK_FAILED`: a failure after the swap began, and putting the target back
  *   failed too; `details` names what is where so a person can finish by hand.
  */
-export type RestoreErrorCode =
-  | 'E_RESTORE_INCOMPATIBLE'
-  | 'E_RESTORE_PRIVILEGES'
-  | 'E_RESTORE_DISK_SPACE'
-  | 'E_RESTORE_TARGET_EXISTS'
-  | 'E_RESTORE_TARGET_MISSING'
-  | 'E_RESTORE_NOT_RESTORABLE'
-  | 'E_RESTORE_IN_PROGRESS'
-  | 'E_RESTORE_PRE_BACKUP_FAILED'
-  | 'E_RESTORE_ROLLBACK_FAILED';
+export type RestoreErrorCode = ErrorCodeOf<'RestoreError'>;
 
 /** A restore refused or failed for a reason of its own; see {@link RestoreErrorCode}. */
 export class RestoreError extends BackupSdkError {

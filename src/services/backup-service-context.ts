@@ -5,8 +5,9 @@ import { ValidationError, NotFoundError } from '../errors/errors.js';
 import { InMemoryRateLimiter } from '../adapters/in-memory-rate-limiter.js';
 import { BackupRunner } from '../pipeline/backup-runner.js';
 import type { Actor } from '../ports/authorizer.js';
-import { systemClock } from '../ports/clock.js';
-import { nullEventSink } from '../ports/events.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import { nullEventSink, type EventSink } from '../ports/events.js';
+import type { StorageProviderFactory } from '../ports/storage-provider.js';
 import { nullNotifier } from '../ports/notifier.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import { createStorageProvider } from '../storage/registry.js';
@@ -37,19 +38,7 @@ export function createBackupServiceContext(options: BackupServiceOptions): Backu
   const clock = options.clock ?? systemClock;
   const events = options.events ?? nullEventSink;
   const storageProviders = options.storageProviders ?? createStorageProvider;
-  const runner =
-    options.runner ??
-    new BackupRunner({
-      backups: options.backups,
-      storageConfigs: options.storageConfigs,
-      environments: options.environments,
-      ...(options.policies ? { policies: options.policies } : {}),
-      storageProviders,
-      ...(options.sources ? { sources: options.sources } : {}),
-      clock,
-      events,
-      ...options.runnerOptions,
-    });
+  const runner = options.runner ?? defaultBackupRunner(options, { clock, events, storageProviders });
   return {
     options,
     backups: options.backups,
@@ -69,6 +58,28 @@ export function createBackupServiceContext(options: BackupServiceOptions): Backu
     ids: options.ids ?? randomUUID,
     completions: new TaskCompletionHub(),
   };
+}
+
+/** The ports a default {@link BackupRunner} is built from (a backup or restore service's options). */
+export type BackupRunnerPorts = Pick<
+  BackupServiceOptions,
+  'backups' | 'storageConfigs' | 'environments' | 'policies' | 'sources' | 'runnerOptions'
+>;
+
+/** The SDK's backup pipeline over a service's ports, with its clock, events and storage providers. */
+export function defaultBackupRunner(
+  options: BackupRunnerPorts,
+  shared: { clock: Clock; events: EventSink; storageProviders: StorageProviderFactory },
+): BackupRunner {
+  return new BackupRunner({
+    backups: options.backups,
+    storageConfigs: options.storageConfigs,
+    environments: options.environments,
+    ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.sources ? { sources: options.sources } : {}),
+    ...shared,
+    ...options.runnerOptions,
+  });
 }
 
 /** Loads a backup and asks the authorize hook for `permission` on it. */

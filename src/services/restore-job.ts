@@ -216,7 +216,7 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     await w.done('restored_to_temp');
     // 2, continued: the versions, now that the verified manifest says them.
     for (const message of checkVersions(outcome.manifest, facts, env.odoo_version, journal.request.force))
-      warn(deps, running, env, message);
+      warn(deps, 'W_RESTORE_VERSION_UNKNOWN', running, env, message);
     await checkCancel(w, signal);
 
     // 3. The pre-restore backup of the target, through the pipeline here (never via the queue).
@@ -246,7 +246,13 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     try {
       await step('cleanup', () => dropPrevious(target!, journal));
     } catch (error) {
-      warn(deps, running, env, `The restore succeeded but the previous database or folder could not be dropped: ${errorMessageOf(error)}`);
+      warn(
+        deps,
+        'W_RESTORE_CLEANUP_FAILED',
+        running,
+        env,
+        `The restore succeeded but the previous database or folder could not be dropped: ${errorMessageOf(error)}`,
+      );
     }
 
     journal.outcome = 'completed';
@@ -514,15 +520,21 @@ async function safeAfterSwap(
   try {
     await deps.hooks.afterSwap?.({ ...context, outcome });
   } catch (error) {
-    warn(deps, task, env, `The afterSwap hook failed (${outcome}): ${errorMessageOf(error)}`);
+    warn(deps, 'W_RESTORE_HOOK_FAILED', task, env, `The afterSwap hook failed (${outcome}): ${errorMessageOf(error)}`);
   }
 }
 
-function warn(deps: Pick<LifecycleDeps, 'events' | 'clock'>, task: Task, env: ResolvedEnvironment | null, message: string): void {
+function warn(
+  deps: Pick<LifecycleDeps, 'events' | 'clock'>,
+  code: 'W_RESTORE_CLEANUP_FAILED' | 'W_RESTORE_HOOK_FAILED' | 'W_RESTORE_VERSION_UNKNOWN',
+  task: Task,
+  env: ResolvedEnvironment | null,
+  message: string,
+): void {
   deps.events.emit({
     type: 'warning',
     data: {
-      code: 'W_RESTORE',
+      code,
       message,
       task_id: task.id,
       ...(env ? { environment_id: env.environment_id, organization_id: env.organization_id } : {}),

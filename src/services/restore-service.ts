@@ -16,11 +16,12 @@ import { nullNotifier, type Notifier } from '../ports/notifier.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../ports/repositories.js';
 import type { RestoreTarget, RestoreTargetFactory } from '../ports/restore-target.js';
 import type { StorageProviderFactory } from '../ports/storage-provider.js';
-import { BackupRunner, type BackupRunnerDeps } from '../pipeline/backup-runner.js';
+import type { BackupRunnerDeps } from '../pipeline/backup-runner.js';
 import { createStorageProvider } from '../storage/registry.js';
 import { authorizeCall } from './authorize-call.js';
 import type { BackupExecutor } from './backup-job.js';
 import { emitTaskCreated, errorMessageOf, moveTask } from './backup-lifecycle.js';
+import { assertActor, assertId, defaultBackupRunner } from './backup-service-context.js';
 import { journalOf } from './restore-journal.js';
 import {
   DEFAULT_RESTORE_TIMEOUT_MS,
@@ -91,19 +92,7 @@ export class RestoreService {
     this.events = options.events ?? nullEventSink;
     this.ids = options.ids ?? randomUUID;
     const storageProviders = options.storageProviders ?? createStorageProvider;
-    const backupRunner =
-      options.backupRunner ??
-      new BackupRunner({
-        backups: options.backups,
-        storageConfigs: options.storageConfigs,
-        environments: options.environments,
-        ...(options.policies ? { policies: options.policies } : {}),
-        storageProviders,
-        ...(options.sources ? { sources: options.sources } : {}),
-        clock: this.clock,
-        events: this.events,
-        ...options.runnerOptions,
-      });
+    const backupRunner = options.backupRunner ?? defaultBackupRunner(options, { clock: this.clock, events: this.events, storageProviders });
     this.jobDeps = {
       backups: options.backups,
       tasks: options.tasks,
@@ -328,15 +317,3 @@ const missingTargets: RestoreTargetFactory = () => {
 const missingRestoreArchive: RestoreArchiveFn = async () => {
   throw new UnsupportedOperationError('restores', 'this RestoreService', 'pass `restoreArchive`');
 };
-
-function assertId(value: unknown, field: string): asserts value is string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ValidationError([{ field, message: 'must be a non-empty string' }]);
-}
-
-function assertActor(actor: unknown): asserts actor is Actor | null {
-  if (actor === null) return;
-  const id = (actor as { id?: unknown } | undefined)?.id;
-  if (typeof actor !== 'object' || actor === undefined || (id !== null && typeof id !== 'string')) {
-    throw new ValidationError([{ field: 'actor', message: 'must be null (the system) or an object with an id (a string or null)' }]);
-  }
-}

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   ChecksumMismatchError,
+  createBackupSdk,
+  RestoreService,
   journalOf,
   PermissionDeniedError,
   RestoreError,
   ValidationError,
   type RestoreJournal,
 } from '../../../src/index.js';
+import { fakeRestoreTargetFactory } from '../../../src/testing/index.js';
 import { makeRestoreHarness, RESTORED_DUMP, RESTORED_FILES } from './harness.js';
 
 function filesOf(h: { target: { folders: Map<string, Map<string, Buffer>> } }, path: string): Record<string, string> | null {
@@ -302,5 +305,28 @@ describe('RestoreService: cancel', () => {
     const h = await makeRestoreHarness();
     await expect(h.restores.cancelRestore(h.backup.task_id!)).rejects.toMatchObject({ code: 'E_NOT_FOUND' });
     expect(RestoreError).toBeDefined();
+  });
+});
+
+describe('createBackupSdk', () => {
+  it('builds a RestoreService over the same ports: restores see the backups and ask the same authorize hook', async () => {
+    const h = await makeRestoreHarness();
+    const asked: string[] = [];
+    const sdk = createBackupSdk(
+      {
+        backups: h.backups,
+        tasks: h.tasks,
+        storageConfigs: h.storageConfigs,
+        policies: h.policies,
+        environments: h.environments,
+        queue: h.restoreQueue,
+        clock: h.clock,
+        authorize: (r) => (asked.push(r.permission), r.permission !== 'project.backups.restore'),
+      },
+      { restore: { targets: fakeRestoreTargetFactory(h.target), restoreArchive: h.archive } },
+    );
+    expect(sdk.restores).toBeInstanceOf(RestoreService);
+    await expect(sdk.restores.restoreBackup(h.backup.id, { mode: 'replace' }, { id: 'u' })).rejects.toBeInstanceOf(PermissionDeniedError);
+    expect(asked).toEqual(['project.backups.restore']);
   });
 });
