@@ -38,6 +38,25 @@ export type {
 export { BACKUP_JOB_NAME } from './services/backup-job.js';
 export type { BackupExecutor, BackupJobPayload, BackupJobResult } from './services/backup-job.js';
 export type { RecoveredBackup, StaleRecoveryOptions, StaleRecoveryReport } from './services/stale-recovery.js';
+export { RestoreService } from './services/restore-service.js';
+export type { RestoreServiceOptions } from './services/restore-service.js';
+export { RESTORE_JOB_NAME } from './services/restore-job.js';
+export type {
+  RestoreArchiveCall,
+  RestoreArchiveFn,
+  RestoreArchiveOutcome,
+  RestoreArchiveProgress,
+  RestoreJobPayload,
+  RestoreJobResult,
+} from './services/restore-job.js';
+export { journalOf, RESTORE_STEPS } from './services/restore-journal.js';
+export type { RestoreJournal, RestoreOutcome, RestoreStep } from './services/restore-journal.js';
+export type { RestoreHooks, RestoreSwapContext } from './services/restore-swap.js';
+export type { RecoveredRestore, RestoreRecoveryOptions, RestoreRecoveryReport } from './services/restore-recovery.js';
+export { RestoreRequestSchema } from './domain/restore-request.js';
+export type { RestoreMode, RestoreRequest, RestoreRequestInput } from './domain/restore-request.js';
+export { restoreNames } from './domain/restore-names.js';
+export type { RestoreNames } from './domain/restore-names.js';
 export { PolicyService } from './services/policy-service.js';
 export type { PolicyChange, PolicyChangeListener, PolicyChangeSource, PolicyServiceOptions } from './services/policy-service.js';
 export { RetentionService } from './services/retention-service.js';
@@ -78,6 +97,8 @@ export type {
   ValidationErrorCode,
   ValidationIssue,
 } from './errors/errors.js';
+export { RestoreError } from './errors/restore-error.js';
+export type { RestoreErrorCode } from './errors/restore-error.js';
 export { ERROR_CODES, WARNING_CODES } from './errors/error-codes.js';
 export type { ErrorCode, ErrorCodeInfo, ErrorCodeOf, WarningCode, WarningCodeInfo } from './errors/error-codes.js';
 
@@ -182,6 +203,7 @@ export type {
   BackupRepository,
   PageRequest,
   StorageConfigRepository,
+  TaskFilter,
   TaskRepository,
   UsageDelta,
   Where,

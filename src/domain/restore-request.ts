@@ -12,7 +12,8 @@ export const DatabaseNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
     message: 'must start with a letter or digit and hold only letters, digits, _, . and -',
   })
-  .refine((v) => Buffer.byteLength(v) <= MAX_DATABASE_NAME_BYTES, { message: `must be at most ${MAX_DATABASE_NAME_BYTES} bytes` });
+  .refine((v) => Buffer.byteLength(v) <= MAX_DATABASE_NAME_BYTES, { message: `must be at most ${MAX_DATABASE_NAME_BYTES} bytes` })
+  .refine((v) => !['postgres', 'template0', 'template1'].includes(v), { message: 'must not be a system database' });
 
 /**
  * An absolute folder path on the target's host: no `.` or `..` segment, no control characters,

@@ -17,6 +17,7 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository,
 import type { RestoreTarget, RestoreTargetFactory } from '../ports/restore-target.js';
 import type { StorageProviderFactory } from '../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../pipeline/backup-runner.js';
+import { createRestoreTarget } from '../sources/create-restore-target.js';
 import { createStorageProvider } from '../storage/registry.js';
 import { authorizeCall } from './authorize-call.js';
 import type { BackupExecutor } from './backup-job.js';
@@ -45,7 +46,7 @@ export interface RestoreServiceOptions {
   policies?: BackupPolicyRepository;
   environments: EnvironmentResolver;
   queue: JobQueue;
-  /** Builds the target a restore writes through, from the environment's source config. */
+  /** Builds the target a restore writes through, from the environment's source config (default: `createRestoreTarget`). */
   targets?: RestoreTargetFactory;
   /** The archive restore pipeline (verify + restore into temporaries). */
   restoreArchive?: RestoreArchiveFn;
@@ -103,7 +104,7 @@ export class RestoreService {
       events: this.events,
       notifier: options.notifier ?? nullNotifier,
       environments: options.environments,
-      targets: options.targets ?? missingTargets,
+      targets: options.targets ?? ((config) => createRestoreTarget(config)),
       restoreArchive: options.restoreArchive ?? missingRestoreArchive,
       backupRunner,
       hooks: options.hooks ?? {},
@@ -309,10 +310,6 @@ export class RestoreService {
     }
   }
 }
-
-const missingTargets: RestoreTargetFactory = () => {
-  throw new UnsupportedOperationError('restores', 'this RestoreService', 'pass `targets` (a RestoreTargetFactory)');
-};
 
 const missingRestoreArchive: RestoreArchiveFn = async () => {
   throw new UnsupportedOperationError('restores', 'this RestoreService', 'pass `restoreArchive`');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { derivedDatabaseName, journalOf, RESTORE_STEPS, restoreNames, type RestoreStep } from '../../../src/index.js';
+import { journalOf, RESTORE_STEPS, restoreNames, type RestoreStep } from '../../../src/index.js';
+import { derivedDatabaseName } from '../../../src/domain/restore-names.js';
 import { InMemoryJobQueue, InMemoryTaskRepository } from '../../../src/testing/index.js';
 import { makeRestoreHarness, RESTORED_DUMP } from './harness.js';
 
