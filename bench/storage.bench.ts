@@ -283,6 +283,14 @@ async function main(): Promise<void> {
           within_bound_plus_64mb: added <= bound + 64,
         };
       });
+    // Target: an SFTP download (SHA-256 computed, as every transfer here) at >= 0.8x `ssh cat` of
+    // the same object over the same sshd.
+    const sftpDown = ours.find((r) => r.label === 'sftp')?.download_mb_s as number | undefined;
+    const sshCatDown = rawResults.find((r) => String(r.label).startsWith('ssh cat'))?.download_mb_s as number | undefined;
+    const sftpRatio = sftpDown && sshCatDown ? Math.round((sftpDown / sshCatDown) * 1000) / 1000 : null;
+    console.log(
+      `SFTP download ${sftpDown} MB/s vs ssh cat ${sshCatDown} MB/s: ${sftpRatio}x (target >= 0.8: ${sftpRatio !== null && sftpRatio >= 0.8 ? 'PASS' : 'FAIL'})`,
+    );
     const results = {
       bench: 'storage',
       date: new Date().toISOString(),
@@ -292,6 +300,8 @@ async function main(): Promise<void> {
       ours,
       raw_tools: rawResults,
       s3_multipart_memory: multipart,
+      sftp_download_vs_ssh_cat: sftpRatio,
+      targets: { sftp_download_ge_0_8x_ssh_cat: sftpRatio !== null && sftpRatio >= 0.8 },
     };
     mkdirSync(join(here, 'results'), { recursive: true });
     writeFileSync(join(here, 'results', 'storage.json'), JSON.stringify(results, null, 2) + '\n');

@@ -42,6 +42,46 @@ function sftpSession(c: SftpClient): SFTPWrapper {
 }
 
 /**
+ * Downloads at least this long read through a second SFTP channel on the same connection. Each
+ * channel has its own 2 MiB flow-control window (ssh2's fixed size): with one channel the server
+ * stalls whenever the window is spent until ssh2 reads on and adjusts it; two channels keep twice
+ * the data in flight and give the server a second SFTP process to read the file. Small reads (the
+ * archive check reads ZIP records by ranges) skip the extra channel's round trip.
+ */
+const SECOND_CHANNEL_MIN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Opens one more SFTP channel on the connection under `c`, or null when the server refuses it
+ * (MaxSessions): the download then runs on the one channel.
+ */
+function extraSftpSession(c: SftpClient, timeoutMs: number): Promise<SFTPWrapper | null> {
+  const client = (c as unknown as { client?: { sftp(cb: (err: Error | undefined, sftp: SFTPWrapper) => void): void } }).client;
+  if (!client) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    let done = false;
+    // A connection that dies meanwhile may never answer: go on with one channel.
+    const timer = setTimeout(() => {
+      done = true;
+      resolve(null);
+    }, timeoutMs);
+    timer.unref();
+    try {
+      client.sftp((err, sftp) => {
+        if (sftp) sftp.on('error', () => undefined); // its reads fail on their own
+        if (done) return void sftp?.end();
+        done = true;
+        clearTimeout(timer);
+        resolve(err ? null : sftp);
+      });
+    } catch {
+      done = true;
+      clearTimeout(timer);
+      resolve(null);
+    }
+  });
+}
+
+/**
  * A {@link StorageProvider} on an SFTP server (ssh2-sftp-client), with password or key login.
  *
  * The server's host key must match the configured `host_key` (fingerprint or known_hosts line):
@@ -323,14 +363,18 @@ export class SftpStorageProvider implements StorageProvider {
       },
       this.options.retry,
     );
-    const rs = pipelinedReadStream(sftp, path, { start: r?.start ?? 0, end: Math.min(r?.end ?? Infinity, size - 1) });
-    const out = new PassThrough();
+    const start = r?.start ?? 0;
+    const end = Math.min(r?.end ?? Infinity, size - 1);
+    const extra = end - start + 1 >= SECOND_CHANNEL_MIN_BYTES ? await extraSftpSession(c, this.options.timeoutMs) : null;
+    const rs = pipelinedReadStream(extra ? [sftp, extra] : sftp, path, { start, end });
+    const out = new PassThrough({ highWaterMark: STREAM_CHUNK });
     const unwatch = this.failOnLoss(c, rs);
     let settled = false;
     const finish = (healthy: boolean) => {
       if (settled) return;
       settled = true;
       unwatch();
+      extra?.end();
       if (healthy) this.pool.release(c);
       else this.pool.destroy(c);
     };

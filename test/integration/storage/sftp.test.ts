@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -115,6 +116,27 @@ describe('SFTP provider details against OpenSSH', () => {
       expect(error).toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
       expect(JSON.stringify({ json: error!.toJSON(), cause: String(error!.cause) })).not.toContain(server.homeDir);
     } finally {
+      await p.close();
+    }
+  });
+
+  it('reads a large object through two channels of one connection: whole and odd ranges come back byte for byte, again and again', async () => {
+    const p = provider({ max_connections: 1 });
+    const body = randomBytes(11 * 1024 * 1024 + 12_345);
+    const read = async (range?: { start: number; end?: number }) => {
+      const chunks: Buffer[] = [];
+      for await (const c of await p.download('big/two-channels.bin', range ? { range } : {})) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    try {
+      await p.upload('big/two-channels.bin', Readable.from([body]));
+      expect((await read()).equals(body)).toBe(true);
+      expect((await read({ start: 261_121, end: 9_999_999 })).equals(body.subarray(261_121, 10_000_000))).toBe(true);
+      expect((await read({ start: body.length - 8_400_000 })).equals(body.subarray(body.length - 8_400_000))).toBe(true);
+      // Repeated large downloads on the one pooled connection.
+      for (let i = 0; i < 3; i++) expect((await read({ start: 5, end: 9_000_004 })).equals(body.subarray(5, 9_000_005))).toBe(true);
+    } finally {
+      await p.delete('big/two-channels.bin');
       await p.close();
     }
   });
