@@ -219,88 +219,86 @@ const tempFilesUnder = (root: string) =>
 }
 
 // The network providers sit behind a proxy that refuses or cuts their connections.
-{
-  let s3: S3Server;
-  let proxy: TcpProxy;
+
+/** Starts a real server and a proxy in front of it for the cases that follow. */
+function behindProxy<S extends { host?: string; port: number; stop(): Promise<void> }>(start: () => Promise<S>) {
+  const ctx = {} as { server: S; proxy: TcpProxy };
   beforeAll(async () => {
-    s3 = await startS3();
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
+    ctx.server = await start();
+    ctx.proxy = await startTcpProxy({ host: ctx.server.host ?? '127.0.0.1', port: ctx.server.port });
   });
   afterAll(async () => {
-    await proxy?.close();
-    await s3?.stop();
+    await ctx.proxy?.close();
+    await ctx.server?.stop();
   });
+  return ctx;
+}
+
+{
+  const net = behindProxy<S3Server>(() => startS3());
   providerCases('s3 (s3rver)', () => ({
     config: () => ({
       provider: 'minio',
       settings: {
-        bucket: s3.bucket,
-        endpoint: `http://127.0.0.1:${proxy.port}`,
+        bucket: net.server.bucket,
+        endpoint: `http://${net.proxy.host}:${net.proxy.port}`,
         part_size_mb: 5,
         queue_size: 2,
         retries: 0,
         connect_timeout_ms: 2000,
       },
-      credentials: { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey },
+      credentials: { access_key_id: net.server.accessKeyId, secret_access_key: net.server.secretAccessKey },
     }),
-    breakAtStart: () => proxy.refuse(),
-    breakMidway: () => proxy.cutAfter(2 * MiB),
-    restore: () => proxy.restore(),
-    leftovers: () => s3.pendingUploads(),
+    breakAtStart: () => net.proxy.refuse(),
+    breakMidway: () => net.proxy.cutAfter(2 * MiB),
+    restore: () => net.proxy.restore(),
+    leftovers: () => net.server.pendingUploads(),
   }));
 }
 
 {
-  let ftp: FtpServer;
-  let proxy: TcpProxy;
-  beforeAll(async () => {
-    ftp = await startFtp();
-    proxy = await startTcpProxy({ host: ftp.host, port: ftp.port });
-  });
-  afterAll(async () => {
-    await proxy?.close();
-    await ftp?.stop();
-  });
+  const net = behindProxy<FtpServer>(() => startFtp());
   providerCases('ftp (ftp-srv)', () => ({
     config: () => ({
       provider: 'ftp',
-      settings: { host: proxy.host, port: proxy.port, root: ftp.root, retries: 0, timeout_ms: 5000 },
-      credentials: { username: ftp.username, password: ftp.password },
+      settings: { host: net.proxy.host, port: net.proxy.port, root: net.server.root, retries: 0, timeout_ms: 5000 },
+      credentials: { username: net.server.username, password: net.server.password },
     }),
-    breakAtStart: () => proxy.refuse(),
+    breakAtStart: () => net.proxy.refuse(),
     // Passive data connections go straight to the server's data port, past the proxy: the cut is
     // triggered from the body instead, and drops the control connection mid-transfer.
-    breakMidway: () => whenBodyPasses(2 * MiB, () => proxy.cutNow()),
-    restore: () => proxy.restore(),
-    leftovers: () => ftp.tempFiles(),
+    breakMidway: () => whenBodyPasses(2 * MiB, () => net.proxy.cutNow()),
+    restore: () => net.proxy.restore(),
+    leftovers: () => net.server.tempFiles(),
   }));
 }
 
 {
-  let sshd: SshServer;
-  let proxy: TcpProxy;
+  const net = behindProxy<SshServer>(() => startSshd());
   let root: string;
-  beforeAll(async () => {
-    sshd = await startSshd();
-    proxy = await startTcpProxy({ host: sshd.host, port: sshd.port });
-    root = join(sshd.homeDir, 'backups');
+  beforeAll(() => {
+    // The SFTP account (not root) must own the folder it writes to.
+    root = join(net.server.homeDir, 'backups');
     mkdirSync(root);
-    const { uid, gid } = statSync(sshd.homeDir);
+    const { uid, gid } = statSync(net.server.homeDir);
     chownSync(root, uid, gid);
-  });
-  afterAll(async () => {
-    await proxy?.close();
-    await sshd?.stop();
   });
   providerCases('sftp (OpenSSH)', () => ({
     config: () => ({
       provider: 'sftp',
-      settings: { host: proxy.host, port: proxy.port, root, host_key: sshd.hostKeyFingerprint, retries: 0, timeout_ms: 5000 },
-      credentials: { username: sshd.username, private_key: sshd.privateKey },
+      settings: {
+        host: net.proxy.host,
+        port: net.proxy.port,
+        root,
+        host_key: net.server.hostKeyFingerprint,
+        retries: 0,
+        timeout_ms: 5000,
+      },
+      credentials: { username: net.server.username, private_key: net.server.privateKey },
     }),
-    breakAtStart: () => proxy.refuse(),
-    breakMidway: () => proxy.cutAfter(2 * MiB),
-    restore: () => proxy.restore(),
+    breakAtStart: () => net.proxy.refuse(),
+    breakMidway: () => net.proxy.cutAfter(2 * MiB),
+    restore: () => net.proxy.restore(),
     leftovers: () => tempFilesUnder(root),
   }));
 }
