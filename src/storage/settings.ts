@@ -1,5 +1,6 @@
 import type { StorageConfig } from '../domain/entities.js';
 import { ValidationError } from '../errors/errors.js';
+import { own } from './own-property.js';
 
 /**
  * Reads typed values from a {@link StorageConfig}'s `settings` and `credentials`, collecting every
@@ -18,7 +19,7 @@ export class SettingsReader {
   string(name: string, required: true): string;
   string(name: string, required?: false): string | undefined;
   string(name: string, required = false): string | undefined {
-    const value = this.config.settings[name];
+    const value = own(this.config.settings, name);
     if (value === undefined || value === null || value === '') {
       return required ? (this.fail(`settings.${name}`, `is required for provider '${this.config.provider}'`) as never) : undefined;
     }
@@ -28,7 +29,7 @@ export class SettingsReader {
 
   /** A number setting within [min, max]. */
   number(name: string, min: number, max: number): number | undefined {
-    const raw = this.config.settings[name];
+    const raw = own(this.config.settings, name);
     if (raw === undefined || raw === null || raw === '') return undefined;
     const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
@@ -38,7 +39,7 @@ export class SettingsReader {
 
   /** A boolean setting (`true`/`false` or the strings `"true"`/`"false"`). */
   boolean(name: string): boolean | undefined {
-    const raw = this.config.settings[name];
+    const raw = own(this.config.settings, name);
     if (raw === undefined || raw === null || raw === '') return undefined;
     if (raw === true || raw === 'true') return true;
     if (raw === false || raw === 'false') return false;
@@ -49,7 +50,7 @@ export class SettingsReader {
   secret(name: string, required: true): string;
   secret(name: string, required?: false): string | undefined;
   secret(name: string, required = false): string | undefined {
-    const value = this.config.credentials?.[name];
+    const value = own(this.config.credentials, name);
     if (value === undefined || value === null || value === '') {
       return required ? (this.fail(`credentials.${name}`, `is required for provider '${this.config.provider}'`) as never) : undefined;
     }

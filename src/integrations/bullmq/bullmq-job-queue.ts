@@ -173,7 +173,7 @@ export class BullMqJobQueue implements JobQueue {
     return {
       jobId: fromBullId(String(job.id)),
       name,
-      state: STATE[state] ?? 'waiting',
+      state: (Object.hasOwn(STATE, state) ? STATE[state] : undefined) ?? 'waiting',
       attempt: job.attemptsMade,
       maxAttempts: job.opts.attempts ?? 1,
       payload: (job.data as StoredJob).payload,

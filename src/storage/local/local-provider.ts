@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -17,9 +16,7 @@ import type {
 } from '../../ports/storage-provider.js';
 import { probeStorage } from '../connection-test.js';
 import { assertSafeKey } from '../safe-key.js';
-
-/** Temp files carry this marker so `list` never shows a half-written object. */
-const TEMP_MARK = '.obsdk-partial-';
+import { isTempName, tempName } from '../temp-name.js';
 
 /** Options of {@link LocalStorageProvider}. */
 export interface LocalStorageOptions {
@@ -29,7 +26,7 @@ export interface LocalStorageOptions {
 
 function fsError(error: unknown, key: string, action: string): StorageError {
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT')
+  if (code === 'ENOENT' || code === 'ENOTDIR')
     return new StorageError('E_STORAGE_NOT_FOUND', `local storage: no object at ${key}`, { details: { key }, cause: error });
   if (code === 'EACCES' || code === 'EPERM')
     return new StorageError('E_STORAGE_PERMISSION', `local storage: permission denied to ${action} ${key}`, {
@@ -48,10 +45,23 @@ function fsError(error: unknown, key: string, action: string): StorageError {
   });
 }
 
+function notAnObject(key: string): StorageError {
+  return new StorageError('E_STORAGE_NOT_FOUND', `local storage: no object at ${key} (it names a folder)`, { details: { key } });
+}
+
+function linkError(key: string, action: string, link: string): StorageError {
+  return new StorageError(
+    'E_STORAGE_PERMISSION',
+    `local storage: refusing to ${action} ${key}: ${link} is a symbolic link, which could lead out of the storage root`,
+    { details: { key, link } },
+  );
+}
+
 /**
  * A {@link StorageProvider} on a local folder. Uploads stream to a temp file beside the target,
  * are fsynced, then renamed into place, so readers never see a partial object and a failure
- * leaves nothing behind.
+ * leaves nothing behind. Keys never leave the root: they are checked by `assertSafeKey`, and a
+ * symbolic link below the root is never followed (`E_STORAGE_PERMISSION`).
  */
 export class LocalStorageProvider implements StorageProvider {
   readonly name = 'local';
@@ -68,11 +78,14 @@ export class LocalStorageProvider implements StorageProvider {
 
   async upload(key: string, body: NodeJS.ReadableStream | Readable, options: UploadOptions = {}): Promise<UploadResult> {
     const target = this.path(key);
-    const temp = join(dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+    const temp = join(dirname(target), tempName());
     let size = 0;
     try {
       if (options.signal?.aborted) throw new AbortedError(`Upload of ${key}`, options.signal.reason);
+      // Checked before mkdir (which would follow a linked folder) and after it (a link made meanwhile).
+      await this.assertNoLink(dirname(target), key, 'write');
       await mkdir(dirname(target), { recursive: true });
+      await this.assertNoLink(dirname(target), key, 'write');
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
@@ -104,33 +117,82 @@ export class LocalStorageProvider implements StorageProvider {
 
   async download(key: string, options: DownloadOptions = {}): Promise<Readable> {
     const path = this.path(key);
+    await this.assertNoLink(path, key, 'read');
+    let handle;
     try {
-      await stat(path);
+      // O_NOFOLLOW: a link swapped in after the check is refused too.
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (error) {
-      throw fsError(error, key, 'read');
+      throw this.linkOrFsError(error, key, 'read');
     }
-    return createReadStream(path, {
+    const info = await handle.stat().catch(async (error: unknown) => {
+      await handle.close();
+      throw fsError(error, key, 'read');
+    });
+    if (!info.isFile()) {
+      await handle.close();
+      throw notAnObject(key);
+    }
+    return createReadStream('', {
+      fd: handle,
       ...(options.range ? { start: options.range.start, ...(options.range.end !== undefined ? { end: options.range.end } : {}) } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
   }
 
   async head(key: string): Promise<ObjectHead> {
-    try {
-      const s = await stat(this.path(key));
-      return { exists: true, key, size: s.size, last_modified: s.mtime, etag: `${s.size}-${s.mtimeMs}` };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, key };
-      throw fsError(error, key, 'stat');
-    }
+    const path = this.path(key);
+    const s = await this.objectStats(path, key, 'stat');
+    if (!s) return { exists: false, key };
+    return { exists: true, key, size: s.size, last_modified: s.mtime, etag: `${s.size}-${s.mtimeMs}` };
   }
 
   async delete(key: string): Promise<void> {
+    const path = this.path(key);
+    // A folder or a missing file is no object: deleting it is a no-op, as in every provider.
+    if (!(await this.objectStats(path, key, 'delete'))) return;
     try {
-      await rm(this.path(key), { force: true });
+      await rm(path, { force: true });
     } catch (error) {
       throw fsError(error, key, 'delete');
     }
+  }
+
+  /** The stats of the regular file `key` names, or null when there is none (missing, or a folder). */
+  private async objectStats(path: string, key: string, action: string): Promise<Stats | null> {
+    await this.assertNoLink(path, key, action);
+    try {
+      const s = await lstat(path);
+      return s.isFile() ? s : null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw fsError(error, key, action);
+    }
+  }
+
+  /**
+   * Refuses a path that goes through a symbolic link below the root: reads and writes would
+   * follow it out of the root (someone with write access to the folder could plant one).
+   */
+  private async assertNoLink(path: string, key: string, action: string): Promise<void> {
+    let at = this.root;
+    for (const part of relative(this.root, path).split(sep).filter(Boolean)) {
+      at = join(at, part);
+      let info: Stats;
+      try {
+        info = await lstat(at);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw fsError(error, key, action);
+      }
+      if (info.isSymbolicLink()) throw linkError(key, action, relative(this.root, at));
+    }
+  }
+
+  private linkOrFsError(error: unknown, key: string, action: string): StorageError {
+    return (error as NodeJS.ErrnoException)?.code === 'ELOOP' ? linkError(key, action, key) : fsError(error, key, action);
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -139,7 +201,7 @@ export class LocalStorageProvider implements StorageProvider {
       throw fsError(error, prefix, 'list');
     });
     const keys = entries
-      .filter((e) => e.isFile() && !e.name.startsWith(TEMP_MARK))
+      .filter((e) => e.isFile() && !isTempName(e.name))
       .map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join('/'))
       .filter((k) => k.startsWith(prefix))
       .sort();

@@ -156,13 +156,18 @@ export function storageProviderChecks(
       }),
     },
     {
-      name: 'rejects keys that could escape the root',
+      name: 'rejects keys that could escape the root, or hide from list, with E_VALIDATION in every method',
       run: withProvider(async (p) => {
-        for (const key of ['../x', '/etc/passwd', 'a/../../b', 'a//b', 'a\\b']) {
-          await assert.rejects(
-            () => p.upload(key, bytes(Buffer.from('x'))),
-            (e: unknown) => isBackupSdkError(e, 'E_VALIDATION'),
-          );
+        const keys = ['../x', '/etc/passwd', 'a/../../b', 'a//b', 'a\\b', '', 'a/./b', 'a\u0000b', 'a/.obsdk-partial-x'];
+        for (const key of keys) {
+          const calls: [string, () => Promise<unknown>][] = [
+            ['upload', () => p.upload(key, bytes(Buffer.from('x')))],
+            ['download', () => p.download(key)],
+            ['head', () => p.head(key)],
+            ['delete', () => p.delete(key)],
+          ];
+          for (const [method, call] of calls)
+            await assert.rejects(call, (e: unknown) => isBackupSdkError(e, 'E_VALIDATION'), `${method}(${JSON.stringify(key)})`);
         }
       }),
     },
