@@ -12,7 +12,9 @@
  * - a staged baseline done the spec's way: dump to a temp file, checksum it, tar to a temp file,
  *   checksum it, copy both (the spec's SFTP download), zip them (ZIP_DEFLATED, as the spec says,
  *   and a STORED variant), upload the zip to the same local provider;
- * - `pg_dump -Z` levels 0, 1, 6, 9 for time and size (DECISIONS 11).
+ * - `pg_dump -Z` levels 0, 1, 6, 9 for time and size (DECISIONS 11);
+ * - the read-back verification (on by default in the services) as its own figure, on the quarter
+ *   set: every other run, and so every speed target, is the backup without it (`verify: false`).
  *
  * Figures go to bench/results/pipeline.json and are printed.
  */
@@ -28,6 +30,8 @@ import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import {
   BackupRunner,
+  pgRestoreLister,
+  verifyBackupArchive,
   LocalStorageProvider,
   createStorageProvider,
   type LocalSource,
@@ -61,6 +65,8 @@ interface ChildJob {
     | { kind: 'local'; root: string }
     | { kind: 's3'; settings: Record<string, unknown>; credentials: Record<string, string> };
   level: number;
+  /** Also time the read-back verification of the stored archive, on its own (not in `seconds`). */
+  verify?: boolean;
 }
 
 /** Drains uploads: measures the pipeline without any storage cost. */
@@ -96,13 +102,26 @@ async function child(job: ChildJob): Promise<void> {
   });
   const backup = await backups.create(makeBackup(env, config.id, { created_at: new Date().toISOString() }));
   const started = performance.now();
+  // The backup alone: the speed targets compare it with the raw tools, verification excluded.
   const done = await runner.run(backup.id, { verify: false });
   const seconds = (performance.now() - started) / 1000;
+  let verifySeconds: number | null = null;
+  if (job.verify && job.storage.kind !== 'null') {
+    const provider = createStorageProvider(config);
+    const verifyStarted = performance.now();
+    await verifyBackupArchive(provider, done.database_key!, {
+      expected: { database_checksum: done.database_checksum, filestore_checksum: done.filestore_checksum },
+      lister: pgRestoreLister(job.source.pg_bin_dir ? { binDir: job.source.pg_bin_dir } : {}),
+    });
+    verifySeconds = (performance.now() - verifyStarted) / 1000;
+    await provider.close();
+  }
   if (job.storage.kind === 'local') rmSync(join(job.storage.root, done.database_key!), { force: true });
   if (job.storage.kind === 's3') await createStorageProvider(config).delete(done.database_key!);
   process.stdout.write(
     JSON.stringify({
       seconds,
+      verify_seconds: verifySeconds,
       max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       node_cpu_seconds: (process.resourceUsage().userCPUTime + process.resourceUsage().systemCPUTime) / 1e6,
       database_size: done.database_size,
@@ -246,6 +265,8 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seco
 
 function runChild(job: ChildJob): {
   seconds: number;
+  /** The read-back verification alone, when the job asked for it. */
+  verify_seconds: number | null;
   max_rss_mb: number;
   node_cpu_seconds: number;
   database_size: number;
@@ -428,8 +449,10 @@ async function main(): Promise<void> {
 
     const oursNull = runChild({ source: full.source, storage: { kind: 'null' }, level });
     log(`ours -> discard (full): ${oursNull.seconds.toFixed(1)} s, peak RSS ${oursNull.max_rss_mb} MB`);
-    const oursLocalQuarter = runChild({ source: quarter.source, storage: { kind: 'local', root: storageRoot }, level });
-    log(`ours -> local (quarter): ${oursLocalQuarter.seconds.toFixed(1)} s, peak RSS ${oursLocalQuarter.max_rss_mb} MB`);
+    const oursLocalQuarter = runChild({ source: quarter.source, storage: { kind: 'local', root: storageRoot }, level, verify: true });
+    log(
+      `ours -> local (quarter): ${oursLocalQuarter.seconds.toFixed(1)} s, then verification ${oursLocalQuarter.verify_seconds!.toFixed(1)} s, peak RSS ${oursLocalQuarter.max_rss_mb} MB`,
+    );
 
     let oursS3: ReturnType<typeof runChild> | null = null;
     try {
@@ -473,6 +496,13 @@ async function main(): Promise<void> {
       max_rss_mb: q.ours.max_rss_mb,
     }));
     results.ours = { discard: oursNull, local: oursLocal, local_quarter: oursLocalQuarter, s3: oursS3 };
+    // What verification after upload (the services' default) adds to a backup, measured on its own.
+    results.verification = {
+      data_set: 'quarter',
+      backup_seconds: oursLocalQuarter.seconds,
+      verify_seconds: oursLocalQuarter.verify_seconds,
+      verify_vs_backup: oursLocalQuarter.verify_seconds! / oursLocalQuarter.seconds,
+    };
     results.staged = { spec_deflate_seconds: stagedDeflate.seconds, stored_seconds: stagedStored.seconds };
     results.ratios = {
       ours_discard_vs_raw: oursNull.seconds / raw,

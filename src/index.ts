@@ -26,6 +26,9 @@ export type {
   PreOperationBackupType,
   RateLimitSettings,
   RetrySettings,
+  BackupVerificationResult,
+  VerifyBackupOptions,
+  WaitForBackupOptions,
 } from './services/backup-service.js';
 export type {
   BackupCreatedResponse,
@@ -74,6 +77,7 @@ export type { BackupSdkErrorOptions } from './errors/backup-sdk-error.js';
 export {
   AbortedError,
   ArchiveError,
+  CancelledError,
   ChecksumMismatchError,
   ConflictError,
   InvalidTransitionError,
@@ -186,6 +190,7 @@ export type {
   WarningEvent,
 } from './ports/events.js';
 export type { DeadLetter, JobContext, JobHandler, JobInfo, JobOptions, JobQueue, JobState, Worker } from './ports/job-queue.js';
+export type { LogFields, Logger, LogMethod } from './ports/logger.js';
 export { nullNotifier } from './ports/notifier.js';
 export type { Notification, Notifier } from './ports/notifier.js';
 export type { QuotaLookup, QuotaStatus } from './ports/quota.js';

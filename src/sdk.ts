@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './ports/clock.js';
 import type { EnvironmentResolver } from './ports/environment-resolver.js';
 import { nullEventSink, type EventSink } from './ports/events.js';
 import type { JobQueue } from './ports/job-queue.js';
+import { nullLogger, type Logger } from './ports/logger.js';
 import { nullNotifier, type Notifier } from './ports/notifier.js';
 import type { QuotaLookup } from './ports/quota.js';
 import type { RateLimiter } from './ports/rate-limiter.js';
@@ -44,6 +45,8 @@ export interface BackupSdkPorts {
   storageProviders?: StorageProviderFactory;
   /** Builds backup sources. Default: `createBackupSource`. */
   sources?: BackupSourceFactory;
+  /** Job start / end / failure / retry lines (pino, console...). Default: nothing is logged. */
+  logger?: Logger;
 }
 
 /** The ports as the services got them: every default filled in. */
@@ -98,6 +101,7 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
     clock,
     events: ports.events ?? nullEventSink,
     notifier: ports.notifier ?? nullNotifier,
+    logger: ports.logger ?? nullLogger,
     rateLimiter: ports.rateLimiter ?? new InMemoryRateLimiter(clock),
     storageProviders: ports.storageProviders ?? createStorageProvider,
   };

@@ -55,6 +55,11 @@ export interface Backup {
   /** The user who asked for it; null for system (scheduled) backups. */
   created_by: string | null;
   write_by: string | null;
+  /**
+   * When someone asked to cancel the backup (`cancelBackup`), else null. The running job watches
+   * it and stops; optional because records stored before this field existed lack it.
+   */
+  cancel_requested_at?: IsoDateTime | null;
 }
 
 /** An environment's automated backup schedule and GFS retention settings. */

@@ -22,6 +22,7 @@ export interface ErrorCodeInfo {
     | 'SourceError'
     | 'TimeoutError'
     | 'AbortedError'
+    | 'CancelledError'
     | 'ArchiveError'
     | 'RestoreError'
     | 'recorded';
@@ -129,6 +130,11 @@ export const ERROR_CODES = {
     raisedAs: 'AbortedError',
     meaning: "The caller's AbortSignal fired; the partial work was cleaned up.",
     action: 'Nothing: someone asked to stop. Start again if that was a mistake.',
+  },
+  E_CANCELLED: {
+    raisedAs: 'CancelledError',
+    meaning: 'Someone cancelled the backup (cancelBackup); it ended failed with nothing left in storage.',
+    action: 'Nothing: it was asked for. Start a new backup if that was a mistake.',
   },
   E_ADAPTER: {
     raisedAs: 'BackupSdkError',

@@ -174,6 +174,16 @@ export class AbortedError extends BackupSdkError {
   }
 }
 
+/**
+ * A backup was cancelled on request (`BackupService.cancelBackup`). Not transient: it is not
+ * retried. `E_ABORTED` stays for the host's own abort signals (shutdown).
+ */
+export class CancelledError extends BackupSdkError {
+  constructor(operation: string, options: BackupSdkErrorOptions = {}) {
+    super('E_CANCELLED', `${operation} was cancelled on request`, { ...options, details: { operation, ...options.details } });
+  }
+}
+
 /** An archive is corrupt, hostile (path traversal, zip bomb) or of an unknown manifest version. */
 export class ArchiveError extends BackupSdkError {
   constructor(message: string, options: BackupSdkErrorOptions = {}, code: ArchiveErrorCode = 'E_ARCHIVE') {

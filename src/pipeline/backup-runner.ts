@@ -6,7 +6,7 @@ import { ARCHIVE_ENTRIES, buildManifest, serializeManifest, type BackupManifest 
 import { DEFAULT_RETENTION, classifyRetention, computeExpiry, type RetentionSettings } from '../domain/retention-classification.js';
 import { assertBackupTransition } from '../domain/status-machine.js';
 import { backupStorageKey } from '../domain/storage-keys.js';
-import { AbortedError, ConflictError, NotFoundError, TimeoutError, ValidationError } from '../errors/errors.js';
+import { AbortedError, CancelledError, ConflictError, NotFoundError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import type { BackupSource, BackupSourceFactory, SourceStream } from '../ports/backup-source.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -63,7 +63,7 @@ export interface BackupRunnerDeps {
 export interface RunBackupOptions {
   /** Aborting kills the tools, removes the partial upload and fails the record (`E_ABORTED`). */
   signal?: AbortSignal;
-  /** Read the archive back and check it after upload. Default: true for scheduled backups. */
+  /** Read the archive back and check it after upload (default true, for every backup type). Costs one read of the object. */
   verify?: boolean;
   /** Fails the run with a `TimeoutError` after this many ms of the runner's clock (default: none). */
   timeoutMs?: number;
@@ -183,7 +183,7 @@ class Run {
   /** The caller's signal and the timeout both fail the run through the latch. */
   private watchSignals(): () => void {
     const { signal, timeoutMs } = this.options;
-    const onAbort = () => this.failure.reject(new AbortedError(`Backup ${this.record.id}`, signal?.reason));
+    const onAbort = () => this.failure.reject(this.abortError(signal?.reason));
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = new AbortController();
@@ -309,7 +309,7 @@ class Run {
 
     // Optional read-back.
     let verification: Partial<Backup> = {};
-    const verify = this.options.verify ?? b.backup_type === 'scheduled';
+    const verify = this.options.verify ?? true;
     if (verify) {
       this.phase = 'verify';
       this.progress.enter('verifying');
@@ -546,15 +546,23 @@ class Run {
    * does not.
    */
   private rootCause(error: unknown, first: BackupSdkError): BackupSdkError {
-    if (error instanceof BackupSdkError || first instanceof AbortedError) return first;
+    if (error instanceof BackupSdkError || first instanceof AbortedError || first instanceof CancelledError) return first;
     const cause = this.causes.find((c) => c instanceof BackupSdkError && c !== first && !(c instanceof AbortedError));
     return (cause as BackupSdkError | undefined) ?? first;
   }
 
+  /**
+   * What an aborted signal means: a cancel on request when its reason is a `CancelledError`
+   * (recorded as `E_CANCELLED`), else the caller's abort (`E_ABORTED`).
+   */
+  private abortError(reason: unknown): BackupSdkError {
+    return reason instanceof CancelledError ? reason : new AbortedError(`Backup ${this.record.id}`, reason);
+  }
+
   /** Any thrown value as a typed SDK error whose message says what failed, in words. */
   private typed(error: unknown): BackupSdkError {
-    if (this.options.signal?.aborted && !(error instanceof AbortedError))
-      return new AbortedError(`Backup ${this.record.id}`, this.options.signal.reason);
+    const signal = this.options.signal;
+    if (signal?.aborted && !(error instanceof AbortedError || error instanceof CancelledError)) return this.abortError(signal.reason);
     if (error instanceof BackupSdkError) return error;
     const message = error instanceof Error ? error.message : String(error);
     return new BackupSdkError('E_BACKUP', `Backup ${this.record.id} failed while ${PHASE_WORDS[this.phase]}: ${message}`, {

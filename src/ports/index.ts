@@ -12,3 +12,4 @@ export * from './authorizer.js';
 export * from './backup-source.js';
 export * from './quota.js';
 export * from './restore-target.js';
+export * from './logger.js';

@@ -6,14 +6,25 @@ import type { Actor } from '../ports/authorizer.js';
 import type { QuotaStatus } from '../ports/quota.js';
 import { admitBackupRequest } from './backup-admission.js';
 import { BACKUP_JOB_NAME, type BackupJobPayload } from './backup-job.js';
-import { emitTaskCreated, errorMessageOf, moveBackup, moveTask, removeLeftoverObject, safeNotify } from './backup-lifecycle.js';
+import { ConflictError, InvalidTransitionError } from '../errors/errors.js';
+import {
+  announceOutcome,
+  emitTaskCreated,
+  errorDetailsOf,
+  errorMessageOf,
+  moveBackup,
+  moveTask,
+  removeLeftoverObject,
+  safeNotify,
+} from './backup-lifecycle.js';
 import { toBackupCreatedResponse, type BackupCreatedResponse } from './backup-responses.js';
 import type { DeleteBackupOptions } from './backup-service.js';
 import { assertActor, assertId, loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
+import { CANCELLED_MESSAGE, cancelledError } from './cancel-watch.js';
 import { newBackupRecord } from './new-backup-record.js';
 
 /**
- * The commands of the backup service: create (admission, records, enqueue) and delete. See the
+ * The commands of the backup service: create (admission, records, enqueue), delete and cancel. See the
  * `BackupService` methods of the same names for what callers see.
  */
 
@@ -171,4 +182,70 @@ async function warnOverQuota(ctx: BackupServiceContext, quota: QuotaStatus, back
     backup,
     message,
   });
+}
+
+const CANCELLABLE: ReadonlySet<Backup['status']> = new Set(['pending', 'in_progress', 'uploading']);
+
+/**
+ * `BackupService.cancelBackup`: records `cancel_requested_at` on a pending or running backup. A
+ * pending one ends `failed` (`E_CANCELLED`) at once and its task with it; the worker skips its
+ * job. A running one is stopped by its job, which watches the flag (at once in this process,
+ * within `cancelCheckMs` elsewhere), removes the partial upload and ends it `failed` with
+ * `E_CANCELLED`. Cancelling a cancelled backup changes nothing; any other ended backup is refused.
+ */
+export async function cancelBackup(ctx: BackupServiceContext, backupId: string, actor: Actor | null): Promise<Backup> {
+  let backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_DELETE, actor);
+  for (let tries = 0; ; tries++) {
+    if (backup.cancel_requested_at) return backup;
+    if (!CANCELLABLE.has(backup.status)) {
+      throw new InvalidTransitionError('Backup', backup.status, 'cancelled', backup.id);
+    }
+    try {
+      // Compare-and-set on the status read: a job that moved it meanwhile makes us look again.
+      backup = await ctx.backups.update(
+        backup.id,
+        { cancel_requested_at: ctx.clock.now().toISOString(), write_by: actor?.id ?? null },
+        { status: backup.status },
+      );
+      break;
+    } catch (error) {
+      if (!(error instanceof ConflictError) || tries >= 4) throw error;
+      backup = (await ctx.backups.get(backup.id)) ?? backup;
+    }
+  }
+  ctx.cancellations.announce(backup.id);
+  if (backup.status !== 'pending') return backup;
+  // Not started: nothing to stop, nothing stored. A worker that started it meanwhile lost the
+  // compare-and-set to us, or we to it: then its job sees the flag and stops the run.
+  try {
+    backup = await moveBackup(
+      ctx,
+      backup,
+      {
+        status: 'failed',
+        error_message: CANCELLED_MESSAGE,
+        error_details: errorDetailsOf(cancelledError(backup.id)),
+      },
+      CANCELLED_MESSAGE,
+    );
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    return (await ctx.backups.get(backup.id)) ?? backup;
+  }
+  const task = backup.task_id ? await ctx.tasks.get(backup.task_id) : null;
+  if (task && task.status !== 'completed' && task.status !== 'failed') {
+    await moveTask(
+      ctx,
+      task,
+      { status: 'failed', error_message: CANCELLED_MESSAGE, completed_at: ctx.clock.now().toISOString() },
+      CANCELLED_MESSAGE,
+    );
+    ctx.completions.announce(task.id);
+  }
+  await announceOutcome(ctx, backup, false, CANCELLED_MESSAGE);
+  ctx.logger.info(
+    { backup_id: backup.id, task_id: backup.task_id, environment_id: backup.environment_id },
+    'backup cancelled before it started',
+  );
+  return backup;
 }

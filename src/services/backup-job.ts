@@ -2,6 +2,7 @@ import type { Backup, Task } from '../domain/entities.js';
 import type { BackupType } from '../domain/enums.js';
 import { NotFoundError } from '../errors/errors.js';
 import type { JobContext, JobHandler } from '../ports/job-queue.js';
+import { nullLogger, type Logger } from '../ports/logger.js';
 import type { TaskCompletionHub } from './task-completion.js';
 import {
   announceOutcome,
@@ -12,7 +13,9 @@ import {
   resetForRetry,
   type LifecycleDeps,
 } from './backup-lifecycle.js';
+import { CANCELLED_MESSAGE, cancelledError, watchForCancel } from './cancel-watch.js';
 import { startJobDeadline } from './job-timeout.js';
+import { errorLogFields } from './log-lines.js';
 
 /** The queue name of backup jobs. */
 export const BACKUP_JOB_NAME = 'backup';
@@ -45,8 +48,11 @@ export interface BackupJobPayload {
 export interface BackupJobResult {
   success: boolean;
   backup_id: string;
-  /** Set when the job had nothing to do (the backup was deleted before it ran, or already done). */
-  skipped?: 'deleted' | 'already_completed';
+  /**
+   * Set when the job made no backup: the backup was deleted before it ran, was already done, or
+   * was cancelled (before it started, or while it ran: then it ended `failed` with `E_CANCELLED`).
+   */
+  skipped?: 'deleted' | 'already_completed' | 'cancelled';
 }
 
 /** Runs one backup record to its end: the pipeline behind the job (`BackupRunner.run`). */
@@ -61,7 +67,17 @@ export interface BackupJobDeps extends LifecycleDeps {
   jobTimeoutMs?: number;
   /** Wakes in-process waiters (pre-operation backups) when a task ends. */
   completions?: TaskCompletionHub;
+  /** Announced by `cancelBackup` in this process, so the running job stops at once. */
+  cancellations?: TaskCompletionHub;
+  /** How often a running job re-reads its backup's cancel flag (default 2000 ms of the clock). */
+  cancelCheckMs?: number;
+  /** Verify every backup after upload (default true); pre-operation backups always are. */
+  verifyAfterUpload?: boolean;
+  /** Job start / end / failure / retry lines (default: none). */
+  logger?: Logger;
 }
+
+const PRE_OPERATION: ReadonlySet<string> = new Set(['pre_restore', 'pre_upgrade', 'pre_destroy']);
 
 /**
  * The backup job handler. Loads the task and backup, moves the task to `running`, runs the
@@ -92,6 +108,15 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
     await endTask(deps, task, 'completed', null, { backup_id: backup.id });
     return { success: true, backup_id: backup.id, skipped: 'already_completed' };
   }
+  const log = deps.logger ?? nullLogger;
+  const line = { backup_id: backup.id, task_id: task.id, job_id: ctx.jobId, environment_id: backup.environment_id };
+  if (backup.cancel_requested_at) {
+    // Cancelled before it started: cancelBackup already failed it; the job only settles the task.
+    if (backup.status === 'pending') await markBackupFailed(deps, backup.id, cancelledError(backup.id), CANCELLED_MESSAGE);
+    if (task.status !== 'failed') await endTask(deps, task, 'failed', CANCELLED_MESSAGE, null);
+    log.info(line, 'backup job skipped: the backup was cancelled before it started');
+    return { success: false, backup_id: backup.id, skipped: 'cancelled' };
+  }
 
   const now = deps.clock.now().toISOString();
   let running = await moveTask(
@@ -100,38 +125,62 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
     { status: 'running', started_at: task.started_at ?? now, attempts: ctx.attempt, error_message: null },
     `Try ${ctx.attempt} of ${ctx.maxAttempts}`,
   );
+  log.info({ ...line, attempt: ctx.attempt, max_attempts: ctx.maxAttempts, backup_type: backup.backup_type }, 'backup job started');
   const timeoutMs = deps.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
-  const deadline = startJobDeadline(deps.clock, timeoutMs, `Backup ${backup.id}`, ctx.signal);
+  const cancel = watchForCancel(deps, backup.id, ctx.signal);
+  const deadline = startJobDeadline(deps.clock, timeoutMs, `Backup ${backup.id}`, cancel.signal);
   let completed: Backup;
   try {
     // Each try is a clean run: whatever a previous try left is removed first.
     backup = await resetForRetry(deps, backup, `Starting try ${ctx.attempt} of ${ctx.maxAttempts} from a clean state`);
     // Backups that guard an operation are read back and checked before anyone relies on them.
-    const verify =
-      backup.backup_type === 'pre_restore' || backup.backup_type === 'pre_upgrade' || backup.backup_type === 'pre_destroy'
-        ? true
-        : undefined;
-    completed = await deps.runner.run(backup.id, { signal: deadline.signal, ...(verify ? { verify } : {}) });
+    const verify = PRE_OPERATION.has(backup.backup_type) || (deps.verifyAfterUpload ?? true);
+    completed = await deps.runner.run(backup.id, { signal: deadline.signal, verify });
   } catch (thrown) {
     deadline.dispose();
-    const error = deadline.timeoutError ?? thrown;
+    cancel.dispose();
+    const cancelled = cancel.error;
+    const error = deadline.timeoutError ?? cancelled ?? thrown;
     running = (await deps.tasks.get(running.id)) ?? running;
-    const willRetry = (error as { transient?: unknown } | null)?.transient === true && ctx.attempt < ctx.maxAttempts && !ctx.signal.aborted;
-    const failedBackup = await markBackupFailed(deps, backup.id, error, deadline.timedOut);
+    const willRetry =
+      !cancelled && (error as { transient?: unknown } | null)?.transient === true && ctx.attempt < ctx.maxAttempts && !ctx.signal.aborted;
+    const failedBackup = await markBackupFailed(deps, backup.id, error, cancelled ? CANCELLED_MESSAGE : null, deadline.timedOut);
+    const fields = { ...line, attempt: ctx.attempt, max_attempts: ctx.maxAttempts, ...errorLogFields(error) };
     if (willRetry) {
       const message = `Try ${ctx.attempt} of ${ctx.maxAttempts} failed: ${errorMessageOf(error)}; it will be retried`;
       if (failedBackup) await resetForRetry(deps, failedBackup, message);
       await moveTask(deps, running, { status: 'queued', error_message: message }, message);
-    } else {
-      const message =
-        ctx.attempt > 1 ? `Backup failed after ${ctx.attempt} tries: ${errorMessageOf(error)}` : `Backup failed: ${errorMessageOf(error)}`;
-      await endTask(deps, running, 'failed', message, null);
-      if (failedBackup) await announceOutcome(deps, failedBackup, false, message);
+      log.warn(fields, 'backup job try failed; it will be retried');
+      throw error;
     }
+    const message = cancelled
+      ? CANCELLED_MESSAGE
+      : ctx.attempt > 1
+        ? `Backup failed after ${ctx.attempt} tries: ${errorMessageOf(error)}`
+        : `Backup failed: ${errorMessageOf(error)}`;
+    await endTask(deps, running, 'failed', message, null);
+    if (failedBackup) await announceOutcome(deps, failedBackup, false, message);
+    if (cancelled) {
+      // Asked for: the job ends without a backup but did what it was told, so the queue does not dead-letter it.
+      log.info(fields, 'backup job cancelled on request');
+      return { success: false, backup_id: backup.id, skipped: 'cancelled' };
+    }
+    log.error(fields, 'backup job failed');
     throw error;
   }
   deadline.dispose();
+  cancel.dispose();
   await endTask(deps, running, 'completed', null, { backup_id: completed.id });
+  log.info(
+    {
+      ...line,
+      attempt: ctx.attempt,
+      compressed_size: completed.compressed_size,
+      duration_seconds: completed.duration_seconds,
+      is_verified: completed.is_verified,
+    },
+    'backup job completed',
+  );
   await announceOutcome(
     deps,
     completed,
@@ -148,24 +197,35 @@ export function createBackupJobHandler(deps: BackupJobDeps): JobHandler<BackupJo
 
 /**
  * Makes sure the record says `failed` with the error that ended the try. The runner already does
- * so for its own failures; this covers errors raised around it and replaces its abort message by
- * the timeout when the time limit fired. Returns null when the record is gone or was deleted.
+ * so for its own failures; this covers errors raised around it, and says what really stopped the
+ * run when the runner only saw its signal abort: the time limit (`timedOut`: the code is
+ * replaced) or a cancel (`message` given: the code and the message are replaced). Returns null
+ * when the record is gone or was deleted.
  */
-async function markBackupFailed(deps: BackupJobDeps, backupId: string, error: unknown, timedOut: boolean): Promise<Backup | null> {
+async function markBackupFailed(
+  deps: BackupJobDeps,
+  backupId: string,
+  error: unknown,
+  message: string | null,
+  timedOut = false,
+): Promise<Backup | null> {
   const current = await deps.backups.get(backupId);
   if (!current || current.status === 'deleted') return null;
   if (current.status === 'failed') {
-    // The runner recorded the abort with its phase; say it was the time limit that fired.
-    if (!timedOut) return current;
+    // The runner recorded the abort with its phase: say what really stopped it, unless it already did.
+    if ((!timedOut && message === null) || current.error_details?.code === errorDetailsOf(error).code) return current;
     return deps.backups.update(
       current.id,
-      { error_details: { ...current.error_details, ...errorDetailsOf(error), runner_code: current.error_details?.code ?? null } },
+      {
+        error_details: { ...current.error_details, ...errorDetailsOf(error), runner_code: current.error_details?.code ?? null },
+        ...(message !== null ? { error_message: message } : {}),
+      },
       { status: 'failed' },
     );
   }
   if (current.status === 'completed' || current.status === 'expired') return current;
-  const message = errorMessageOf(error);
-  return moveBackup(deps, current, { status: 'failed', error_message: message, error_details: errorDetailsOf(error) }, message);
+  const text = message ?? errorMessageOf(error);
+  return moveBackup(deps, current, { status: 'failed', error_message: text, error_details: errorDetailsOf(error) }, text);
 }
 
 /** Ends a task (completed or failed) and wakes in-process waiters. */

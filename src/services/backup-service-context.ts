@@ -7,6 +7,7 @@ import { BackupRunner } from '../pipeline/backup-runner.js';
 import type { Actor } from '../ports/authorizer.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { nullEventSink, type EventSink } from '../ports/events.js';
+import { nullLogger, type Logger } from '../ports/logger.js';
 import type { StorageProviderFactory } from '../ports/storage-provider.js';
 import { nullNotifier } from '../ports/notifier.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
@@ -28,6 +29,15 @@ export interface BackupServiceContext extends BackupJobDeps {
   readonly jobTimeoutMs: number;
   readonly ids: () => string;
   readonly completions: TaskCompletionHub;
+  /** Wakes in-process waiters (`waitForBackup`) when a backup changes status; keyed by backup id. */
+  readonly backupChanges: TaskCompletionHub;
+  /** Wakes the running job of a backup at once when `cancelBackup` is called in this process. */
+  readonly cancellations: TaskCompletionHub;
+  /** How often waiters re-read a backup when no in-process signal arrives. */
+  readonly pollMs: number;
+  readonly cancelCheckMs: number;
+  readonly verifyAfterUpload: boolean;
+  readonly logger: Logger;
 }
 
 /** The manual-backup rate limit's default: 10 manual backups an hour per key. */
@@ -36,7 +46,8 @@ export const DEFAULT_MANUAL_BACKUP_RATE_LIMIT: Readonly<RateLimitSettings> = Obj
 /** Fills in the defaults: system clock, no-op events and notifier, in-memory rate limiter, the SDK's storage providers and runner. */
 export function createBackupServiceContext(options: BackupServiceOptions): BackupServiceContext {
   const clock = options.clock ?? systemClock;
-  const events = options.events ?? nullEventSink;
+  const backupChanges = new TaskCompletionHub();
+  const events = announcingStatusChanges(options.events ?? nullEventSink, backupChanges);
   const storageProviders = options.storageProviders ?? createStorageProvider;
   const runner = options.runner ?? defaultBackupRunner(options, { clock, events, storageProviders });
   return {
@@ -57,6 +68,25 @@ export function createBackupServiceContext(options: BackupServiceOptions): Backu
     jobTimeoutMs: options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS,
     ids: options.ids ?? randomUUID,
     completions: new TaskCompletionHub(),
+    backupChanges,
+    cancellations: new TaskCompletionHub(),
+    pollMs: options.completionPollMs ?? 2000,
+    cancelCheckMs: options.cancelCheckMs ?? 2000,
+    verifyAfterUpload: options.verifyAfterUpload ?? true,
+    logger: options.logger ?? nullLogger,
+  };
+}
+
+/**
+ * The host's sink, plus a wake-up of this process's waiters on every `backup.status` event: the
+ * runner and the lifecycle steps emit one on each move, so waiting needs no extra hook.
+ */
+function announcingStatusChanges(sink: EventSink, hub: TaskCompletionHub): EventSink {
+  return {
+    emit(event) {
+      sink.emit(event);
+      if (event.type === 'backup.status') hub.announce(event.data.backup_id);
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import type { BackupSourceFactory } from '../ports/backup-source.js';
 import type { Clock } from '../ports/clock.js';
 import type { EnvironmentResolver } from '../ports/environment-resolver.js';
 import type { EventSink } from '../ports/events.js';
+import type { Logger } from '../ports/logger.js';
 import type { DeadLetter, JobContext, JobQueue, Worker } from '../ports/job-queue.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { QuotaLookup } from '../ports/quota.js';
@@ -13,7 +14,7 @@ import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../ports/repositories.js';
 import type { StorageProviderFactory } from '../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../pipeline/backup-runner.js';
-import { createBackup, deleteBackup } from './backup-commands.js';
+import { cancelBackup, createBackup, deleteBackup } from './backup-commands.js';
 import { getDownloadUrls, openDownload } from './backup-downloads.js';
 import type { BackupExecutor, BackupJobPayload, BackupJobResult } from './backup-job.js';
 import { getBackup, getSummary, getTask, listBackups } from './backup-queries.js';
@@ -22,6 +23,11 @@ import { createBackupServiceContext, type BackupServiceContext } from './backup-
 import { deadLetters, executeBackupJob, recoverStale, startBackupWorker } from './backup-worker.js';
 import { createPreOperationBackup } from './pre-operation-backup.js';
 import type { StaleRecoveryOptions, StaleRecoveryReport } from './stale-recovery.js';
+import { verifyBackup, type BackupVerificationResult, type VerifyBackupOptions } from './verify-backup.js';
+import { waitForBackup, type WaitForBackupOptions } from './wait-for-backup.js';
+
+export type { BackupVerificationResult, VerifyBackupOptions } from './verify-backup.js';
+export type { WaitForBackupOptions } from './wait-for-backup.js';
 
 /** The manual-backup rate limit (DECISIONS 22): requests per window per key. */
 export interface RateLimitSettings {
@@ -72,8 +78,25 @@ export interface BackupServiceOptions {
   jobTimeoutMs?: number;
   /** Retry schedule (default (`BACKUP_JOB_RETRY`): 3 tries, waits 60 s and 300 s). */
   retry?: RetrySettings;
-  /** How often a pre-operation backup re-reads its task when no in-process signal arrives (default 2000 ms). */
+  /**
+   * How often a waiter (a pre-operation backup, `waitForBackup`) re-reads the record when no
+   * in-process signal arrives, in ms of the clock (default 2000): what a worker in another process
+   * changed is seen within that time.
+   */
   completionPollMs?: number;
+  /**
+   * How often a running job re-reads its backup's `cancel_requested_at`, in ms of the clock
+   * (default 2000). A cancel asked in the same process stops the job at once; one asked elsewhere
+   * within this time.
+   */
+  cancelCheckMs?: number;
+  /**
+   * Read every backup back from storage and check it after upload (default true). Pre-operation
+   * backups are always verified, whatever this says. See docs/backup-service.md#verification.
+   */
+  verifyAfterUpload?: boolean;
+  /** Job start / end / failure / retry lines (pino, console...). Default: nothing is logged. Lines never carry secrets. */
+  logger?: Logger;
   /** New record ids (default: random UUIDs). */
   ids?: () => string;
 }
@@ -241,6 +264,49 @@ export class BackupService {
     options: PreOperationBackupOptions = {},
   ): Promise<Backup> {
     return createPreOperationBackup(this.ctx, environmentId, type, actor, options);
+  }
+
+  /**
+   * Cancels a pending or running backup, with any queue. Records `cancel_requested_at`; a pending
+   * backup ends `failed` with `E_CANCELLED` at once (its job is skipped when a worker picks it
+   * up); a running one is stopped by its job, which watches the flag (at once in this process,
+   * within `cancelCheckMs` in another), removes the partial upload and ends it `failed` with
+   * `E_CANCELLED`. Resolves with the record once the cancel is recorded: use
+   * {@link BackupService.waitForBackup} to see a running backup end. Asks the same permission as
+   * deleting (`project.backups.delete`). Cancelling a cancelled backup changes nothing.
+   *
+   * @throws InvalidTransitionError the backup already ended (completed, failed, deleted, expired)
+   */
+  cancelBackup(backupId: string, actor: Actor | null = null): Promise<Backup> {
+    return cancelBackup(this.ctx, backupId, actor);
+  }
+
+  /**
+   * Waits until a backup is settled and resolves with its record: `completed`, or `failed` (a
+   * failure resolves, it does not throw: read `status` and `error_details.code`), or `deleted` /
+   * `expired`. Wakes on status changes in this process and re-reads the repository every
+   * `completionPollMs` of the clock, so it also sees workers in other processes. Asks
+   * `project.backups.view`.
+   *
+   * @throws TimeoutError (`E_TIMEOUT`) after `timeoutMs`; the backup goes on
+   * @throws AbortedError (`E_ABORTED`) when `signal` aborts; the backup goes on
+   */
+  waitForBackup(backupId: string, options: WaitForBackupOptions = {}, actor: Actor | null = null): Promise<Backup> {
+    return waitForBackup(this.ctx, backupId, options, actor);
+  }
+
+  /**
+   * Reads a completed backup back from storage and checks it whole (ZIP structure, manifest,
+   * SHA-256 of each part against the record, the dump's table of contents), records the outcome
+   * on the backup (`is_verified`, `verified_at`, `verification_error`) and resolves with it. A
+   * failed check resolves with `ok: false` and is recorded (`is_verified: false`, `verified_at:
+   * null`, `verification_error`, a `W_VERIFICATION_FAILED` warning). Asks `project.backups.view`.
+   *
+   * @throws ConflictError (`E_BACKUP_NOT_DOWNLOADABLE`) the backup is not completed
+   * @throws StorageError a transient storage failure: the check could not run, nothing is recorded
+   */
+  verifyBackup(backupId: string, actor: Actor | null = null, options: VerifyBackupOptions = {}): Promise<BackupVerificationResult> {
+    return verifyBackup(this.ctx, backupId, actor, options);
   }
 
   /**

@@ -53,5 +53,6 @@ export function newBackupRecord(p: NewBackupParams): Backup {
     updated_at: p.at,
     created_by: p.actorId,
     write_by: p.actorId,
+    cancel_requested_at: null,
   };
 }

@@ -7,6 +7,7 @@ import { createBackup } from './backup-commands.js';
 import type { PreOperationBackupOptions, PreOperationBackupType } from './backup-service.js';
 import type { BackupServiceContext } from './backup-service-context.js';
 import { startJobDeadline } from './job-timeout.js';
+import { longestJobMs } from './wait-for-backup.js';
 
 const PRE_OPERATION_TYPES: readonly PreOperationBackupType[] = ['pre_restore', 'pre_upgrade', 'pre_destroy'];
 
@@ -31,7 +32,7 @@ export async function createPreOperationBackup(
     },
     actor,
   );
-  const limit = options.timeoutMs ?? ctx.jobTimeoutMs * ctx.retry.attempts + ctx.retry.backoffMs.reduce((a, b) => a + b, 0) + 60_000;
+  const limit = options.timeoutMs ?? longestJobMs(ctx);
   const deadline = startJobDeadline(ctx.clock, limit, `Waiting for the ${type} backup ${created.id}`, options.signal);
   try {
     await ctx.completions.waitFor(
@@ -41,7 +42,7 @@ export async function createPreOperationBackup(
         return t === null || t.status === 'completed' || t.status === 'failed';
       },
       ctx.clock,
-      ctx.options.completionPollMs ?? 2000,
+      ctx.pollMs,
       deadline.signal,
     );
   } catch (error) {

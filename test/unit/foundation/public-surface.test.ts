@@ -23,6 +23,7 @@ const ROOT = [
   'BackupService',
   'BackupStatus',
   'BackupType',
+  'CancelledError',
   'ChecksumMismatchError',
   'ConflictError',
   'CronSchema',

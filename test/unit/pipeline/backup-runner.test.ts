@@ -66,7 +66,7 @@ describe('BackupRunner: success', () => {
     expect(done.expires_at).toBe('2026-03-17T02:00:00.000Z');
     expect(done.environment_snapshot?.environment.id).toBe(h.env.environment_id);
     expect(done.environment_snapshot?.timestamp).toBe(done.started_at);
-    expect(done.is_verified).toBe(false); // manual: no verification unless asked
+    expect(done.is_verified).toBe(true); // read back after upload by default, whatever the type
 
     const entries = await unzip(zipBytes);
     expect((entries as unknown as { order: string[] }).order).toEqual(['dump.sql', 'filestore.tar.gz', 'manifest.json']);
@@ -202,7 +202,7 @@ describe('BackupRunner: success', () => {
     expect([...bytes].sort((a, b) => a - b)).toEqual(bytes); // never goes backwards
     expect(Math.max(...bytes)).toBeGreaterThan(5 * 1024 * 1024);
     expect(dumping.some((e) => e.data.rate_bytes_per_second > 0)).toBe(true);
-    expect(new Set(progress.map((e) => e.data.phase))).toEqual(new Set(['dumping', 'uploading', 'finalizing']));
+    expect(new Set(progress.map((e) => e.data.phase))).toEqual(new Set(['dumping', 'uploading', 'verifying', 'finalizing']));
   });
 
   it('verifies scheduled backups by default and records is_verified/verified_at', async () => {
