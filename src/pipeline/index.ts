@@ -7,3 +7,5 @@ export * from './storage-range-reader.js';
 export * from './verify-archive.js';
 export * from './backup-runner.js';
 export * from './pg-dump-header.js';
+export { DEFAULT_RESTORE_LIMITS, type RestoreLimits } from './restore-limits.js';
+export * from './restore-runner.js';
