@@ -98,6 +98,7 @@ const ROOT = [
   'simulateRetention',
   'systemClock',
   'verifyBackupArchive',
+  'restoreArchive',
 ];
 
 const TESTING = [

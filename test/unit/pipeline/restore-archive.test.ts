@@ -3,14 +3,9 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import {
-  ArchiveWriter,
-  MemoryStorageProvider,
-  buildManifest,
-  restoreArchive,
-  serializeManifest,
-  type RestoreArchiveOptions,
-} from '../../../src/index.js';
+import { buildManifest, serializeManifest } from '../../../src/domain/manifest.js';
+import { MemoryStorageProvider, restoreArchive, type RestoreArchiveOptions } from '../../../src/index.js';
+import { ArchiveWriter } from '../../../src/pipeline/archive-writer.js';
 import { FakeRestoreTarget } from '../../../src/testing/index.js';
 
 const KEY = 'organizations/o/projects/p/environments/e/b.zip';
