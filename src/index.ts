@@ -255,7 +255,6 @@ export { BackupRunner } from './pipeline/backup-runner.js';
 export type { BackupRunnerDeps, RunBackupOptions } from './pipeline/backup-runner.js';
 export { verifyBackupArchive } from './pipeline/verify-archive.js';
 export type { ArchiveVerification, VerifyArchiveOptions } from './pipeline/verify-archive.js';
-export { restoreArchive } from './pipeline/restore-runner.js';
 export type { RestoreArchiveOptions, RestoreArchiveResult, RestoreProgress } from './pipeline/restore-runner.js';
 export type { RestoreLimits } from './pipeline/restore-limits.js';
 export { pgRestoreLister } from './pipeline/dump-lister.js';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { restoreArchive } from '../pipeline/restore-runner.js';
 import type { Task } from '../domain/entities.js';
 import { Permission } from '../domain/permissions.js';
 import { parentFolder, isInside } from '../domain/restore-names.js';
 import { RestoreRequestSchema, type RestoreRequest, type RestoreRequestInput } from '../domain/restore-request.js';
 import { parseInput } from '../domain/validation.js';
-import { NotFoundError, UnsupportedOperationError, ValidationError } from '../errors/errors.js';
+import { NotFoundError, ValidationError } from '../errors/errors.js';
 import { RestoreError } from '../errors/restore-error.js';
 import type { Actor, Authorizer } from '../ports/authorizer.js';
 import type { BackupSourceFactory } from '../ports/backup-source.js';
@@ -48,7 +49,7 @@ export interface RestoreServiceOptions {
   queue: JobQueue;
   /** Builds the target a restore writes through, from the environment's source config (default: `createRestoreTarget`). */
   targets?: RestoreTargetFactory;
-  /** The archive restore pipeline (verify + restore into temporaries). */
+  /** The archive restore pipeline (verify + restore into temporaries; default: the SDK's `restoreArchive`). */
   restoreArchive?: RestoreArchiveFn;
   /** Builds storage providers (default: `createStorageProvider`). */
   storageProviders?: StorageProviderFactory;
@@ -105,7 +106,7 @@ export class RestoreService {
       notifier: options.notifier ?? nullNotifier,
       environments: options.environments,
       targets: options.targets ?? ((config) => createRestoreTarget(config)),
-      restoreArchive: options.restoreArchive ?? missingRestoreArchive,
+      restoreArchive: options.restoreArchive ?? restoreArchive,
       backupRunner,
       hooks: options.hooks ?? {},
       jobTimeoutMs: options.jobTimeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
@@ -310,7 +311,3 @@ export class RestoreService {
     }
   }
 }
-
-const missingRestoreArchive: RestoreArchiveFn = async () => {
-  throw new UnsupportedOperationError('restores', 'this RestoreService', 'pass `restoreArchive`');
-};

@@ -98,7 +98,6 @@ const ROOT = [
   'simulateRetention',
   'systemClock',
   'verifyBackupArchive',
-  'restoreArchive',
 ];
 
 const TESTING = [

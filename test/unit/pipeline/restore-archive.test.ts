@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { buildManifest, serializeManifest } from '../../../src/domain/manifest.js';
-import { MemoryStorageProvider, restoreArchive, type RestoreArchiveOptions } from '../../../src/index.js';
+import { MemoryStorageProvider, type RestoreArchiveOptions } from '../../../src/index.js';
+import { restoreArchive } from '../../../src/pipeline/restore-runner.js';
 import { ArchiveWriter } from '../../../src/pipeline/archive-writer.js';
 import { FakeRestoreTarget } from '../../../src/testing/index.js';
 
