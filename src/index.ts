@@ -14,6 +14,10 @@
 export { createBackupSdk } from './sdk.js';
 export type { BackupSdk, BackupSdkOptions, BackupSdkPorts, ResolvedBackupSdkPorts } from './sdk.js';
 
+// ---- Adapters for single-process hosts ----
+export { InProcessJobQueue } from './adapters/in-process-job-queue.js';
+export type { InProcessJobQueueCloseOptions, InProcessJobQueueOptions } from './adapters/in-process-job-queue.js';
+
 // ---- Services: what a host constructs and calls ----
 export { BackupService } from './services/backup-service.js';
 export type {

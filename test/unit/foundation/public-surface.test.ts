@@ -32,6 +32,7 @@ const ROOT = [
   'ERROR_CODES',
   'FtpStorageProvider',
   'InMemoryScheduleClaims',
+  'InProcessJobQueue',
   'InvalidTransitionError',
   'LocalStorageProvider',
   'MemoryStorageProvider',
@@ -202,8 +203,9 @@ describe('public surface', () => {
     expect(sorted(root)).toEqual([...ROOT].sort());
   });
 
-  it('the root stays well under its budget of 90 runtime names', () => {
-    expect(Object.keys(root).length).toBeLessThanOrEqual(90);
+  // 90 until the in-process job queue (a production adapter for single-process hosts) joined.
+  it('the root stays well under its budget of 91 runtime names', () => {
+    expect(Object.keys(root).length).toBeLessThanOrEqual(91);
   });
 
   it('no internal helper leaks from the root', () => {
