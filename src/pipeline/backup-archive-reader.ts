@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { ARCHIVE_ENTRIES, parseManifest, type BackupManifest } from '../domain/manifest.js';
 import { AbortedError, ArchiveError, ChecksumMismatchError } from '../errors/errors.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
 import { byteReaderOf, checkArchiveStructure } from './archive-structure.js';
 import { crc32 } from './crc32.js';
-import { StorageRangeReader } from './storage-range-reader.js';
+import { loadYauzl, openStorageRangeReader, type StorageRangeReader } from './storage-range-reader.js';
 
 /** A backup archive in storage whose structure and manifest were checked; its entries are read by range. */
 export interface OpenedBackupArchive {
@@ -36,9 +36,10 @@ export function archiveError(message: string, details: Record<string, unknown> =
   return new ArchiveError(message, { details, ...(cause !== undefined ? { cause } : {}) });
 }
 
-function openZip(reader: StorageRangeReader, size: number): Promise<yauzl.ZipFile> {
+async function openZip(reader: StorageRangeReader, size: number): Promise<yauzl.ZipFile> {
+  const zip = await loadYauzl();
   return new Promise((resolve, reject) => {
-    yauzl.fromRandomAccessReader(
+    zip.fromRandomAccessReader(
       reader,
       size,
       { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true, decodeStrings: true },
@@ -82,7 +83,7 @@ export async function openBackupArchive(
   const { signal } = options;
   const head = await provider.head(key);
   if (!head.exists) throw archiveError(`No archive at ${key} in ${provider.name} storage`, { key });
-  const reader = new StorageRangeReader(provider, key, signal);
+  const reader = await openStorageRangeReader(provider, key, signal);
   let zip: yauzl.ZipFile;
   try {
     zip = await openZip(reader, head.size);

@@ -1,33 +1,50 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
+import { loadOnce } from '../adapters/load-once.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
+
+/** yauzl, loaded on first use: only archive verification reads ZIPs, so importing the package does not load it. */
+export const loadYauzl = loadOnce(async () => (await import('yauzl')).default);
+
+/** A yauzl reader over one object in storage (see {@link openStorageRangeReader}). */
+export type StorageRangeReader = yauzl.RandomAccessReader;
+
+/** Opens a {@link StorageRangeReader} on `key` (loads yauzl on the first call). */
+export async function openStorageRangeReader(provider: StorageProvider, key: string, signal?: AbortSignal): Promise<StorageRangeReader> {
+  const Reader = await loadReaderClass();
+  return new Reader(provider, key, signal);
+}
+
+const loadReaderClass = loadOnce(async () => rangeReaderClass(await loadYauzl()));
 
 /**
  * Lets yauzl read a ZIP in storage by byte ranges (`download({ range })`), so a multi-GB archive
  * is checked without downloading it whole or writing it to disk: the central directory first,
  * then each entry as a stream.
  */
-export class StorageRangeReader extends yauzl.RandomAccessReader {
-  constructor(
-    private readonly provider: StorageProvider,
-    private readonly key: string,
-    private readonly signal?: AbortSignal,
-  ) {
-    super();
-  }
+function rangeReaderClass(zip: typeof yauzl) {
+  return class StorageRangeReader extends zip.RandomAccessReader {
+    constructor(
+      private readonly provider: StorageProvider,
+      private readonly key: string,
+      private readonly signal?: AbortSignal,
+    ) {
+      super();
+    }
 
-  override _readStreamForRange(start: number, end: number): Readable {
-    const out = new PassThrough();
-    if (end <= start) {
-      out.end();
+    override _readStreamForRange(start: number, end: number): Readable {
+      const out = new PassThrough();
+      if (end <= start) {
+        out.end();
+        return out;
+      }
+      this.provider.download(this.key, { range: { start, end: end - 1 }, ...(this.signal ? { signal: this.signal } : {}) }).then(
+        // pipeline() also ends the download when yauzl closed `out` before the download
+        // started (a hand-wired 'close' listener would come too late and leave it running).
+        (stream) => pipeline(stream, out, () => undefined),
+        (error: unknown) => out.destroy(error as Error),
+      );
       return out;
     }
-    this.provider.download(this.key, { range: { start, end: end - 1 }, ...(this.signal ? { signal: this.signal } : {}) }).then(
-      // pipeline() also ends the download when yauzl closed `out` before the download
-      // started (a hand-wired 'close' listener would come too late and leave it running).
-      (stream) => pipeline(stream, out, () => undefined),
-      (error: unknown) => out.destroy(error as Error),
-    );
-    return out;
-  }
+  };
 }

@@ -1,9 +1,10 @@
 import { PassThrough, Writable } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { resolveSecret, type SshTarget } from '../domain/source-config.js';
 import { SourceError, ValidationError } from '../errors/errors.js';
 import type { CommandExit, CommandRunner, CommandSpec, RunningCommand } from '../ports/command-runner.js';
 import { hostKeyVerifier, parseExpectedHostKey } from '../ssh/host-key.js';
+import { loadSsh2 } from '../ssh/load-ssh2.js';
 import { buildRemoteCommand } from './remote-command.js';
 import { StderrTail } from './stderr-tail.js';
 
@@ -137,6 +138,9 @@ export class SshCommandRunner implements CommandRunner {
     if (privateKey !== undefined) config.privateKey = privateKey;
     if (passphrase !== undefined) config.passphrase = passphrase;
     const details = { host: t.host, port, username: t.username, phase: 'connect' };
+    const { Client } = await loadSsh2().catch((error: unknown) => {
+      throw new SourceError('E_SOURCE_SSH', `Could not load the ssh2 package to reach ${this.label}`, { details, cause: error });
+    });
     const client = new Client();
     return new Promise<Client>((resolve, reject) => {
       let ready = false;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { PassThrough, Readable, Transform, Writable, pipeline } from 'node:stream';
-import { Client, FileType } from 'basic-ftp';
+import type { Client } from 'basic-ftp';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
 import type {
@@ -18,6 +18,7 @@ import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
 import { isTempName, tempName } from '../temp-name.js';
 import { classifyFtpError, ftpReplyCode } from './ftp-errors.js';
+import { loadFtp } from './load-ftp.js';
 import { resolveFtpOptions, type FtpProviderOptions } from './ftp-options.js';
 
 /**
@@ -74,6 +75,9 @@ export class FtpStorageProvider implements StorageProvider {
     return withRetry(
       'FTP connect',
       async () => {
+        const { Client } = await loadFtp().catch((error: unknown) => {
+          throw this.classify(error, 'load basic-ftp');
+        });
         const client = new Client(o.timeoutMs);
         try {
           await client.access({
@@ -141,7 +145,7 @@ export class FtpStorageProvider implements StorageProvider {
     } catch (error) {
       if (ftpReplyCode(error) !== undefined || !/parse response to command 'SIZE/.test(String((error as Error)?.message))) throw error;
       const name = posix.basename(path);
-      const entry = (await c.list(posix.dirname(path))).find((e) => e.name === name && e.type !== FileType.Directory);
+      const entry = (await c.list(posix.dirname(path))).find((e) => e.name === name && !e.isDirectory);
       if (!entry) throw error;
       return entry.size;
     }
@@ -355,7 +359,7 @@ export class FtpStorageProvider implements StorageProvider {
       for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
         if (e.name === '.' || e.name === '..' || isTempName(e.name)) continue;
         const key = dirKey ? `${dirKey}/${e.name}` : e.name;
-        if (e.type === FileType.Directory) {
+        if (e.isDirectory) {
           if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) subdirs.push(key);
         } else if (key.startsWith(prefix)) {
           yield { key, size: e.size, ...(e.modifiedAt ? { last_modified: e.modifiedAt } : {}) };

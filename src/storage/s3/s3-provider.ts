@@ -1,22 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable, addAbortSignal } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type CompletedPart,
-  type ServerSideEncryption,
-  type StorageClass,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { CompletedPart, S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, ValidationError } from '../../errors/errors.js';
 import type {
@@ -30,6 +14,7 @@ import type {
 import { probeStorage } from '../connection-test.js';
 import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
+import { loadS3, type S3Sdk } from './load-s3.js';
 import { classifyS3Error } from './s3-errors.js';
 import { MAX_PARTS, resolveS3Options, type S3ProviderOptions } from './s3-presets.js';
 
@@ -55,27 +40,15 @@ export class S3StorageProvider implements StorageProvider {
   readonly name: string;
   readonly canPresign = true;
   private readonly options: S3ProviderOptions;
-  private readonly client: S3Client;
+  /** Built on first use, with the SDK it comes from (see load-s3.ts). */
+  private connecting: Promise<{ client: S3Client; sdk: S3Sdk }> | undefined;
+  private client: S3Client | undefined;
 
   constructor(options: S3ProviderOptions) {
     if (options.partSize < 5 * 1024 * 1024)
       throw new ValidationError([{ field: 'settings.part_size_mb', message: 'must be at least 5 (S3 minimum part size)' }]);
     this.options = options;
     this.name = options.preset;
-    this.client = new S3Client({
-      region: options.region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle,
-      credentials: {
-        accessKeyId: options.accessKeyId,
-        secretAccessKey: options.secretAccessKey,
-        ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
-      },
-      requestChecksumCalculation: options.checksums,
-      responseChecksumValidation: options.checksums,
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: options.connectTimeoutMs, requestTimeout: options.socketTimeoutMs },
-    });
   }
 
   /** Builds the provider from a StorageConfig of kind s3, r2, b2 or minio (see `resolveS3Options`). */
@@ -106,6 +79,35 @@ export class S3StorageProvider implements StorageProvider {
     return { partSize: this.options.partSize, queueSize: this.options.queueSize };
   }
 
+  /** The client, created (and the SDK loaded) on the first request. */
+  private sdk(): Promise<{ client: S3Client; sdk: S3Sdk }> {
+    this.connecting ??= loadS3().then(
+      (sdk) => {
+        const options = this.options;
+        this.client = new sdk.s3.S3Client({
+          region: options.region,
+          ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+          forcePathStyle: options.forcePathStyle,
+          credentials: {
+            accessKeyId: options.accessKeyId,
+            secretAccessKey: options.secretAccessKey,
+            ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
+          },
+          requestChecksumCalculation: options.checksums,
+          responseChecksumValidation: options.checksums,
+          maxAttempts: 1,
+          requestHandler: { connectionTimeout: options.connectTimeoutMs, requestTimeout: options.socketTimeoutMs },
+        });
+        return { client: this.client, sdk };
+      },
+      (error: unknown) => {
+        this.connecting = undefined; // retried on the next request; the caller classifies the error
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
   private fullKey(key: string): string {
     assertSafeKey(key);
     return this.options.prefix ? `${this.options.prefix}/${key}` : key;
@@ -122,12 +124,13 @@ export class S3StorageProvider implements StorageProvider {
   }
 
   /** One request, retried while the failure is transient. */
-  private send<T>(action: string, key: string | undefined, command: Sendable, signal?: AbortSignal): Promise<T> {
+  private send<T>(action: string, key: string | undefined, command: (s3: S3Sdk['s3']) => Sendable, signal?: AbortSignal): Promise<T> {
     return withRetry(
       `${action}${key ? ` ${key}` : ''}`,
       async () => {
         try {
-          return (await this.client.send(command as never, signal ? { abortSignal: signal } : {})) as T;
+          const { client, sdk } = await this.sdk();
+          return (await client.send(command(sdk.s3) as never, signal ? { abortSignal: signal } : {})) as T;
         } catch (error) {
           if (signal?.aborted) throw new AbortedError(`${action}${key ? ` of ${key}` : ''}`, signal.reason);
           throw this.classify(error, action, key);
@@ -176,15 +179,16 @@ export class S3StorageProvider implements StorageProvider {
       const p = this.send<{ ETag?: string }>(
         'upload part',
         key,
-        new UploadPartCommand({
-          Bucket,
-          Key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: data,
-          ContentLength: data.length,
-          ContentMD5: md5(data),
-        }),
+        (s3) =>
+          new s3.UploadPartCommand({
+            Bucket,
+            Key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: data,
+            ContentLength: data.length,
+            ContentMD5: md5(data),
+          }),
         controller.signal,
       ).then((res) => {
         parts[partNumber - 1] = { PartNumber: partNumber, ETag: res.ETag };
@@ -227,14 +231,15 @@ export class S3StorageProvider implements StorageProvider {
         const res = await this.send<{ ETag?: string }>(
           'upload',
           key,
-          new PutObjectCommand({
-            Bucket,
-            Key,
-            Body: data,
-            ContentLength: data.length,
-            ContentMD5: md5(data),
-            ...this.objectParams(options.contentType),
-          }),
+          (s3) =>
+            new s3.PutObjectCommand({
+              Bucket,
+              Key,
+              Body: data,
+              ContentLength: data.length,
+              ContentMD5: md5(data),
+              ...this.objectParams(options.contentType),
+            }),
           controller.signal,
         );
         options.onProgress?.(data.length);
@@ -251,7 +256,7 @@ export class S3StorageProvider implements StorageProvider {
       const done = await this.send<{ ETag?: string }>(
         'complete upload',
         key,
-        new CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        (s3) => new s3.CompleteMultipartUploadCommand({ Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
         controller.signal,
       );
       return { key, size: total, ...(done.ETag ? { etag: done.ETag } : {}) };
@@ -273,7 +278,7 @@ export class S3StorageProvider implements StorageProvider {
     const res = await this.send<{ UploadId?: string }>(
       'start multipart upload',
       key,
-      new CreateMultipartUploadCommand({ Bucket: this.options.bucket, Key, ...this.objectParams(contentType) }),
+      (s3) => new s3.CreateMultipartUploadCommand({ Bucket: this.options.bucket, Key, ...this.objectParams(contentType) }),
       signal,
     );
     if (!res.UploadId) throw new StorageError('E_STORAGE', `${this.name} bucket '${this.options.bucket}' returned no UploadId for ${key}`);
@@ -290,7 +295,8 @@ export class S3StorageProvider implements StorageProvider {
         'abort multipart upload',
         async () => {
           try {
-            await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key, UploadId: uploadId }));
+            const { client, sdk } = await this.sdk();
+            await client.send(new sdk.s3.AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key, UploadId: uploadId }));
           } catch (error) {
             const c = this.classify(error, 'abort multipart upload', key);
             if (c.code === 'E_STORAGE_NOT_FOUND') return; // already gone
@@ -317,7 +323,7 @@ export class S3StorageProvider implements StorageProvider {
     const res = await this.send<{ Body?: Readable }>(
       'download',
       key,
-      new GetObjectCommand({ Bucket: this.options.bucket, Key, ...(r ? { Range: `bytes=${r.start}-${r.end ?? ''}` } : {}) }),
+      (s3) => new s3.GetObjectCommand({ Bucket: this.options.bucket, Key, ...(r ? { Range: `bytes=${r.start}-${r.end ?? ''}` } : {}) }),
       options.signal,
     );
     const body = res.Body ?? Readable.from([]);
@@ -337,7 +343,7 @@ export class S3StorageProvider implements StorageProvider {
       const res = await this.send<{ ContentLength?: number; ETag?: string; LastModified?: Date }>(
         'head',
         key,
-        new HeadObjectCommand({ Bucket: this.options.bucket, Key }),
+        (s3) => new s3.HeadObjectCommand({ Bucket: this.options.bucket, Key }),
       );
       return {
         exists: true,
@@ -359,7 +365,8 @@ export class S3StorageProvider implements StorageProvider {
   /** `null` when the object is simply missing; the typed error otherwise (`undefined`: no better answer). */
   private async explainHeadError(Key: string, key: string): Promise<StorageError | AbortedError | null | undefined> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key, Range: 'bytes=0-0' }));
+      const { client, sdk } = await this.sdk();
+      const res = await client.send(new sdk.s3.GetObjectCommand({ Bucket: this.options.bucket, Key, Range: 'bytes=0-0' }));
       (res.Body as Readable | undefined)?.destroy();
       return undefined;
     } catch (error) {
@@ -374,7 +381,7 @@ export class S3StorageProvider implements StorageProvider {
   async delete(key: string): Promise<void> {
     const Key = this.fullKey(key);
     try {
-      await this.send('delete', key, new DeleteObjectCommand({ Bucket: this.options.bucket, Key }));
+      await this.send('delete', key, (s3) => new s3.DeleteObjectCommand({ Bucket: this.options.bucket, Key }));
     } catch (error) {
       if (error instanceof StorageError && error.code === 'E_STORAGE_NOT_FOUND' && error.details.missing === 'object') return;
       throw error;
@@ -392,11 +399,12 @@ export class S3StorageProvider implements StorageProvider {
       const res = await this.send<{ Errors?: { Key?: string; Code?: string; Message?: string }[] }>(
         'delete objects',
         undefined,
-        new DeleteObjectsCommand({
-          Bucket: this.options.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-          ChecksumAlgorithm: 'MD5',
-        }),
+        (s3) =>
+          new s3.DeleteObjectsCommand({
+            Bucket: this.options.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+            ChecksumAlgorithm: 'MD5',
+          }),
       );
       const errors = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (errors.length > 0) {
@@ -422,7 +430,12 @@ export class S3StorageProvider implements StorageProvider {
       } = await this.send(
         'list',
         prefix || undefined,
-        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: root + prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        (s3) =>
+          new s3.ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: root + prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
       );
       for (const o of page.Contents ?? []) {
         if (!o.Key?.startsWith(root)) continue;
@@ -444,7 +457,10 @@ export class S3StorageProvider implements StorageProvider {
         { field: 'expires_in', message: `must be a whole number of seconds from 1 to ${MAX_PRESIGN_SECONDS} (7 days, the SigV4 limit)` },
       ]);
     }
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key }), { expiresIn: expiresInSeconds });
+    const { client, sdk } = await this.sdk();
+    return sdk.presigner.getSignedUrl(client, new sdk.s3.GetObjectCommand({ Bucket: this.options.bucket, Key }), {
+      expiresIn: expiresInSeconds,
+    });
   }
 
   /** Checks the bucket is reachable with these credentials, then writes, reads back and deletes a probe. */
@@ -455,7 +471,12 @@ export class S3StorageProvider implements StorageProvider {
       await this.send(
         'connect',
         undefined,
-        new ListObjectsV2Command({ Bucket: this.options.bucket, MaxKeys: 1, Prefix: this.options.prefix ? `${this.options.prefix}/` : '' }),
+        (s3) =>
+          new s3.ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            MaxKeys: 1,
+            Prefix: this.options.prefix ? `${this.options.prefix}/` : '',
+          }),
       );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -469,7 +490,7 @@ export class S3StorageProvider implements StorageProvider {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    this.client?.destroy(); // never created: nothing to close
   }
 }
 

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SFTPWrapper } from 'ssh2';
-import SftpClient from 'ssh2-sftp-client';
+import type SftpClient from 'ssh2-sftp-client';
 import type { StorageConfig } from '../../domain/entities.js';
 import { AbortedError, StorageError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
 import type {
@@ -14,6 +14,7 @@ import type {
   UploadResult,
 } from '../../ports/storage-provider.js';
 import { hostKeyVerifier } from '../../ssh/host-key.js';
+import { loadSftpClient } from './load-sftp.js';
 import { ConnectionPool } from '../connection-pool.js';
 import { probeStorage } from '../connection-test.js';
 import { CLEANUP_RETRIES, withRetry } from '../retry.js';
@@ -150,7 +151,10 @@ export class SftpStorageProvider implements StorageProvider {
           });
           for (const h of this.onLost.get(client) ?? []) h(reason);
         };
-        const client: SftpClient = new SftpClient('odoo-backup-sdk', {
+        const SftpClientClass = await loadSftpClient().catch((error: unknown) => {
+          throw this.classify(error, 'load ssh2-sftp-client');
+        });
+        const client: SftpClient = new SftpClientClass('odoo-backup-sdk', {
           error: (e: Error) => lost(e),
           end: () => lost(),
           close: () => lost(),

@@ -39,13 +39,12 @@ export async function fileDigests(root: string): Promise<Record<string, string>>
 
 /** Opens one entry of a ZIP in storage as a stream (by byte ranges, like the verifier). */
 export async function openArchiveEntry(provider: StorageProvider, key: string, name: string): Promise<Readable> {
-  const { StorageRangeReader } = await import('../../../src/pipeline/storage-range-reader.js');
+  const { openStorageRangeReader } = await import('../../../src/pipeline/storage-range-reader.js');
+  const reader = await openStorageRangeReader(provider, key);
   const head = await provider.head(key);
   if (!head.exists) throw new Error(`no object ${key}`);
   const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
-    yauzl.fromRandomAccessReader(new StorageRangeReader(provider, key), head.size, { lazyEntries: true, autoClose: false }, (e, z) =>
-      e ? rej(e) : res(z),
-    ),
+    yauzl.fromRandomAccessReader(reader, head.size, { lazyEntries: true, autoClose: false }, (e, z) => (e ? rej(e) : res(z))),
   );
   for await (const entry of zip.eachEntry()) if (entry.fileName === name) return zip.openReadStreamPromise(entry);
   throw new Error(`no entry ${name} in ${key}`);
