@@ -155,7 +155,7 @@ export type {
 } from './domain/validation.js';
 
 // ---- Scheduling ----
-export { nextRun, nextRuns } from './domain/schedule.js';
+export { nextRun } from './domain/schedule.js';
 export { isValidCron } from './domain/validation.js';
 export { isValidTimeZone } from './domain/zoned-time.js';
 
@@ -172,7 +172,7 @@ export type {
   RetentionSimulationSample,
   TimeOfDay,
 } from './domain/retention-simulator.js';
-export { parseKeepDuration, planKeepPolicy } from './domain/keep-policy.js';
+export { planKeepPolicy } from './domain/keep-policy.js';
 export type { KeepCounters, KeepDuration, KeepPlan, KeepPlanOptions, KeepPolicy, KeptItem } from './domain/keep-policy.js';
 
 // ---- Ports: the interfaces a host implements, and their trivial defaults ----
@@ -231,7 +231,6 @@ export type {
 
 // ---- Storage: the factory, the providers and their options ----
 export { createStorageProvider } from './storage/registry.js';
-export { probeStorage } from './storage/connection-test.js';
 export { redactStorageConfig } from './storage/redact.js';
 export { MemoryStorageProvider } from './storage/memory/memory-provider.js';
 export type { MemoryStorageOptions, MemoryUploadFault } from './storage/memory/memory-provider.js';
@@ -250,7 +249,6 @@ export { createBackupSource } from './sources/create-backup-source.js';
 export type { CreateBackupSourceOptions } from './sources/create-backup-source.js';
 export { createRestoreTarget } from './sources/create-restore-target.js';
 export type { CreateRestoreTargetOptions } from './sources/create-restore-target.js';
-export { checkSourceConfig } from './sources/source-config-check.js';
 export { defaultDockerSource } from './domain/source-config.js';
 export type { DockerSource, LocalSource, PgConnection, Secret, SourceConfig, SshSource, SshTarget } from './domain/source-config.js';
 

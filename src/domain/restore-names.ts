@@ -48,7 +48,7 @@ export function parentFolder(path: string): string {
  * The temporary and set-aside names of a restore (see docs/restore.md#temporary-names):
  * databases `<db>__restore_<tag>` and `<db>__previous_<tag>`, `<db>` cut so each fits in 63
  * bytes; folders beside the final folder, `<folder>__restore_<tag>` and `<folder>__previous_<tag>`.
- * `tag` is {@link restoreTag} of the task id, so a recovery that only knows the task finds them.
+ * `tag` is `restoreTag` of the task id, so a recovery that only knows the task finds them.
  */
 export function restoreNames(taskId: string, database: string, folder: string | null): RestoreNames {
   const tag = restoreTag(taskId);

@@ -43,7 +43,7 @@ export interface RestoreArchiveOptions {
   expected?: { size?: number | null; database_checksum?: string | null; filestore_checksum?: string | null };
   /** `pg_restore -j` (default 1: the dump streams; above, the target stages it in a temp file). */
   jobs?: number;
-  /** Tar and gzip bomb bounds; defaults {@link DEFAULT_RESTORE_LIMITS}. */
+  /** Tar and gzip bomb bounds; defaults `DEFAULT_RESTORE_LIMITS`. */
   limits?: Partial<RestoreLimits>;
   /** Aborting stops every tool and cleans up; the call rejects with `E_ABORTED`. */
   signal?: AbortSignal;

@@ -5,7 +5,7 @@ import { errorMessageOf } from './backup-lifecycle.js';
 import { journalOf } from './restore-journal.js';
 import { recoverRestoreTask, type RestoreJobDeps } from './restore-job.js';
 
-/** Options of {@link recoverStaleRestores}. */
+/** Options of `recoverStaleRestores`. */
 export interface RestoreRecoveryOptions {
   /** A queued restore whose job the queue does not know is failed once older than this (default 5 minutes). */
   pendingGraceMs?: number;
@@ -20,7 +20,7 @@ export interface RecoveredRestore {
   outcome: 'rolled_back' | 'completed' | 'failed';
 }
 
-/** What {@link recoverStaleRestores} did. */
+/** What `recoverStaleRestores` did. */
 export interface RestoreRecoveryReport {
   recovered: RecoveredRestore[];
   /** Tasks that could not be repaired this time (target unreachable...): run recovery again later. */

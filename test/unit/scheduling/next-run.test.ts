@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError, nextRun, nextRuns } from '../../../src/index.js';
+import { ValidationError, nextRun } from '../../../src/index.js';
+import { nextRuns } from '../../../src/domain/schedule.js';
 import { offsetChanges, oracleRuns, wallOf } from './cron-oracle.js';
 
 /** Every run of `cron` in (from, to], chained through nextRun. */
