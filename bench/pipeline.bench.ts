@@ -3,9 +3,16 @@
  * it builds an Odoo-shaped database of >= 2 GB and a filestore of >= 1 GB in >= 20,000 files
  * (BENCH_SCALE=0.1 shrinks both), then times, in the same run:
  *
- * - raw tools: `pg_dump -Fc -Z<level>` to /dev/null, then `tar -czf -` to /dev/null, alternated
- *   with ours to the local provider BENCH_REPS times (default 3); the median pair's ratio is the one
- *   held against the 1.10 target;
+ * - raw tools, one after the other as an operator types them, to /dev/null: the naive ones
+ *   (`pg_dump -Fc -Z1`, then `tar -czf -`) and the fastest (`pg_dump -Fc -Z1`, then
+ *   `tar -cf - | pigz -<level>` at our filestore level), alternated with ours to the local provider
+ *   (no post-upload verification) BENCH_REPS times (default 3); the median round is held against
+ *   the targets: ours <= 0.70x the naive tools and <= 1.05x the fastest, peak RSS <= 200 MB;
+ * - the filestore's gzip level: `tar | pigz -1/-3/-6` and `tar -czf` (gzip -6, one core), time and size;
+ * - overlap ceiling: pg_dump and the filestore tarball run at the same time (what a pipeline with an
+ *   unbounded buffer could reach) against one after the other;
+ * - restore raw tools on the same bytes: `pg_restore -j <cores>` and `pigz -d | tar -x` (and
+ *   `gzip -d` for comparison);
  * - ours: BackupRunner to a discarding provider (pure pipeline cost), to the local provider,
  *   and to the loopback S3 server (s3rver), each in its own process so its peak RSS is its own;
  *   at two data sizes to show memory does not grow with data;
@@ -39,6 +46,7 @@ import {
   type StorageProvider,
 } from '../src/index.js';
 import { DEFAULT_DUMP_COMPRESSION_LEVEL } from '../src/pipeline/backup-runner.js';
+import { DEFAULT_FILESTORE_COMPRESSION_LEVEL } from '../src/sources/gzip-tool.js';
 import {
   InMemoryBackupRepository,
   InMemoryStorageConfigRepository,
@@ -245,11 +253,16 @@ async function buildFilestore(
 // Timed runs
 // ---------------------------------------------------------------------------------------------
 
-/** Runs a command with stdout counted and discarded (like `> /dev/null`); returns seconds and bytes. */
+/**
+ * Runs a command with stdout counted and discarded (like `> /dev/null`); returns seconds and bytes.
+ * Detached (its own session), as the SDK's sources start their tools: with the kernel's autogroup
+ * scheduling a new session is its own CPU group, and on a loaded machine a tarball took 1.3-2x
+ * longer in its own session than in the bench's. Both sides alike keep the ratios honest.
+ */
 function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seconds: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
     let bytes = 0;
     let err = '';
     child.stdout.on('data', (d: Buffer) => (bytes += d.length));
@@ -260,6 +273,31 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seco
         ? resolve({ seconds: (performance.now() - started) / 1000, bytes })
         : reject(new Error(`${argv[0]} exited ${code}: ${err}`)),
     );
+  });
+}
+
+/** Runs `argv` (a shell pipeline) and returns the CPU seconds its processes used (the shell's `times`). */
+function timedCpu(argv: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const [program, flag, script, ...rest] = argv;
+    const child = spawn(program!, [flag!, `${script}; s=$?; times; exit $s`, ...rest], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited ${code}: ${err}`));
+      // Second line of `times`: user and system time of the children, e.g. "0m1.234s 0m0.456s".
+      const seconds = (out.trim().split('\n').at(-1) ?? '').split(/\s+/).map((t) => {
+        const m = /^(\d+)m([\d.]+)s$/.exec(t);
+        return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+      });
+      resolve(seconds.reduce((a, b) => a + b, 0));
+    });
   });
 }
 
@@ -409,6 +447,22 @@ async function main(): Promise<void> {
       db,
     ];
     const tarArgs = (folder: string) => ['tar', '-czf', '-', '-C', dirname(folder), '--', folder.slice(dirname(folder).length + 1)];
+    /** `tar -cf - | pigz -<z>` (or another compressor) as an operator types it; the shell reports the compressor's status. */
+    const tarPipeArgs = (folder: string, compressor: string) => [
+      'sh',
+      '-c',
+      `tar -cf - -C "$1" -- "$2" | ${compressor}`,
+      'sh',
+      dirname(folder),
+      folder.slice(dirname(folder).length + 1),
+    ];
+    const fsLevel = DEFAULT_FILESTORE_COMPRESSION_LEVEL;
+    const pigz = spawnSync('pigz', ['--version'], { encoding: 'utf8' });
+    const pigzVersion = pigz.status === 0 ? (pigz.stdout || pigz.stderr).trim() : null;
+    if (!pigzVersion) throw new Error('pigz is not installed: the fastest raw tools and our source both need it (apt-get install pigz)');
+    results.machine = { ...(results.machine as object), pigz: pigzVersion };
+    results.filestore_compression_level = fsLevel;
+    log(`${pigzVersion}, ${(results.machine as { cpus: number }).cpus} cores`);
 
     // pg_dump -Z levels, on the quarter set (same data shape; keeps the sweep affordable).
     const levels: Record<string, { seconds: number; bytes: number }> = {};
@@ -418,34 +472,159 @@ async function main(): Promise<void> {
     }
     results.pg_dump_levels = { data_set: 'quarter', ...levels };
 
-    // Raw tools and ours to local storage on the full set, alternated REPS times: each pair runs
-    // back to back under the same machine load, and the median pair is the one reported (a
-    // single pair moved by 10 % between runs on this shared machine).
+    // The filestore's gzip level, on the quarter set: pigz at 1, 3, 6 and the naive tar -czf.
+    const fsLevels: Record<string, { seconds: number; bytes: number }> = {};
+    for (const z of [1, 3, 6]) {
+      fsLevels[`pigz_${z}`] = await timed(tarPipeArgs(quarter.source.filestore_path!, `pigz -${z}`));
+      log(
+        `tar | pigz -${z} (quarter set): ${fsLevels[`pigz_${z}`]!.seconds.toFixed(1)} s, ${(fsLevels[`pigz_${z}`]!.bytes / MB).toFixed(1)} MB`,
+      );
+    }
+    fsLevels.tar_czf_gzip_6 = await timed(tarArgs(quarter.source.filestore_path!));
+    log(
+      `tar -czf (gzip -6, quarter set): ${fsLevels.tar_czf_gzip_6.seconds.toFixed(1)} s, ${(fsLevels.tar_czf_gzip_6.bytes / MB).toFixed(1)} MB`,
+    );
+    results.filestore_levels = { data_set: 'quarter', filestore_bytes: quarter.fs.bytes, ...fsLevels };
+
+    // Raw tools and ours to local storage on the full set, alternated REPS times: each round runs
+    // back to back under the same machine load, and the median round is the one reported (a
+    // single round moved by 10 % between runs on this shared machine).
     const storageRoot = join(work, 'storage');
     mkdirSync(storageRoot, { recursive: true });
     const pairs: {
       raw_dump: { seconds: number; bytes: number };
       raw_tar: { seconds: number; bytes: number };
+      raw_tar_pigz: { seconds: number; bytes: number };
       raw_seconds: number;
+      fastest_seconds: number;
       ours: ReturnType<typeof runChild>;
       ratio: number;
+      ratio_fastest: number;
     }[] = [];
     for (let i = 0; i < REPS; i++) {
       const rawDumpRun = await timed(pgArgs(full.source.connection.database, level), pgEnv);
       const rawTarRun = await timed(tarArgs(full.source.filestore_path!));
+      const rawPigzRun = await timed(tarPipeArgs(full.source.filestore_path!, `pigz -${fsLevel}`));
       const rawSeconds = rawDumpRun.seconds + rawTarRun.seconds;
+      const fastest = rawDumpRun.seconds + rawPigzRun.seconds;
       const ours = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
-      pairs.push({ raw_dump: rawDumpRun, raw_tar: rawTarRun, raw_seconds: rawSeconds, ours, ratio: ours.seconds / rawSeconds });
+      pairs.push({
+        raw_dump: rawDumpRun,
+        raw_tar: rawTarRun,
+        raw_tar_pigz: rawPigzRun,
+        raw_seconds: rawSeconds,
+        fastest_seconds: fastest,
+        ours,
+        ratio: ours.seconds / rawSeconds,
+        ratio_fastest: ours.seconds / fastest,
+      });
       log(
-        `pair ${i + 1}/${REPS}: raw tools ${rawDumpRun.seconds.toFixed(1)} s + ${rawTarRun.seconds.toFixed(1)} s = ${rawSeconds.toFixed(1)} s; ours -> local ${ours.seconds.toFixed(1)} s (${(ours.seconds / rawSeconds).toFixed(3)}x), peak RSS ${ours.max_rss_mb} MB`,
+        `round ${i + 1}/${REPS}: pg_dump ${rawDumpRun.seconds.toFixed(1)} s; tar -czf ${rawTarRun.seconds.toFixed(1)} s; tar | pigz -${fsLevel} ${rawPigzRun.seconds.toFixed(1)} s; ` +
+          `ours -> local ${ours.seconds.toFixed(1)} s = ${(ours.seconds / rawSeconds).toFixed(3)}x naive, ${(ours.seconds / fastest).toFixed(3)}x fastest; peak RSS ${ours.max_rss_mb} MB`,
       );
     }
-    const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)]!;
+    const median = [...pairs].sort((a, b) => a.ratio_fastest - b.ratio_fastest)[Math.floor(pairs.length / 2)]!;
     const rawDump = median.raw_dump;
     const rawTar = median.raw_tar;
     const raw = median.raw_seconds;
     const oursLocal = median.ours;
-    log(`median pair: raw tools ${raw.toFixed(1)} s, ours -> local ${oursLocal.seconds.toFixed(1)} s: ${median.ratio.toFixed(3)}x`);
+    log(
+      `median round: naive raw ${raw.toFixed(1)} s, fastest raw ${median.fastest_seconds.toFixed(1)} s, ours -> local ${oursLocal.seconds.toFixed(1)} s: ${median.ratio.toFixed(3)}x naive, ${median.ratio_fastest.toFixed(3)}x fastest`,
+    );
+
+    // Overlap ceiling: the dump and the filestore tarball started together (an unbounded buffer
+    // between them) against one after the other. The ZIP needs its entries contiguous, so a real
+    // pipeline can run the filestore ahead only by the buffer it may hold within the 200 MB budget.
+    const together = performance.now();
+    const [dumpAlone, fsAlone] = await Promise.all([
+      timed(pgArgs(full.source.connection.database, level), pgEnv),
+      timed(tarPipeArgs(full.source.filestore_path!, `pigz -${fsLevel}`)),
+    ]);
+    const concurrentSeconds = (performance.now() - together) / 1000;
+    const bufferMb = 100;
+    const fsRate = median.raw_tar_pigz.bytes / median.raw_tar_pigz.seconds;
+    // Running ahead by at most the buffer: no more than the unbounded overlap saved, nor than the
+    // time the filestore needs to fill the buffer.
+    const boundedGain = Math.max(0, Math.min(median.fastest_seconds - concurrentSeconds, (bufferMb * MB) / fsRate));
+    results.overlap = {
+      sequential_seconds: median.fastest_seconds,
+      concurrent_seconds: concurrentSeconds,
+      concurrent_dump_seconds: dumpAlone.seconds,
+      concurrent_filestore_seconds: fsAlone.seconds,
+      ceiling_ratio: concurrentSeconds / median.fastest_seconds,
+      bounded_buffer_mb: bufferMb,
+      bounded_gain_seconds_at_most: boundedGain,
+      bounded_ratio_at_best: (median.fastest_seconds - boundedGain) / median.fastest_seconds,
+    };
+    log(
+      `overlap: one after the other ${median.fastest_seconds.toFixed(1)} s, together ${concurrentSeconds.toFixed(1)} s (${((concurrentSeconds / median.fastest_seconds) * 100).toFixed(0)} %); ` +
+        `a ${bufferMb} MB buffer could save at most ${boundedGain.toFixed(1)} s`,
+    );
+
+    // Restore raw tools on the same bytes: pg_restore -j <cores> into a new database, and the
+    // filestore tarball through pigz -d (one decompressing thread plus helpers) and gzip -d.
+    const cores = (results.machine as { cpus: number }).cpus;
+    const restoreDir = join(work, 'restore');
+    mkdirSync(restoreDir, { recursive: true });
+    const dumpFile = join(restoreDir, 'dump.pgdump');
+    const tarFile = join(restoreDir, 'filestore.tar.gz');
+    spawnSync(
+      pgArgs(full.source.connection.database, level)[0]!,
+      [...pgArgs(full.source.connection.database, level).slice(1), '-f', dumpFile],
+      {
+        env: { ...process.env, ...pgEnv },
+      },
+    );
+    spawnSync('sh', [
+      '-c',
+      `tar -cf - -C "$1" -- "$2" | pigz -${fsLevel} > "$3"`,
+      'sh',
+      ...tarPipeArgs(full.source.filestore_path!, '').slice(4),
+      tarFile,
+    ]);
+    await pg.createDatabase('bench_restore_raw');
+    const pgRestore = await timed(
+      [
+        join(pg.binDir, 'pg_restore'),
+        `-j${cores}`,
+        '--no-owner',
+        '-h',
+        pg.host,
+        '-p',
+        String(pg.port),
+        '-U',
+        pg.user,
+        '-d',
+        'bench_restore_raw',
+        dumpFile,
+      ],
+      pgEnv,
+    );
+    const untar = async (decompress: string) => {
+      const into = mkdtempSync(join(restoreDir, 'fs-'));
+      // Wall time counts from here; the CPU seconds come from the shell's `times`.
+      const started = performance.now();
+      const cpu = await timedCpu(['sh', '-c', `${decompress} < "$1" | tar -xf - -C "$2"`, 'sh', tarFile, into]);
+      const seconds = (performance.now() - started) / 1000;
+      rmSync(into, { recursive: true, force: true });
+      return { seconds, cpu_seconds: cpu };
+    };
+    const pigzD = await untar('pigz -d');
+    const gzipD = await untar('gzip -d');
+    results.restore_raw = {
+      pg_restore_jobs: cores,
+      pg_restore_seconds: pgRestore.seconds,
+      pigz_d_tar_x_seconds: pigzD.seconds,
+      pigz_d_tar_x_cpu_seconds: pigzD.cpu_seconds,
+      gzip_d_tar_x_seconds: gzipD.seconds,
+      gzip_d_tar_x_cpu_seconds: gzipD.cpu_seconds,
+      total_seconds: pgRestore.seconds + pigzD.seconds,
+      ours: null,
+      note: 'ours: the restore pipeline is measured by its own bench rows once it lands; raw figures are the baseline (<= 1.10x target)',
+    };
+    log(
+      `restore raw: pg_restore -j${cores} ${pgRestore.seconds.toFixed(1)} s; pigz -d | tar -x ${pigzD.seconds.toFixed(1)} s (CPU ${pigzD.cpu_seconds.toFixed(1)} s); gzip -d | tar -x ${gzipD.seconds.toFixed(1)} s (CPU ${gzipD.cpu_seconds.toFixed(1)} s)`,
+    );
 
     const oursNull = runChild({ source: full.source, storage: { kind: 'null' }, level });
     log(`ours -> discard (full): ${oursNull.seconds.toFixed(1)} s, peak RSS ${oursNull.max_rss_mb} MB`);
@@ -488,11 +667,16 @@ async function main(): Promise<void> {
       tar_seconds: rawTar.seconds,
       tar_bytes: rawTar.bytes,
       total_seconds: raw,
+      tar_pigz_seconds: median.raw_tar_pigz.seconds,
+      tar_pigz_bytes: median.raw_tar_pigz.bytes,
+      fastest_total_seconds: median.fastest_seconds,
     };
     results.pairs = pairs.map((q) => ({
       raw_seconds: q.raw_seconds,
+      fastest_seconds: q.fastest_seconds,
       ours_local_seconds: q.ours.seconds,
       ratio: q.ratio,
+      ratio_fastest: q.ratio_fastest,
       max_rss_mb: q.ours.max_rss_mb,
     }));
     results.ours = { discard: oursNull, local: oursLocal, local_quarter: oursLocalQuarter, s3: oursS3 };
@@ -507,6 +691,7 @@ async function main(): Promise<void> {
     results.ratios = {
       ours_discard_vs_raw: oursNull.seconds / raw,
       ours_local_vs_raw: oursLocal.seconds / raw,
+      ours_local_vs_fastest_raw: median.ratio_fastest,
       ours_s3_vs_raw: oursS3 ? oursS3.seconds / raw : null,
       staged_spec_vs_ours_local: stagedDeflate.seconds / oursLocal.seconds,
       staged_stored_vs_ours_local: stagedStored.seconds / oursLocal.seconds,
@@ -517,11 +702,25 @@ async function main(): Promise<void> {
       discard_full: oursNull.max_rss_mb,
       s3_full: oursS3?.max_rss_mb ?? null,
     };
+    const peakRss = Math.max(...Object.values(results.peak_rss_mb as Record<string, number | null>).map((mb) => mb ?? 0));
     results.targets = {
-      ratio_vs_raw_le_1_10: median.ratio <= 1.1,
+      backup_le_0_70x_naive_raw: median.ratio <= 0.7,
+      backup_le_1_05x_fastest_raw: median.ratio_fastest <= 1.05,
+      peak_rss_le_200mb: peakRss <= 200,
       staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,
-      peak_rss_le_200mb: Math.max(...Object.values(results.peak_rss_mb as Record<string, number | null>).map((mb) => mb ?? 0)) <= 200,
+      // Measured once the restore pipeline has its bench rows; the raw baseline is in restore_raw.
+      restore_le_1_10x_raw: null,
     };
+    const verdict = (ok: boolean | null) => (ok === null ? 'NOT MEASURED' : ok ? 'PASS' : 'FAIL');
+    const t = results.targets as Record<string, boolean | null>;
+    log(`target backup <= 0.70x naive raw tools: ${median.ratio.toFixed(3)}x ${verdict(t.backup_le_0_70x_naive_raw!)}`);
+    log(
+      `target backup <= 1.05x fastest raw tools (pigz -${fsLevel}): ${median.ratio_fastest.toFixed(3)}x ${verdict(t.backup_le_1_05x_fastest_raw!)}`,
+    );
+    log(`target peak RSS <= 200 MB: ${peakRss} MB ${verdict(t.peak_rss_le_200mb!)}`);
+    log(
+      `target restore <= 1.10x raw pg_restore -j${cores} + pigz -d | tar -x: ${verdict(null)} (raw ${(results.restore_raw as { total_seconds: number }).total_seconds.toFixed(1)} s)`,
+    );
     mkdirSync(join(here, 'results'), { recursive: true });
     writeFileSync(join(here, 'results', 'pipeline.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(JSON.stringify(results, null, 2));

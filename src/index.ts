@@ -177,7 +177,14 @@ export type { KeepCounters, KeepDuration, KeepPlan, KeepPlanOptions, KeepPolicy,
 
 // ---- Ports: the interfaces a host implements, and their trivial defaults ----
 export type { Actor, AuthorizationRequest, Authorizer } from './ports/authorizer.js';
-export type { BackupSource, BackupSourceFactory, DumpOptions, SourceStream, SourceStreamOptions } from './ports/backup-source.js';
+export type {
+  BackupSource,
+  BackupSourceFactory,
+  DumpOptions,
+  FilestoreOptions,
+  SourceStream,
+  SourceStreamOptions,
+} from './ports/backup-source.js';
 export { systemClock } from './ports/clock.js';
 export type { Clock } from './ports/clock.js';
 export type { CommandExit, CommandRunner, CommandSpec, RunningCommand } from './ports/command-runner.js';
