@@ -59,6 +59,8 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
     updated_at: SAMPLE_RECORD_TIME,
     created_by: null,
     write_by: null,
+    // Kept by every repository: the running job of a cancelled backup reads it back.
+    cancel_requested_at: null,
     ...overrides,
   };
 }
