@@ -82,8 +82,9 @@ export async function rollBack(target: RestoreTarget, journal: RestoreJournal): 
     }
     // The original may have been left refusing connections by swap_db_aside.
     if (journal.begun.includes('swap_db_aside') && (await target.databaseExists(db))) await target.setAllowConnections(db, true);
-  } else if (swapInBegun && (await target.databaseExists(db))) {
-    // The name was free when the restore started (checked), so what holds it now is our copy.
+  } else if (swapInBegun && !(await target.databaseExists(names.temp_database)) && (await target.databaseExists(db))) {
+    // The temporary is gone, so the rename into the new name happened: what holds it is our copy
+    // (the name was free when the restore started, and one restore at a time runs per environment).
     await target.dropDatabase(db);
   }
   await target.dropDatabase(names.temp_database);
@@ -93,8 +94,14 @@ export async function rollBack(target: RestoreTarget, journal: RestoreJournal): 
     if (replace && names.aside_folder !== null && (await target.pathExists(names.aside_folder))) {
       if (await target.pathExists(folder)) await target.removePath(folder);
       await target.renamePath(names.aside_folder, folder);
-    } else if (folderInBegun && (!replace || journal.had_folder === false) && (await target.pathExists(folder))) {
-      // No original folder stood there (new_database, or an environment without one yet): ours.
+    } else if (
+      folderInBegun &&
+      (!replace || journal.had_folder === false) &&
+      !(await target.pathExists(names.temp_folder)) &&
+      (await target.pathExists(folder))
+    ) {
+      // No original folder stood there (new_database, or an environment without one yet) and the
+      // temporary is gone, so the rename happened: the folder is ours.
       await target.removePath(folder);
     }
     await target.removePath(names.temp_folder);

@@ -255,6 +255,17 @@ describe('RestoreService: rollback of every prefix of the swap', () => {
     expect(order).toEqual(['rolled_back']);
   });
 
+  it('new_database: a name taken meanwhile by someone else makes the rename fail, and rollback leaves their database alone', async () => {
+    let h!: H;
+    h = await makeRestoreHarness({
+      hooks: { onStep: (step) => (step === 'swap_db_in' ? h.target.createDatabase('copy_db') : undefined) },
+    });
+    const task = await h.run({ mode: 'new_database', database_name: 'copy_db' });
+    expect(task.status).toBe('failed');
+    expect(h.target.databases.get('copy_db')!.content.toString()).toBe('');
+    expect(h.leftovers()).toEqual({ databases: [], folders: [] });
+  });
+
   it('a beforeSwap hook that throws fails the restore with nothing swapped', async () => {
     const h = await makeRestoreHarness({ hooks: { beforeSwap: () => Promise.reject(new Error('odoo would not stop')) } });
     const task = await h.run({ mode: 'replace', pre_restore_backup: false });

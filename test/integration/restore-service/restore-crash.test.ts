@@ -1,0 +1,168 @@
+// A restore worker SIGKILLed mid-swap (real PostgreSQL, real pg_restore, local storage, the
+// records in PostgreSQL): after recoverStale in a new process, the target is as before and
+// nothing temporary remains.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BackupService,
+  journalOf,
+  RestoreService,
+  type LocalSource,
+  type ResolvedEnvironment,
+  type RestoreStep,
+} from '../../../src/index.js';
+import { createPostgresRepositories, type PostgresRepositories } from '../../../src/integrations/postgres/index.js';
+import { InMemoryJobQueue, makeResolvedEnvironment, MemoryNotifier, StaticEnvironmentResolver } from '../../../src/testing/index.js';
+import { createOdooFixture } from '../../fixtures/odoo-fixture.js';
+import { startPostgres, type PgServer } from '../../servers/postgres.js';
+import { leftovers, snapshotOf, storageConfigRecord } from './restore-helpers.js';
+import type { RestoreCrashWorkerConfig } from './restore-crash-worker.js';
+
+const WORKER = fileURLToPath(new URL('./restore-crash-worker.ts', import.meta.url));
+
+let pgServer: PgServer;
+let pool: pg.Pool;
+let repos: PostgresRepositories;
+let work: string;
+let root: string;
+let source: ResolvedEnvironment;
+let backupId: string;
+const children = new Set<ChildProcess>();
+const org = makeResolvedEnvironment().organization_id;
+
+function localSource(db: string, filestore: string): LocalSource {
+  return {
+    kind: 'local',
+    connection: { host: pgServer.host, port: pgServer.port, user: pgServer.user, password: pgServer.password, database: db },
+    filestore_path: filestore,
+    pg_bin_dir: pgServer.binDir,
+  };
+}
+
+beforeAll(async () => {
+  pgServer = await startPostgres();
+  await pgServer.createDatabase('obsdk_restore_crash');
+  pool = new pg.Pool({ connectionString: pgServer.connectionString('obsdk_restore_crash'), max: 4 });
+  repos = createPostgresRepositories({ client: pool });
+  await repos.migrate();
+  work = await mkdtemp(join(tmpdir(), 'obsdk-restore-crash-'));
+  chmodSync(work, 0o755);
+  root = join(work, 'filestore');
+  mkdirSync(root);
+  const fixture = await createOdooFixture(pgServer, { dbName: 'rc_src', databaseMb: 0.5, filestoreMb: 0.2, files: 8, filestoreRoot: root });
+  source = makeResolvedEnvironment({
+    organization_id: org,
+    db_name: 'rc_src',
+    odoo_version: '17.0',
+    source: localSource('rc_src', fixture.filestorePath),
+  });
+  const config = await repos.storageConfigs.create({
+    ...storageConfigRecord(org, { provider: 'local', settings: { root: join(work, 'storage') }, credentials: null }),
+    is_default: true,
+  });
+  const queue = new InMemoryJobQueue();
+  const backups = new BackupService({ ...repos, environments: new StaticEnvironmentResolver([source]), queue });
+  const worker = backups.startWorker();
+  backupId = (await backups.createBackup(source.environment_id, { storage_config_id: config.id }, null)).id;
+  await queue.idle();
+  await worker.close();
+  expect((await repos.backups.get(backupId))!.status).toBe('completed');
+});
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await pool?.end();
+  await pgServer?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+/** Starts a worker that restores over `target` and holds at `holdAt`; resolves with the task id once held. */
+async function startHeldWorker(
+  target: ResolvedEnvironment,
+  holdAt: RestoreStep,
+): Promise<{ child: ChildProcess; taskId: string; exited: Promise<NodeJS.Signals | null> }> {
+  const config: RestoreCrashWorkerConfig = {
+    connectionString: pgServer.connectionString('obsdk_restore_crash'),
+    environments: [source, target],
+    backupId,
+    targetEnvironmentId: target.environment_id,
+    holdAt,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, RESTORE_CRASH_WORKER: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const line = await Promise.race([
+    new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve)),
+    exited.then(() => {
+      throw new Error(`The worker exited early: ${stderr}`);
+    }),
+  ]);
+  return { child, taskId: (JSON.parse(line) as { task_id: string }).task_id, exited };
+}
+
+describe('a restore worker killed with SIGKILL', () => {
+  it.each([
+    ['during the swap step, with the temporaries filled and the pre-restore backup taken', 'swap_db_aside'],
+    ['between the two database renames (the target name is free)', 'swap_db_in'],
+  ] as const)('%s: recoverStale puts the target back and leaves nothing temporary', async (_name, holdAt) => {
+    const db = `rc_tgt_${holdAt}`;
+    const fixture = await createOdooFixture(pgServer, {
+      dbName: db,
+      databaseMb: 0.2,
+      filestoreMb: 0.1,
+      files: 4,
+      filestoreRoot: root,
+      seed: 5,
+    });
+    const target = makeResolvedEnvironment({
+      organization_id: org,
+      db_name: db,
+      odoo_version: '17.0',
+      source: localSource(db, fixture.filestorePath),
+    });
+    const before = await snapshotOf(pgServer, db, fixture.filestorePath);
+
+    const { child, taskId, exited } = await startHeldWorker(target, holdAt);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    children.delete(child);
+    expect((await repos.tasks.get(taskId))!.status).toBe('running');
+    expect((await leftovers(pgServer, db, [root])).databases.length).toBeGreaterThan(0);
+
+    // The host restarts: a new process, a new (empty) queue, the same records and target.
+    const notifier = new MemoryNotifier();
+    const restores = new RestoreService({
+      ...repos,
+      environments: new StaticEnvironmentResolver([source, target]),
+      queue: new InMemoryJobQueue(),
+      notifier,
+    });
+    const report = await restores.recoverStale();
+    expect(report).toEqual({
+      recovered: [{ task_id: taskId, previous_status: 'running', job_state: 'missing', outcome: 'rolled_back' }],
+      errors: [],
+    });
+    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(before);
+    expect(await leftovers(pgServer, db, [root])).toEqual({ databases: [], folders: [] });
+    const task = (await repos.tasks.get(taskId))!;
+    expect(task.status).toBe('failed');
+    expect(journalOf(task)).toMatchObject({ outcome: 'rolled_back', error: { code: 'E_WORKER_LOST' } });
+    const pre = (await repos.backups.get(journalOf(task)!.pre_restore_backup_id!))!;
+    expect(pre).toMatchObject({ status: 'completed', is_verified: true });
+    expect(notifier.sent.map((n) => n.kind)).toEqual(['restore.failed']);
+    // Running it again changes nothing.
+    expect(await restores.recoverStale()).toEqual({ recovered: [], errors: [] });
+  });
+});
