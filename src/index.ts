@@ -56,13 +56,11 @@ export type {
   RestoreJobPayload,
   RestoreJobResult,
 } from './services/restore-job.js';
-export { journalOf, RESTORE_STEPS } from './services/restore-journal.js';
 export type { RestoreJournal, RestoreOutcome, RestoreStep } from './services/restore-journal.js';
 export type { RestoreHooks, RestoreSwapContext } from './services/restore-swap.js';
 export type { RecoveredRestore, RestoreRecoveryOptions, RestoreRecoveryReport } from './services/restore-recovery.js';
 export { RestoreRequestSchema } from './domain/restore-request.js';
 export type { RestoreMode, RestoreRequest, RestoreRequestInput } from './domain/restore-request.js';
-export { restoreNames } from './domain/restore-names.js';
 export type { RestoreNames } from './domain/restore-names.js';
 export { PolicyService } from './services/policy-service.js';
 export type { PolicyChange, PolicyChangeListener, PolicyChangeSource, PolicyServiceOptions } from './services/policy-service.js';

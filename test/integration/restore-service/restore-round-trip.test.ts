@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BackupService,
   defaultDockerSource,
-  journalOf,
   RestoreService,
   type ResolvedEnvironment,
   type LocalSource,
@@ -21,6 +20,7 @@ import {
   type StorageConfig,
   type Task,
 } from '../../../src/index.js';
+import { journalOf } from '../../../src/services/restore-journal.js';
 import {
   InMemoryBackupPolicyRepository,
   InMemoryBackupRepository,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { journalOf, RESTORE_STEPS, restoreNames, type RestoreStep } from '../../../src/index.js';
-import { derivedDatabaseName } from '../../../src/domain/restore-names.js';
+import { type RestoreStep } from '../../../src/index.js';
+import { journalOf, RESTORE_STEPS } from '../../../src/services/restore-journal.js';
+import { derivedDatabaseName, restoreNames } from '../../../src/domain/restore-names.js';
 import { InMemoryJobQueue, InMemoryTaskRepository } from '../../../src/testing/index.js';
 import { makeRestoreHarness, RESTORED_DUMP } from './harness.js';
 

@@ -3,12 +3,12 @@ import {
   ChecksumMismatchError,
   createBackupSdk,
   RestoreService,
-  journalOf,
   PermissionDeniedError,
   RestoreError,
   ValidationError,
   type RestoreJournal,
 } from '../../../src/index.js';
+import { journalOf } from '../../../src/services/restore-journal.js';
 import { fakeRestoreTargetFactory } from '../../../src/testing/index.js';
 import { makeRestoreHarness, RESTORED_DUMP, RESTORED_FILES } from './harness.js';
 
@@ -256,10 +256,11 @@ describe('RestoreService: rollback of every prefix of the swap', () => {
   });
 
   it('new_database: a name taken meanwhile by someone else makes the rename fail, and rollback leaves their database alone', async () => {
-    let h!: H;
-    h = await makeRestoreHarness({
-      hooks: { onStep: (step) => (step === 'swap_db_in' ? h.target.createDatabase('copy_db') : undefined) },
+    const box: { h?: H } = {};
+    box.h = await makeRestoreHarness({
+      hooks: { onStep: (step) => (step === 'swap_db_in' ? box.h!.target.createDatabase('copy_db') : undefined) },
     });
+    const h = box.h;
     const task = await h.run({ mode: 'new_database', database_name: 'copy_db' });
     expect(task.status).toBe('failed');
     expect(h.target.databases.get('copy_db')!.content.toString()).toBe('');
