@@ -18,7 +18,6 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository,
 import type { RestoreTarget, RestoreTargetFactory } from '../ports/restore-target.js';
 import type { StorageProviderFactory } from '../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../pipeline/backup-runner.js';
-import { restoreArchive } from '../pipeline/restore-runner.js';
 import { createRestoreTarget } from '../sources/create-restore-target.js';
 import { createStorageProvider } from '../storage/registry.js';
 import { authorizeCall } from './authorize-call.js';
