@@ -38,11 +38,13 @@ const needs = [
   // Independent ZIP readers the archive tests check our ZIP64 output with.
   { ok: () => onPath('unzip'), what: 'unzip (Info-ZIP)', pkg: 'unzip' },
   { ok: () => onPath('python3'), what: 'python3 (its zipfile module)', pkg: 'python3' },
+  // A second, non-Node FTP/FTPS server for the storage contract (ftp-srv shares Node's TLS stack with the client).
+  { ok: () => existsSync('/usr/sbin/vsftpd') || onPath('vsftpd'), what: 'vsftpd (FTP/FTPS server)', pkg: 'vsftpd' },
 ];
 
 const missing = needs.filter((n) => !n.ok());
 if (missing.length === 0) {
-  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, openssl, unzip and python3 are installed');
+  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, openssl, unzip, python3 and vsftpd are installed');
   process.exit(0);
 }
 

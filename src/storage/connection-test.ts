@@ -2,13 +2,16 @@ import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { ConnectionTestResult, ConnectionTestStep, StorageProvider } from '../ports/storage-provider.js';
 
+/** The folder probe objects are written under. */
+export const PROBE_PREFIX = '.odoo-backup-sdk-probe';
+
 /**
  * The spec's "test storage connection": write a small probe object, read it back, delete it,
  * reporting each step. Shared by every provider so they answer alike.
  */
 export async function probeStorage(
   provider: Pick<StorageProvider, 'upload' | 'download' | 'delete'>,
-  prefix = '.odoo-backup-sdk-probe',
+  prefix = PROBE_PREFIX,
 ): Promise<ConnectionTestResult> {
   const key = `${prefix}/${randomUUID()}.txt`;
   const body = `odoo-backup-sdk connection test ${new Date().toISOString()}`;

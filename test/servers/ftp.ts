@@ -121,6 +121,25 @@ function exit(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
+/** A self-signed certificate for 127.0.0.1 made by openssl in `dir` (`newkey`: the key type arguments). */
+export function selfSignedCertificate(dir: string, newkey: string[]): { key: string; cert: string } {
+  const tls = { key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') };
+  const subject = ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'];
+  execFileSync(
+    requireBinary('openssl'),
+    ['req', '-x509', '-newkey', ...newkey, '-nodes', '-keyout', tls.key, '-out', tls.cert, '-days', '2', ...subject],
+    { stdio: 'pipe' },
+  );
+  return tls;
+}
+
+/** Files under `folder` whose path marks an unfinished upload. */
+export function tempFilesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true })
+    .map(String)
+    .filter((f) => f.split('/').some((s) => s.startsWith('.obsdk-partial-')));
+}
+
 /** Starts ftp-srv with a `/backups` folder; `tls` adds explicit FTPS with a self-signed certificate. */
 export async function startFtp(options: { tls?: boolean } = {}): Promise<FtpServer> {
   const module = resolveModule();
@@ -130,31 +149,7 @@ export async function startFtp(options: { tls?: boolean } = {}): Promise<FtpServ
   let tls: { key: string; cert: string } | undefined;
   let caPem: string | undefined;
   if (options.tls) {
-    const openssl = requireBinary('openssl');
-    tls = { key: join(base, 'key.pem'), cert: join(base, 'cert.pem') };
-    execFileSync(
-      openssl,
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        tls.key,
-        '-out',
-        tls.cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'pipe' },
-    );
+    tls = selfSignedCertificate(base, ['ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1']);
     caPem = readFileSync(tls.cert, 'utf8');
   }
   const port = await freePort();
@@ -179,10 +174,7 @@ export async function startFtp(options: { tls?: boolean } = {}): Promise<FtpServ
     ftpRoot,
     root: '/backups',
     ...(caPem ? { caPem } : {}),
-    tempFiles: () =>
-      readdirSync(join(ftpRoot, 'backups'), { recursive: true })
-        .map(String)
-        .filter((f) => f.split('/').some((s) => s.startsWith('.obsdk-partial-'))),
+    tempFiles: () => tempFilesUnder(join(ftpRoot, 'backups')),
     kill: () => exit(child, 'SIGKILL'),
     restart: async () => {
       await exit(child, 'SIGKILL');

@@ -55,11 +55,30 @@ export function classifyFtpError(error: unknown, ctx: FtpErrorContext): StorageE
     });
   }
   const errno = (error as { code?: unknown } | null)?.code;
-  if ((typeof errno === 'string' && /CERT|TLS|SSL/.test(errno)) || /certificate/i.test(text)) {
+  const tls = tlsFailure(typeof errno === 'string' ? errno : undefined, text);
+  if (tls === 'certificate') {
     return new StorageError(
       'E_STORAGE_TLS',
       `${where}: the TLS certificate was not accepted (${typeof errno === 'string' ? errno : 'certificate'}): set settings.ca to the server's CA or certificate`,
       { details, cause },
+    );
+  }
+  if (tls === 'negotiation') {
+    return new StorageError(
+      'E_STORAGE_TLS',
+      `${where}: client and server found no TLS version or cipher in common (${String(errno)}): check the server's TLS settings`,
+      { details, cause },
+    );
+  }
+  if (tls === 'session') {
+    // The handshake succeeded (or was never the problem): a record or alert failed later. Not a certificate matter.
+    return new StorageError(
+      'E_STORAGE',
+      `${where}: the TLS connection failed during ${ctx.action}${target ? ` of${target}` : ''} (${String(errno)}): ${text}`,
+      {
+        details: { ...details, errno },
+        cause,
+      },
     );
   }
   const net = networkErrorCode(error);
@@ -79,4 +98,20 @@ export function classifyFtpError(error: unknown, ctx: FtpErrorContext): StorageE
     `${where}: ${ctx.action}${target ? ` of${target}` : ''} failed${reply ? ` (${reply})` : ''}: ${text}`,
     { details, cause },
   );
+}
+
+/** Node's certificate verification codes (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`...). */
+const CERTIFICATE_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+/** OpenSSL failures of the negotiation itself: no common protocol version or cipher. */
+const NEGOTIATION_CODES = /UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|PROTOCOL_VERSION|NO_SHARED_CIPHER|HANDSHAKE_FAILURE|NO_CIPHERS/;
+
+/**
+ * Which TLS failure an error is, by what actually failed: the server's certificate (the only case
+ * where `settings.ca` helps), the negotiation, or the TLS session later (a bad record, an alert
+ * such as `decode_error`, `wrong version number`); undefined when it is not a TLS error.
+ */
+export function tlsFailure(errno: string | undefined, message: string): 'certificate' | 'negotiation' | 'session' | undefined {
+  if ((errno && CERTIFICATE_CODES.test(errno)) || /certificate/i.test(message)) return 'certificate';
+  if (!errno || !/SSL|TLS/.test(errno)) return undefined;
+  return NEGOTIATION_CODES.test(errno) ? 'negotiation' : 'session';
 }

@@ -13,9 +13,10 @@ import type {
   UploadResult,
 } from '../../ports/storage-provider.js';
 import { ConnectionPool } from '../connection-pool.js';
-import { probeStorage } from '../connection-test.js';
+import { PROBE_PREFIX, probeStorage } from '../connection-test.js';
 import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
+import { deferEnd, handshakeDone } from './deferred-end.js';
 import { isTempName, tempName } from '../temp-name.js';
 import { classifyFtpError, ftpReplyCode } from './ftp-errors.js';
 import { loadFtp } from './load-ftp.js';
@@ -201,7 +202,11 @@ export class FtpStorageProvider implements StorageProvider {
         if (failure !== undefined) throw failure;
         startedTransfer = true;
         pipeline(source, counted, () => undefined); // errors: the listeners above, and uploadFrom
-        await client.uploadFrom(counted, temp);
+        const ftp = client.ftp;
+        await client.uploadFrom(
+          deferEnd(counted, () => handshakeDone(ftp.dataSocket)),
+          temp,
+        );
         if (failure !== undefined) throw failure;
         await client.rename(temp, target);
       } catch (error) {
@@ -386,7 +391,13 @@ export class FtpStorageProvider implements StorageProvider {
         message: `Storage connect failed: ${message}`,
       };
     }
-    return probeStorage(this);
+    const result = await probeStorage(this, PROBE_PREFIX);
+    // FTP keeps the folder the probe object was written into: remove it when it is empty again
+    // (RMD refuses a folder another probe still uses; that one removes it in turn).
+    const folder = posix.join(this.options.root, PROBE_PREFIX);
+    this.knownDirs.delete(folder);
+    await this.pool.use((c) => c.removeEmptyDir(folder)).catch(() => undefined);
+    return result;
   }
 
   async close(): Promise<void> {

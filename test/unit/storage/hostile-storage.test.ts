@@ -16,6 +16,7 @@ import {
   type StorageProvider,
 } from '../../../src/index.js';
 import { assertSafeKey } from '../../../src/storage/safe-key.js';
+import { checkGeneratedKey, codeOf, hostileKey } from '../../fixtures/hostile-keys.js';
 
 const RUNS = 1000;
 const PROVIDER_RUNS = 50;
@@ -53,12 +54,6 @@ async function listed(p: StorageProvider, prefix = ''): Promise<string[]> {
   for await (const o of p.list(prefix)) keys.push(o.key);
   return keys;
 }
-
-const codeOf = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 'ok',
-    (e: { code?: string }) => e.code ?? `untyped ${String(e)}`,
-  );
 
 describe('createStorageProvider', () => {
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'S3', ' local', ''])(
@@ -188,12 +183,6 @@ describe('local provider', () => {
 });
 
 describe(`providers against generated keys (${PROVIDER_RUNS} runs each)`, () => {
-  const segment = fc.oneof(
-    fc.constantFrom('..', '.', '', '.obsdk-partial-', 'x', 'dump.zip', '\\', '%00', 'é', ' ', '-', '~', 'ü.zip'),
-    fc.string({ minLength: 1, maxLength: 5 }),
-  );
-  const key = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
-
   for (const [name, make] of [
     ['memory', () => new MemoryStorageProvider()],
     ['local', () => new LocalStorageProvider({ root: tempRoot() })],
@@ -201,34 +190,7 @@ describe(`providers against generated keys (${PROVIDER_RUNS} runs each)`, () => 
     it(`${name}: every method refuses a bad key with E_VALIDATION; a good key round-trips and is listed`, async () => {
       const p = make();
       await fc.assert(
-        fc.asyncProperty(key, async (k) => {
-          let valid = true;
-          try {
-            assertSafeKey(k);
-          } catch {
-            valid = false;
-          }
-          if (!valid) {
-            const codes = [
-              await codeOf(p.upload(k, Readable.from([Buffer.from('v')]))),
-              await codeOf(p.download(k)),
-              await codeOf(p.head(k)),
-              await codeOf(p.delete(k)),
-            ];
-            expect(codes).toEqual(['E_VALIDATION', 'E_VALIDATION', 'E_VALIDATION', 'E_VALIDATION']);
-            return;
-          }
-          // A key can collide with a folder of an earlier key ("a" then "a/b"): that is a typed error too.
-          const put = await codeOf(p.upload(k, Readable.from([Buffer.from(k)])));
-          if (put !== 'ok') {
-            expect(put).toMatch(/^E_STORAGE/);
-            return;
-          }
-          expect(await text(p, k)).toBe(k);
-          expect(await listed(p, k)).toContain(k);
-          await p.delete(k);
-          expect((await p.head(k)).exists).toBe(false);
-        }),
+        fc.asyncProperty(hostileKey(), (k) => checkGeneratedKey(p, k)),
         { numRuns: PROVIDER_RUNS },
       );
     });
