@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { AbortedError } from '../errors/errors.js';
 import type { CommandExit } from '../ports/command-runner.js';
 import { toolExitError } from './tool-errors.js';
@@ -45,10 +45,10 @@ export async function runToolCommand(run: ToolRun): Promise<ToolResult> {
     inputError ??= error;
     command.kill();
   };
-  if (input) {
-    input.on('error', onInputError);
-    input.pipe(command.stdin);
-  }
+  // finished() also reports an input that failed or was destroyed before this call: piping it
+  // would never end the tool's stdin, and the tool would wait forever.
+  const stopWatching = input ? finished(input, { writable: false }, (error) => error && onInputError(error)) : () => undefined;
+  if (input) input.pipe(command.stdin);
   let exit: CommandExit;
   try {
     exit = await command.wait();
@@ -56,10 +56,8 @@ export async function runToolCommand(run: ToolRun): Promise<ToolResult> {
     if (signal?.aborted) throw new AbortedError(tool, signal.reason);
     throw error;
   } finally {
-    if (input) {
-      input.unpipe(command.stdin);
-      input.off('error', onInputError);
-    }
+    stopWatching();
+    input?.unpipe(command.stdin);
   }
   if (signal?.aborted) throw new AbortedError(tool, signal.reason);
   if (inputError) throw inputError;
