@@ -138,6 +138,12 @@ class AuditedStorageConfigRepository implements StorageConfigRepository {
   getDefault(organizationId: string) {
     return this.inner.getDefault(organizationId);
   }
+  list(organizationId: string) {
+    return this.inner.list(organizationId);
+  }
+  delete(id: string) {
+    return this.inner.delete(id);
+  }
   update(id: string, patch: Partial<StorageConfig>, where?: Where<StorageConfig>) {
     return this.inner.update(id, patch, where);
   }

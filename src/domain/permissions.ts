@@ -1,4 +1,7 @@
-/** The spec's backup permission names. */
+/**
+ * The backup permission names, plus `org.storage.manage` (our addition: creating, changing,
+ * testing and deleting an organisation's storage configs; see docs/decisions.md).
+ */
 export const Permission = {
   BACKUPS_LIST: 'project.backups.list',
   BACKUPS_CREATE: 'project.backups.create',
@@ -8,8 +11,9 @@ export const Permission = {
   BACKUPS_RESTORE: 'project.backups.restore',
   POLICY_CREATE: 'org.backups.create',
   POLICY_DELETE: 'org.backups.delete',
+  STORAGE_MANAGE: 'org.storage.manage',
 } as const;
-/** One of the spec's permission names. */
+/** One of the permission names. */
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
 /** The spec's default role names. */
@@ -17,7 +21,7 @@ export type Role = 'portal_admin' | 'org_owner' | 'org_admin' | 'org_member' | '
 
 const ALL = Object.values(Permission) as Permission[];
 
-/** The spec's default role matrix: which backup permissions each role holds. */
+/** The default role matrix: which permissions each role holds (`org.storage.manage`: portal_admin and org_owner only). */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   portal_admin: ALL,
   org_owner: ALL,

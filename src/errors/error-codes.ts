@@ -86,6 +86,11 @@ export const ERROR_CODES = {
     meaning: 'Only completed backups can be downloaded; this one is not completed.',
     action: 'Wait for the backup to complete, or pick a completed one.',
   },
+  E_STORAGE_CONFIG_IN_USE: {
+    raisedAs: 'ConflictError',
+    meaning: 'A storage config cannot be deleted while an enabled policy or a kept backup uses it.',
+    action: 'Point the policies elsewhere and delete or move the backups (`details` lists them) first.',
+  },
   E_QUEUE_CLOSED: {
     raisedAs: 'ConflictError',
     meaning: 'The job queue is closed (the host is shutting down).',

@@ -103,6 +103,10 @@ export interface StorageConfigRepository {
   get(id: string): Promise<StorageConfig | null>;
   /** The organisation's default config (`is_default`), or null. */
   getDefault(organizationId: string): Promise<StorageConfig | null>;
+  /** Every config of the organisation, oldest first (`created_at`, then `id`). */
+  list(organizationId: string): Promise<StorageConfig[]>;
+  /** Removes the config; a missing one is not an error. */
+  delete(id: string): Promise<void>;
   update(id: string, patch: Partial<StorageConfig>, where?: Where<StorageConfig>): Promise<StorageConfig>;
   /**
    * Adds `delta` to the usage counters in one atomic step (no read-modify-write race between

@@ -16,3 +16,4 @@ export * from './restore-journal.js';
 export * from './restore-swap.js';
 export * from './restore-recovery.js';
 export * from './restore-compatibility.js';
+export * from './storage-config-service.js';

@@ -19,3 +19,4 @@ export * from './ftp/ftp-provider.js';
 export * from './sftp/sftp-options.js';
 export * from './sftp/sftp-errors.js';
 export * from './sftp/sftp-provider.js';
+export * from './storage-settings-schemas.js';

@@ -177,6 +177,15 @@ export class InMemoryStorageConfigRepository implements StorageConfigRepository 
     for (const c of this.table.values()) if (c.organization_id === organizationId && c.is_default) return structuredClone(c);
     return null;
   }
+  async list(organizationId: string): Promise<StorageConfig[]> {
+    return [...this.table.values()]
+      .filter((c) => c.organization_id === organizationId)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id))
+      .map((c) => structuredClone(c));
+  }
+  async delete(id: string): Promise<void> {
+    this.table.delete(id);
+  }
   async update(id: string, patch: Partial<StorageConfig>, where?: Where<StorageConfig>): Promise<StorageConfig> {
     return this.table.update(id, patch, where);
   }

@@ -207,6 +207,16 @@ export class PostgresStorageConfigRepository implements StorageConfigRepository 
     );
     return rows[0]?.data ?? null;
   }
+  async list(organizationId: string): Promise<StorageConfig[]> {
+    const { rows } = await this.t.client.query<{ data: StorageConfig }>(
+      `SELECT data FROM ${this.t.table} WHERE data->>'organization_id' = $1 ORDER BY data->>'created_at', id`,
+      [organizationId],
+    );
+    return rows.map((r) => r.data);
+  }
+  delete(id: string): Promise<void> {
+    return this.t.delete(id);
+  }
   update(id: string, patch: Partial<StorageConfig>, where?: Where<StorageConfig>): Promise<StorageConfig> {
     return this.t.update(id, patch, where);
   }

@@ -52,6 +52,27 @@ export function storageConfigRepositoryChecks(factory: StorageConfigRepositoryFa
       await repo.update(def.id, { is_default: false });
       assert.equal(await repo.getDefault(org), null);
     }),
+    check("list returns the organisation's configs oldest first, and only them", async (repo) => {
+      const org = randomUUID();
+      assert.deepEqual(await repo.list(org), []);
+      const later = await repo.create(makeStorageConfig({ organization_id: org, name: 'Later', created_at: '2026-01-02T00:00:00.000Z' }));
+      await repo.create(makeStorageConfig({ name: 'Elsewhere' }));
+      const first = await repo.create(makeStorageConfig({ organization_id: org, name: 'First', created_at: '2026-01-01T00:00:00.000Z' }));
+      assert.deepEqual(await repo.list(org), [first, later]);
+      (await repo.list(org))[0]!.settings.bucket = 'x';
+      assert.deepEqual(await repo.get(first.id), first, 'listed configs are copies');
+    }),
+    check('delete removes the config; deleting a missing one is not an error', async (repo) => {
+      const org = randomUUID();
+      const config = await repo.create(makeStorageConfig({ organization_id: org }));
+      const other = await repo.create(makeStorageConfig({ organization_id: org }));
+      await repo.delete(config.id);
+      assert.equal(await repo.get(config.id), null);
+      assert.deepEqual(await repo.list(org), [other]);
+      await repo.delete(config.id);
+      await repo.delete(randomUUID());
+      assert.deepEqual(await repo.get(other.id), other);
+    }),
     check('update applies a patch and moves updated_at; conflicts and unknown ids change nothing', async (repo) => {
       const config = await repo.create(makeStorageConfig());
       const updated = await repo.update(config.id, { name: 'Renamed', credentials: null });
