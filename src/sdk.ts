@@ -16,6 +16,7 @@ import { PolicyService } from './services/policy-service.js';
 import { RestoreService, type RestoreServiceOptions } from './services/restore-service.js';
 import { RetentionService } from './services/retention-service.js';
 import { Scheduler, type SchedulerOptions } from './services/scheduler.js';
+import { StorageConfigService } from './services/storage-config-service.js';
 import { createStorageProvider } from './storage/registry.js';
 
 /**
@@ -79,6 +80,8 @@ export interface BackupSdk {
   readonly retention: RetentionService;
   /** Starts scheduled backups and the daily retention cleanup (`start()` / `tick()`). */
   readonly scheduler: Scheduler;
+  /** The organisation's storage configs: create, update, get, list, delete, test (`org.storage.manage`). */
+  readonly storageConfigs: StorageConfigService;
 }
 
 /**
@@ -128,5 +131,14 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
     clock: resolved.clock,
     events: resolved.events,
   });
-  return { ports: resolved, backups, restores, policies, retention, scheduler };
+  const storageConfigs = new StorageConfigService({
+    storageConfigs: resolved.storageConfigs,
+    policies: resolved.policies,
+    backups: resolved.backups,
+    storageProviders: resolved.storageProviders,
+    clock: resolved.clock,
+    ...(resolved.authorize ? { authorize: resolved.authorize } : {}),
+    ...ids,
+  });
+  return { ports: resolved, backups, restores, policies, retention, scheduler, storageConfigs };
 }
