@@ -70,6 +70,8 @@ export { getQuotaStatus } from './services/quota.js';
 export type { QuotaDeps } from './services/quota.js';
 export { Scheduler } from './services/scheduler.js';
 export type { BackupStarter, RetentionRunner, SchedulerError, SchedulerOptions, TickResult } from './services/scheduler.js';
+export { StorageConfigService } from './services/storage-config-service.js';
+export type { RedactedStorageConfig, StorageConfigServiceOptions } from './services/storage-config-service.js';
 export { InMemoryScheduleClaims, PolicyRowScheduleClaims } from './services/schedule-claims.js';
 export type { ScheduleClaims } from './services/schedule-claims.js';
 
@@ -237,6 +239,18 @@ export type {
 // ---- Storage: the factory, the providers and their options ----
 export { createStorageProvider } from './storage/registry.js';
 export { redactStorageConfig } from './storage/redact.js';
+export { STORAGE_SETTINGS_SCHEMAS, StorageConfigSettingsSchema } from './storage/storage-settings-schemas.js';
+export type {
+  B2StorageSettings,
+  FtpStorageSettings,
+  LocalStorageSettings,
+  MemoryStorageSettings,
+  MinioStorageSettings,
+  R2StorageSettings,
+  S3StorageSettings,
+  SftpStorageSettings,
+  StorageConfigSettings,
+} from './storage/storage-settings-schemas.js';
 export { MemoryStorageProvider } from './storage/memory/memory-provider.js';
 export type { MemoryStorageOptions, MemoryUploadFault } from './storage/memory/memory-provider.js';
 export { LocalStorageProvider } from './storage/local/local-provider.js';

@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import type { StorageProviderType } from '../domain/enums.js';
 import { ValidationError } from '../errors/errors.js';
 import { parseExpectedHostKey } from '../ssh/host-key.js';
 
@@ -121,6 +122,21 @@ export const SftpStorageSettingsSchema = z.strictObject({
   timeout_ms: between(100, 600_000).optional(),
   ...retrySettings,
 });
+
+/**
+ * The strict `settings` schema of each provider, by provider: one entry per
+ * {@link StorageProviderType}, so a new provider cannot ship without one.
+ */
+export const STORAGE_SETTINGS_SCHEMAS = {
+  memory: MemoryStorageSettingsSchema,
+  local: LocalStorageSettingsSchema,
+  s3: S3StorageSettingsSchema,
+  r2: R2StorageSettingsSchema,
+  b2: B2StorageSettingsSchema,
+  minio: MinioStorageSettingsSchema,
+  ftp: FtpStorageSettingsSchema,
+  sftp: SftpStorageSettingsSchema,
+} as const satisfies Record<StorageProviderType, z.ZodType>;
 
 const NoCredentialsSchema = z.union([z.null(), z.strictObject({})]).optional();
 const S3CredentialsSchema = z.strictObject({ access_key_id: nonEmpty, secret_access_key: nonEmpty, session_token: nonEmpty.optional() });
