@@ -239,7 +239,8 @@ export type {
 // ---- Storage: the factory, the providers and their options ----
 export { createStorageProvider } from './storage/registry.js';
 export { redactStorageConfig } from './storage/redact.js';
-export { STORAGE_SETTINGS_SCHEMAS, StorageConfigSettingsSchema } from './storage/storage-settings-schemas.js';
+// The settings schemas are reached through StorageConfigService.settingsSchema and
+// .providerSettingsSchemas (the root's runtime-name budget); their types are here.
 export type {
   B2StorageSettings,
   FtpStorageSettings,

@@ -11,7 +11,7 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository 
 import type { ConnectionTestResult, StorageProviderFactory } from '../ports/storage-provider.js';
 import { redactStorageConfig } from '../storage/redact.js';
 import { createStorageProvider } from '../storage/registry.js';
-import { StorageConfigSettingsSchema } from '../storage/storage-settings-schemas.js';
+import { STORAGE_SETTINGS_SCHEMAS, StorageConfigSettingsSchema } from '../storage/storage-settings-schemas.js';
 import { authorizeCall } from './authorize-call.js';
 
 /** What a {@link StorageConfigService} is built from. */
@@ -67,6 +67,14 @@ export type RedactedStorageConfig = ReturnType<typeof redactStorageConfig>;
  * authorize hook for `org.storage.manage` on the config's organisation.
  */
 export class StorageConfigService {
+  /**
+   * `provider` + `settings` + `credentials`, one strict shape per provider (a zod discriminated
+   * union on `provider`): validate a host's form with it; every save here is checked by it.
+   */
+  static readonly settingsSchema = StorageConfigSettingsSchema;
+  /** The strict `settings` schema of each provider, keyed by provider. */
+  static readonly providerSettingsSchemas = STORAGE_SETTINGS_SCHEMAS;
+
   private readonly repo: StorageConfigRepository;
   private readonly clock: Clock;
   private readonly ids: () => string;

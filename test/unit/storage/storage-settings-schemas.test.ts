@@ -1,7 +1,9 @@
 // The strict per-provider schemas and the provider builders must agree: whatever the schema
 // accepts builds a provider, and each schema refuses unknown keys.
 import { describe, expect, it } from 'vitest';
-import { createStorageProvider, StorageConfigSettingsSchema, type StorageConfigSettings } from '../../../src/index.js';
+import { createStorageProvider, STORAGE_PROVIDER_TYPES, StorageConfigService, type StorageConfigSettings } from '../../../src/index.js';
+
+const StorageConfigSettingsSchema = StorageConfigService.settingsSchema;
 import { makeStorageConfig } from '../../../src/testing/index.js';
 
 const S3_CREDENTIALS = { access_key_id: 'AKIAEXAMPLE', secret_access_key: 'not-a-real-secret' };
@@ -49,6 +51,12 @@ describe('storage settings schemas', () => {
     const result = StorageConfigSettingsSchema.safeParse({ ...valid, settings: { ...valid.settings, bukcet: 'typo' } });
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => [i.code, i.path.join('.')])).toContainEqual(['unrecognized_keys', 'settings']);
+  });
+
+  it('every provider has a settings schema, and the settings schema alone also refuses unknown keys', () => {
+    expect(Object.keys(StorageConfigService.providerSettingsSchemas).sort()).toEqual([...STORAGE_PROVIDER_TYPES].sort());
+    expect(StorageConfigService.providerSettingsSchemas.local.safeParse({ root: '/srv', rot: '/x' }).success).toBe(false);
+    expect(StorageConfigService.providerSettingsSchemas.local.safeParse({ root: '/srv' }).success).toBe(true);
   });
 
   it('the provider decides which settings shape applies', () => {
