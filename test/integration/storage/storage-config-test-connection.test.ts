@@ -43,6 +43,7 @@ describe('StorageConfigService.test on local disk', () => {
     expect(result.ok).toBe(false);
     expect(result.steps[0]).toMatchObject({ step: 'write', ok: false });
     expect(result.message).toMatch(/^Storage write failed: /);
-    expect(result.steps[0]!.message).toMatch(/ENOTDIR|not a directory/i);
+    // The local provider classifies ENOTDIR as a missing path (E_STORAGE_NOT_FOUND).
+    expect(result.steps[0]!.message).toMatch(/ENOTDIR|not a directory|no object at/i);
   });
 });
