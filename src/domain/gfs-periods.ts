@@ -7,7 +7,7 @@ const DAY_MS = 86_400_000;
 export type GfsPeriodKind = 'week' | 'month' | 'year';
 
 /**
- * Where an instant falls on the policy's calendar (DECISIONS 15): the week (the 7 days that
+ * Where an instant falls on the policy's calendar (see docs/decisions.md#promotion): the week (the 7 days that
  * start on `weekly_backup_day`, as the epoch day of its first day), the calendar month
  * (`year * 12 + month - 1`) and the calendar year, all on the wall clock of the policy's zone.
  */

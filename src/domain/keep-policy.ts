@@ -15,7 +15,7 @@ export interface KeepDuration {
 }
 
 /**
- * A count-based retention policy with restic `forget` semantics (DECISIONS 17). Every rule is
+ * A count-based retention policy with restic `forget` semantics (see docs/decisions.md#count-based-keep-policies). Every rule is
  * independent; a snapshot is kept when any rule keeps it.
  *
  * Counts (`last` ... `yearly`): keep the newest snapshot of each of the N newest hours, days,
@@ -165,7 +165,7 @@ function isoWeekKey(days: number): number {
 
 /**
  * Which snapshots to keep under a count-based policy, with restic `forget` semantics
- * (DECISIONS 17), replayed against all 40 of restic's golden results in our tests.
+ * (see docs/decisions.md#count-based-keep-policies), replayed against all 40 of restic's golden results in our tests.
  *
  * Buckets are read on the wall clock of `options.timezone`; weeks are ISO weeks. `within*`
  * windows count back from the newest snapshot (not from now). Snapshots with the same time keep

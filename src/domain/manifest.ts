@@ -5,7 +5,7 @@ import { BACKUP_TYPES, RETENTION_TYPES } from './enums.js';
 import type { EnvironmentSnapshot } from './environment-snapshot.js';
 
 /**
- * The archive's `manifest.json` (DECISIONS 9): every field of the spec's example, plus added
+ * The archive's `manifest.json` (see docs/decisions.md#manifest): every field of the spec's example, plus added
  * fields (tool versions, `include_filestore`, `entries`). Pure: build, serialize, parse.
  */
 
@@ -14,7 +14,7 @@ export const MANIFEST_VERSION = '1.0';
 /** Manifest major versions this SDK can read. */
 export const SUPPORTED_MANIFEST_MAJORS: readonly number[] = [1];
 
-/** ZIP entry names of the archive format (DECISIONS 8). */
+/** ZIP entry names of the archive format (see docs/decisions.md#archive-layout). */
 export const ARCHIVE_ENTRIES = {
   DUMP: 'dump.sql',
   FILESTORE: 'filestore.tar.gz',

@@ -21,7 +21,7 @@ export const DEFAULT_RETENTION: Readonly<RetentionSettings> = Object.freeze({
 const DAY_MS = 86_400_000;
 
 /**
- * The initial GFS tier of a backup created at `at` (DECISIONS 13): Jan 1 -> yearly, 1st of a
+ * The initial GFS tier of a backup created at `at` (see docs/decisions.md#retention-classification): Jan 1 -> yearly, 1st of a
  * month -> monthly, the policy's `weekly_backup_day` (0 = Monday ... 6 = Sunday) -> weekly,
  * else daily; all read on the calendar of the policy's timezone.
  */
@@ -38,7 +38,7 @@ export function classifyRetention(
 }
 
 /**
- * The spec's expiry table (DECISIONS 14): daily + N days, weekly + N weeks, monthly + N x 30 days,
+ * The spec's expiry table (see docs/decisions.md#expiry): daily + N days, weekly + N weeks, monthly + N x 30 days,
  * yearly + N x 365 days, permanent never (`null`). Durations are exact (24 h days), counted from
  * `createdAt`.
  */

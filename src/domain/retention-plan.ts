@@ -99,7 +99,7 @@ export function assertRetentionSettings(policy: RetentionSettings): void {
 }
 
 /**
- * GFS cleanup of one environment's backups at `now`, as a pure function (DECISIONS 13-16).
+ * GFS cleanup of one environment's backups at `now`, as a pure function (see docs/decisions.md#retention-gfs).
  *
  * - `permanent` backups are always kept and never changed.
  * - Promotion (daily -> weekly -> monthly -> yearly): periods are read on the policy's calendar
@@ -110,7 +110,7 @@ export function assertRetentionSettings(policy: RetentionSettings): void {
  *   earlier), so the plan does not depend on when cleanup runs. Promotions cascade within one
  *   plan (a daily may become monthly). Nothing is promoted into a tier kept 0 days.
  * - A backup whose `expires_at` is before `now` is expired, except the newest completed backup
- *   of the environment, which is always kept (safety rule, DECISIONS 16). A `null` `expires_at`
+ *   of the environment, which is always kept (safety rule, see docs/decisions.md#newest-backup-kept). A `null` `expires_at`
  *   never expires; a `null` `retention_type` is read as the tier its `created_at` classifies to.
  *
  * Idempotent: applying the plan and planning again at the same `now` gives an empty `expire`

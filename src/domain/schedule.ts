@@ -4,12 +4,12 @@ import { CronSchema } from './validation.js';
 import { isValidTimeZone, zonedParts } from './zoned-time.js';
 
 /**
- * Cron schedule math (DECISIONS 1 and 4), pure.
+ * Cron schedule math (see docs/decisions.md#cron-day-of-week and #daylight-saving-time), pure.
  *
  * cron-parser parses the expression and matches calendar fields, but only on a "floating" wall
  * clock: we run it in UTC over local wall times, where no DST exists, and map each local wall
  * time to real instants ourselves. cron-parser's own DST handling is stateful and differs from
- * DECISIONS 4 in places (a schedule such as `0 *\/2 * * *` may jump three hours on a fall-back
+ * our DST rules (docs/decisions.md#daylight-saving-time) in places (a schedule such as `0 *\/2 * * *` may jump three hours on a fall-back
  * day while another, started inside the repeated hour, may skip it); doing the mapping here
  * keeps the rules explicit and testable:
  *
@@ -153,7 +153,7 @@ function assertTimeZone(timeZone: string): void {
  * evaluated on the wall clock of the IANA zone `timeZone`.
  *
  * Day of week is standard cron (0 and 7 are Sunday); when both day-of-month and day-of-week are
- * restricted, either may match. DST follows DECISIONS 4: a nonexistent local time runs shifted
+ * restricted, either may match. DST follows the rules of docs/decisions.md#daylight-saving-time: a nonexistent local time runs shifted
  * forward by the gap, a repeated local time runs once at its first occurrence, and a schedule
  * whose hour field is `*` runs in every real hour, the repeated one included.
  *

@@ -188,7 +188,7 @@ export function epochDay(year: number, month: number, day: number): number {
 
 /**
  * The instant a wall-clock time in `timeZone` denotes (fields overflow like `Date.UTC`: month 13
- * is January of the next year). DECISIONS 4: a time skipped by a spring-forward gap is shifted
+ * is January of the next year). Daylight saving time (see docs/decisions.md#daylight-saving-time): a time skipped by a spring-forward gap is shifted
  * forward by the gap (02:30 becomes 03:30); a time that occurs twice (fall back) is its first
  * occurrence.
  */

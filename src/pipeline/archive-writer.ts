@@ -17,7 +17,7 @@ import {
 const ENTRY_MODE = 0o100640;
 
 /**
- * Writes the backup ZIP as a stream (DECISIONS 8): parts of unknown length (the dump, the
+ * Writes the backup ZIP as a stream (see docs/decisions.md#archive-layout): parts of unknown length (the dump, the
  * filestore tarball) are STORED, without deflate, since they are compressed already; small
  * metadata (the manifest) is deflated. Each part is hashed (SHA-256), CRC'd and counted in the
  * one pass that copies it into the archive. Entries of unknown size use data descriptors, and

@@ -26,7 +26,7 @@ import { verifyBackupArchive, type ArchiveVerification } from './verify-archive.
 import type { WarningCode } from '../errors/error-codes.js';
 
 /**
- * `pg_dump -Z` level used when the caller does not choose one (DECISIONS 11). Chosen from
+ * `pg_dump -Z` level used when the caller does not choose one (see docs/decisions.md#dump-compression-level). Chosen from
  * `npm run bench` figures: see docs/pipeline.md ("Compression level").
  */
 export const DEFAULT_DUMP_COMPRESSION_LEVEL = 1;

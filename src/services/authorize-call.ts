@@ -2,7 +2,7 @@ import { PermissionDeniedError } from '../errors/errors.js';
 import type { AuthorizationRequest, Authorizer } from '../ports/authorizer.js';
 
 /**
- * Asks the host's authorize hook (DECISIONS 23) and throws {@link PermissionDeniedError} unless
+ * Asks the host's authorize hook (see docs/decisions.md#permissions) and throws {@link PermissionDeniedError} unless
  * it answers `true`. Without a hook every call is allowed: the host then checks permissions in
  * its own HTTP layer. A hook that throws its own error (a `PermissionDeniedError` with more
  * details, say) has that error passed through unchanged.

@@ -20,11 +20,11 @@ import { errorLogFields } from './log-lines.js';
 /** The queue name of backup jobs. */
 export const BACKUP_JOB_NAME = 'backup';
 
-/** Default job time limit (DECISIONS 19): one hour. */
+/** Default job time limit (see docs/decisions.md#job-timeout): one hour. */
 export const DEFAULT_JOB_TIMEOUT_MS = 3_600_000;
 
 /**
- * The retry schedule of backup jobs (DECISIONS 18): three tries in all. The spec's waits
+ * The retry schedule of backup jobs (see docs/decisions.md#retries): three tries in all. The spec's waits
  * "0 s, 60 s, 300 s" are read as: the first try starts at once (0 s), the second 60 s after the
  * first failed, the third 300 s after the second failed. Only transient failures are retried.
  */

@@ -83,7 +83,7 @@ export interface Page<T> {
 }
 
 /**
- * The spec's download response (DECISIONS 21): one ZIP per backup, so `database_url` points at
+ * The spec's download response (see docs/decisions.md#download-urls): one ZIP per backup, so `database_url` points at
  * it and `filestore_url` / `manifest_url` are null (both are inside the ZIP).
  */
 export interface BackupDownloadUrls {

@@ -29,7 +29,7 @@ import { waitForBackup, type WaitForBackupOptions } from './wait-for-backup.js';
 export type { BackupVerificationResult, VerifyBackupOptions } from './verify-backup.js';
 export type { WaitForBackupOptions } from './wait-for-backup.js';
 
-/** The manual-backup rate limit (DECISIONS 22): requests per window per key. */
+/** The manual-backup rate limit (see docs/decisions.md#rate-limit-and-quota): requests per window per key. */
 export interface RateLimitSettings {
   limit: number;
   windowSeconds: number;
@@ -72,9 +72,9 @@ export interface BackupServiceOptions {
   manualRateLimit?: RateLimitSettings;
   /** The host's plan limits (default: unlimited). */
   quota?: QuotaLookup;
-  /** The host's permission hook; every call goes through it when given (DECISIONS 23). */
+  /** The host's permission hook; every call goes through it when given (see docs/decisions.md#permissions). */
   authorize?: Authorizer;
-  /** Time limit of one job try (default 3600 s, DECISIONS 19). */
+  /** Time limit of one job try (default 3600 s, see docs/decisions.md#job-timeout). */
   jobTimeoutMs?: number;
   /** Retry schedule (default (`BACKUP_JOB_RETRY`): 3 tries, waits 60 s and 300 s). */
   retry?: RetrySettings;
@@ -111,7 +111,7 @@ export interface ListBackupsQuery {
 
 /** Options of {@link BackupService.deleteBackup}. */
 export interface DeleteBackupOptions {
-  /** Remove the storage object now rather than at the next retention cleanup (DECISIONS 20). */
+  /** Remove the storage object now rather than at the next retention cleanup (see docs/decisions.md#deleting-a-backup). */
   purge?: boolean;
 }
 
@@ -221,7 +221,7 @@ export class BackupService {
   }
 
   /**
-   * The spec's `DELETE /backups/{id}` (DECISIONS 20): marks the backup `deleted` and keeps the
+   * The spec's `DELETE /backups/{id}` (see docs/decisions.md#deleting-a-backup): marks the backup `deleted` and keeps the
    * record for audit. Its storage object is removed by the next retention cleanup, or now with
    * `purge: true` (then the storage config's usage counters drop at once and the key is cleared,
    * so cleanup does not count it twice). Deleting a deleted backup changes nothing (with `purge`,
@@ -232,7 +232,7 @@ export class BackupService {
   }
 
   /**
-   * The spec's `GET /backups/{id}/download?expires_in=` (DECISIONS 21): a signed URL of the ZIP,
+   * The spec's `GET /backups/{id}/download?expires_in=` (see docs/decisions.md#download-urls): a signed URL of the ZIP,
    * valid `expires_in` seconds (300..86400, default 3600). Providers that cannot sign (FTP, SFTP,
    * local, memory) throw `UnsupportedOperationError` (`E_UNSUPPORTED`): use {@link openDownload}.
    */

@@ -14,7 +14,7 @@ export interface JobDeadline {
 }
 
 /**
- * Ties a job to a time limit measured on `clock` (DECISIONS 19: 3600 s by default), so a
+ * Ties a job to a time limit measured on `clock` (see docs/decisions.md#job-timeout: 3600 s by default), so a
  * `FakeClock` can expire it in a test without waiting. The returned signal also follows `outer`
  * (the queue's cancel signal).
  */

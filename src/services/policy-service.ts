@@ -33,7 +33,7 @@ export interface PolicyServiceOptions {
   storageConfigs?: StorageConfigRepository;
   clock?: Clock;
   events?: EventSink;
-  /** The host's permission hook (DECISIONS 23): `org.backups.create` for create and update, `org.backups.delete` for delete, `project.backups.view` for get. */
+  /** The host's permission hook (see docs/decisions.md#permissions): `org.backups.create` for create and update, `org.backups.delete` for delete, `project.backups.view` for get. */
   authorize?: Authorizer;
   /** New record ids (default: random UUIDs). */
   ids?: () => string;

@@ -22,7 +22,7 @@ export const QUOTA_COUNTED_STATUSES: readonly BackupStatus[] = Object.freeze(
  * An organisation's backup storage use against its quota: the spec's quota query (sum of
  * `compressed_size` of the organisation's backups not expired or deleted) and the host's limit.
  * `exceeded` is true when `used_bytes >= limit_bytes`; an unlimited quota (`null`) never is.
- * The backup service calls this before a manual backup (DECISIONS 22).
+ * The backup service calls this before a manual backup (see docs/decisions.md#rate-limit-and-quota).
  */
 export async function getQuotaStatus(deps: QuotaDeps, organizationId: string): Promise<QuotaStatus> {
   const used = await deps.backups.sumCompressedSize({ organization_id: organizationId, status: QUOTA_COUNTED_STATUSES });

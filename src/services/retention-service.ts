@@ -16,7 +16,7 @@ import type { ErrorCode } from '../errors/error-codes.js';
 export interface RetentionServiceOptions {
   backups: BackupRepository;
   storageConfigs: StorageConfigRepository;
-  /** Each environment's retention settings; environments without a policy use the spec's defaults (DECISIONS 13). */
+  /** Each environment's retention settings; environments without a policy use the spec's defaults (see docs/decisions.md#retention-classification). */
   policies?: BackupPolicyRepository;
   /** Builds storage providers (default: `createStorageProvider`). Providers it returns are closed after each cleanup. */
   storageProviders?: StorageProviderFactory;
@@ -97,7 +97,7 @@ export class RetentionService {
   }
 
   /**
-   * The check before a manual backup (DECISIONS 22): resolves with the usage when the
+   * The check before a manual backup (see docs/decisions.md#rate-limit-and-quota): resolves with the usage when the
    * organisation is within its quota, throws `QuotaExceededError` (`E_QUOTA_EXCEEDED`) when not.
    */
   async assertWithinQuota(organizationId: string): Promise<QuotaStatus> {
@@ -127,7 +127,7 @@ export class RetentionService {
    * (2) delete the storage objects of `expired` and `deleted` backups, lower their storage
    * config's usage counters and clear their keys (a missing object counts as deleted; a
    * provider error leaves the record as it was and is reported, so the next run retries);
-   * (3) apply promotions (DECISIONS 15). Emits `retention.*` events and returns the summary.
+   * (3) apply promotions (see docs/decisions.md#promotion). Emits `retention.*` events and returns the summary.
    */
   async runCleanup(now: Date = this.clock.now()): Promise<RetentionCleanupResult> {
     const result: RetentionCleanupResult = { expired: 0, deleted_storage: 0, promoted: 0, errors: [] };

@@ -6,7 +6,7 @@ import type { BackupPolicyRepository } from '../ports/repositories.js';
 /**
  * Where a {@link Scheduler} keeps the due instant of its own periodic jobs (retention cleanup),
  * claimed by compare-and-set so that, with several scheduler instances sharing one store,
- * each slot runs once (DECISIONS 7).
+ * each slot runs once (see docs/decisions.md#several-schedulers).
  */
 export interface ScheduleClaims {
   /** The due instant of job `name`, or null when none is recorded yet. */

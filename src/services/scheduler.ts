@@ -81,12 +81,12 @@ const RETENTION_JOB = 'retention-cleanup';
 /**
  * Starts scheduled backups when policies fall due, and runs retention cleanup daily.
  *
- * Hosts with their own cron call {@link Scheduler.tick} (every minute keeps DECISIONS 5's
+ * Hosts with their own cron call {@link Scheduler.tick} (every minute keeps the one-minute precision of docs/decisions.md#schedule-precision;
  * precision); others call {@link Scheduler.start}, which sleeps until the earliest
  * `next_backup_at` and ticks then. Each due slot is claimed by compare-and-set on
  * `next_backup_at`, so any number of instances sharing one repository start one backup per
- * slot (DECISIONS 7); after downtime a policy gets one catch-up backup, then runs on schedule
- * (DECISIONS 6).
+ * slot (see docs/decisions.md#several-schedulers); after downtime a policy gets one catch-up backup, then runs on schedule
+ * (see docs/decisions.md#missed-runs).
  */
 export class Scheduler {
   private readonly policies: BackupPolicyRepository;

@@ -1,4 +1,4 @@
-// Table tests of the GFS calendar: classification (DECISIONS 13) and expiry (DECISIONS 14) across
+// Table tests of the GFS calendar: classification (see docs/decisions.md#retention-classification) and expiry (see docs/decisions.md#expiry) across
 // zones, DST changes, Jan 1, month ends, leap days and every weekly_backup_day.
 import { describe, expect, it } from 'vitest';
 import { classifyRetention, computeExpiry, DEFAULT_RETENTION, type RetentionSettings, type RetentionType } from '../../../src/index.js';

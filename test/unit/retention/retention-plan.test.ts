@@ -1,4 +1,4 @@
-// planRetention: the GFS cleanup of one environment as a pure function (DECISIONS 13-16).
+// planRetention: the GFS cleanup of one environment as a pure function (see docs/decisions.md#retention-gfs).
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETENTION, planRetention, ValidationError, type Backup, type RetentionSettings } from '../../../src/index.js';
 import { backup } from './fixtures.js';
@@ -74,7 +74,7 @@ describe('planRetention', () => {
     expect(ids(planRetention([b, newer], NO_PROMOTION, new Date('2026-03-10T02:00:00.001Z'))).expire).toEqual(['x']);
   });
 
-  it('never expires the newest completed backup (DECISIONS 16), even when every backup is past its expiry', () => {
+  it('never expires the newest completed backup (see docs/decisions.md#newest-backup-kept), even when every backup is past its expiry', () => {
     const backups = daily('2026-03-02T02:00:00Z', 4);
     backups.push(backup({ id: 'failed-later', status: 'failed', created_at: '2026-03-20T02:00:00Z', expires_at: '2026-03-27T02:00:00Z' }));
     const plan = planRetention(backups, UTC, new Date('2026-04-30T03:00:00Z'));
@@ -197,7 +197,7 @@ describe('planRetention', () => {
     ]);
   });
 
-  it('retention 0 keeps nothing in that tier: its backups expire at the next cleanup (DECISIONS 14)', () => {
+  it('retention 0 keeps nothing in that tier: its backups expire at the next cleanup (see docs/decisions.md#expiry)', () => {
     const p: RetentionSettings = { ...DEFAULT_RETENTION, daily_retention: 0 };
     // Mon..Thu dailies (expiring at creation), with Jan 1 and Sun Mar 1 as context.
     const backups = [...daily('2026-03-09T02:00:00Z', 4, p), on('2026-01-01', p), on('2026-03-01', p)];

@@ -98,7 +98,7 @@ describe('zoned time', () => {
     expect(zoneOffsetMs(Date.parse('2026-03-29T01:00:00Z'), 'Europe/Brussels')).toBe(2 * h);
   });
 
-  it('instantFromZoned: plain times, a spring-forward gap shifted forward, a fall-back overlap at its first occurrence (DECISIONS 4)', () => {
+  it('instantFromZoned: plain times, a spring-forward gap shifted forward, a fall-back overlap at its first occurrence (see docs/decisions.md#daylight-saving-time)', () => {
     const iso = (...a: Parameters<typeof instantFromZoned>) => instantFromZoned(...a).toISOString();
     expect(iso(2026, 6, 1, 2, 0, 0, 'Europe/Brussels')).toBe('2026-06-01T00:00:00.000Z');
     expect(iso(2026, 3, 29, 2, 30, 0, 'Europe/Brussels')).toBe('2026-03-29T01:30:00.000Z'); // 03:30 CEST

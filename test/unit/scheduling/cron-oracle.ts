@@ -2,7 +2,7 @@
  * An independent, brute-force statement of when a cron schedule fires, used to check `nextRun`.
  * It shares no code with src/: it walks real instants one step at a time, reads the wall clock
  * through its own Intl formatter, matches fields with its own tiny cron reader, and applies
- * DECISIONS 4 in the instant domain:
+ * the DST rules of docs/decisions.md#daylight-saving-time in the instant domain:
  * - an instant fires when its wall time matches, unless that wall time was already seen earlier
  *   (second pass of a repeated hour) and the hour field is not `*`;
  * - during the first `gap` after a spring-forward change, the instant also fires when the
@@ -108,7 +108,7 @@ export function matcher(expr: string): { matches: (w: Wall) => boolean; everyHou
 }
 
 /**
- * Every instant in (from, to] at which `expr` fires in `tz`, per DECISIONS 4. Walks in steps of
+ * Every instant in (from, to] at which `expr` fires in `tz`, per the DST rules of docs/decisions.md#daylight-saving-time. Walks in steps of
  * 15 minutes when every minute value is a multiple of 15 (exact for zones whose offsets and
  * changes are multiples of 15 minutes, as all zones used in these tests are), else 1 minute.
  */

@@ -106,7 +106,7 @@ describe('scheduled backups end to end', () => {
     const brusselsBackups = (await backups.find({ environment_id: brussels.environment_id })).reverse();
     expect(brusselsBackups.map((b) => localTime(b.created_at, 'Europe/Brussels'))).toEqual([
       '2026-03-28 02:30',
-      '2026-03-29 03:30', // 02:30 does not exist that night (DECISIONS 4)
+      '2026-03-29 03:30', // 02:30 does not exist that night (see docs/decisions.md#daylight-saving-time)
       '2026-03-30 02:30',
       '2026-03-31 02:30',
     ]);

@@ -66,7 +66,7 @@ describe("nextRun: the spec's Common Schedules", () => {
     }
   }
 
-  it('reads day of week as standard cron: 0 and 7 are Sunday, 1 is Monday (DECISIONS 1)', () => {
+  it('reads day of week as standard cron: 0 and 7 are Sunday, 1 is Monday (see docs/decisions.md#cron-day-of-week)', () => {
     const from = new Date('2026-01-01T00:00:00Z'); // a Thursday
     expect(nextRun('0 3 * * 0', 'UTC', from).toISOString()).toBe('2026-01-04T03:00:00.000Z');
     expect(nextRun('0 3 * * 7', 'UTC', from).toISOString()).toBe('2026-01-04T03:00:00.000Z');
@@ -109,7 +109,7 @@ describe("nextRun: the spec's Common Schedules", () => {
   });
 });
 
-// DECISIONS 4 across every DST change of 2026 and 2027 in three zones.
+// The DST rules (see docs/decisions.md#daylight-saving-time) across every DST change of 2026 and 2027 in three zones.
 const DST_ZONES = ['Europe/Brussels', 'America/New_York', 'Australia/Sydney'];
 const DST_CRONS = [
   '0 2 * * *',
@@ -133,7 +133,7 @@ describe('nextRun across the DST changes of 2026 and 2027', () => {
     });
     for (const change of changes) {
       const kind = change.afterMinutes > change.beforeMinutes ? 'spring forward' : 'fall back';
-      it(`${tz} ${kind} at ${change.at.toISOString()}: every schedule matches the brute-force reading of DECISIONS 4`, () => {
+      it(`${tz} ${kind} at ${change.at.toISOString()}: every schedule matches the brute-force reading of the DST rules (docs/decisions.md#daylight-saving-time)`, () => {
         const from = new Date(change.at.getTime() - 36 * 3_600_000);
         const to = new Date(change.at.getTime() + 36 * 3_600_000);
         for (const cron of DST_CRONS) {

@@ -47,7 +47,7 @@ describe('Scheduler runner (start/stop) on simulated time', () => {
     expect(new Set(local.map((l) => l.slice(0, 10))).size).toBe(365);
     expect(local[0]).toBe('2026-01-01 02:00');
     expect(local.at(-1)).toBe('2026-12-31 02:00');
-    // DECISIONS 4: 02:00 does not exist on 29 March (runs at 03:00 CEST); on 25 October it happens twice (runs once, the first).
+    // DST (see docs/decisions.md#daylight-saving-time): 02:00 does not exist on 29 March (runs at 03:00 CEST); on 25 October it happens twice (runs once, the first).
     expect(local.filter((l) => !l.endsWith(' 02:00'))).toEqual(['2026-03-29 03:00']);
     expect(starter.started.filter((s) => s.at.startsWith('2026-10-25'))).toMatchObject([{ at: '2026-10-25T00:00:00.000Z' }]);
     // Started at the very instant of the slot, never late.
