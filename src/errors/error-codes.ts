@@ -138,8 +138,8 @@ export const ERROR_CODES = {
   },
   E_CANCELLED: {
     raisedAs: 'CancelledError',
-    meaning: 'Someone cancelled the backup (cancelBackup); it ended failed with nothing left in storage.',
-    action: 'Nothing: it was asked for. Start a new backup if that was a mistake.',
+    meaning: 'Someone cancelled the backup (cancelBackup) or restore (cancelRestore); it ended failed with nothing left behind.',
+    action: 'Nothing: it was asked for. Start it again if that was a mistake.',
   },
   E_ADAPTER: {
     raisedAs: 'BackupSdkError',

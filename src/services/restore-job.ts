@@ -4,7 +4,7 @@ import { classifyRetention, DEFAULT_RETENTION } from '../domain/retention-classi
 import { isInside, parentFolder, restoreNames } from '../domain/restore-names.js';
 import type { RestoreRequest } from '../domain/restore-request.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
-import { AbortedError, NotFoundError, ValidationError } from '../errors/errors.js';
+import { AbortedError, CancelledError, NotFoundError, ValidationError } from '../errors/errors.js';
 import { RestoreError } from '../errors/restore-error.js';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../ports/environment-resolver.js';
 import type { JobContext } from '../ports/job-queue.js';
@@ -282,7 +282,8 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     return { success: true, task_id: running.id };
   } catch (thrown) {
     const error =
-      deadline.timeoutError ?? (cancel.signal.aborted ? new AbortedError('Restore', new Error('cancelled on request')) : thrown);
+      deadline.timeoutError ??
+      (cancel.signal.aborted ? new CancelledError(`Restore ${task.id}`, { details: { task_id: task.id } }) : thrown);
     const failure = await failRestore(deps, running, writer?.journal ?? null, target, error, swapContext);
     throw failure;
   } finally {
@@ -364,7 +365,7 @@ async function assertFree(target: RestoreTarget, journal: RestoreJournal, signal
 async function checkCancel(w: JournalWriter, signal: AbortSignal): Promise<void> {
   const journal = await w.refresh();
   if (signal.aborted) throw signal.reason instanceof BackupSdkError ? signal.reason : new AbortedError('Restore', signal.reason);
-  if (journal.cancel_requested) throw new AbortedError('Restore', new Error('cancelled on request'));
+  if (journal.cancel_requested) throw new CancelledError(`Restore ${w.current.id}`, { details: { task_id: w.current.id } });
 }
 
 async function storageOf(deps: RestoreJobDeps, backup: Backup): Promise<StorageProvider> {

@@ -219,7 +219,7 @@ export class RestoreService {
   /**
    * Cancels a restore. A queued one ends `failed` at once (its job then does nothing). A running
    * one is asked to stop: in this process at once, in another at its next step; it then rolls
-   * back like any failure and ends `failed` with `E_ABORTED`. Once its swap has begun a restore
+   * back like any failure and ends `failed` with `E_CANCELLED`. Once its swap has begun a restore
    * is finished (or rolled back on failure), never stopped half-way: a cancel then has no effect.
    * A restore that already ended is returned unchanged.
    */
@@ -235,7 +235,7 @@ export class RestoreService {
           status: 'failed',
           error_message: message,
           completed_at: this.clock.now().toISOString(),
-          result: { error: { code: 'E_ABORTED', message, details: {} } },
+          result: { error: { code: 'E_CANCELLED', message, details: {} } },
         },
         message,
       );

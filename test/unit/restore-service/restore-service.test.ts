@@ -297,7 +297,7 @@ describe('RestoreService: cancel', () => {
     expect(h.target.databaseHash(h.env.db_name)).toBe(h.before.db);
   });
 
-  it('a running restore stops, rolls back and fails with E_ABORTED', async () => {
+  it('a running restore stops, rolls back and fails with E_CANCELLED', async () => {
     const h = await makeRestoreHarness({ archive: { hang: true } });
     const worker = h.restores.startWorker();
     const task = await h.restores.restoreBackup(h.backup.id, { mode: 'replace' });
@@ -308,7 +308,7 @@ describe('RestoreService: cancel', () => {
     await worker.close();
     const ended = (await h.tasks.get(task.id))!;
     expect(ended.status).toBe('failed');
-    expect(journalOf(ended)!.error).toMatchObject({ code: 'E_ABORTED' });
+    expect(journalOf(ended)!.error).toMatchObject({ code: 'E_CANCELLED' });
     expect(h.target.databaseHash(h.env.db_name)).toBe(h.before.db);
     expect(h.leftovers()).toEqual({ databases: [], folders: [] });
   });
