@@ -5,7 +5,12 @@ import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBackupSource, ValidationError, type SourceConfig } from '../../../src/index.js';
 import { dockerDumpArgv, dockerFilestorePath, dockerTarArgv } from '../../../src/sources/docker-source.js';
-import { absoluteFolderProblem, containerNameProblem, relativePathProblem } from '../../../src/sources/source-identifiers.js';
+import {
+  absoluteFolderProblem,
+  containerNameProblem,
+  relativePathProblem,
+  textArgumentProblem,
+} from '../../../src/sources/source-identifiers.js';
 
 const RUNS = 1000;
 const HOST_KEY = 'SHA256:' + 'A'.repeat(43);
@@ -173,6 +178,16 @@ describe('folders and arguments of every source', () => {
         expect(tar[3]!.startsWith('-')).toBe(false);
         const folder = dockerFilestorePath(config as never);
         expect(folder.split('/').includes('..')).toBe(false);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`property (${RUNS} runs): a plain argument is accepted exactly when it is a non-empty string without NUL`, () => {
+    fc.assert(
+      fc.property(fc.oneof(hostileText, fc.string(), fc.constantFrom(undefined, null, 0, {}, [])), (value) => {
+        const ok = textArgumentProblem(value) === null;
+        expect(ok).toBe(typeof value === 'string' && value !== '' && !value.includes('\0'));
       }),
       { numRuns: RUNS },
     );
