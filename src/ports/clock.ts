@@ -18,17 +18,26 @@ export const systemClock: Clock = {
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
+      // Timers run on a monotonic clock and may fire a millisecond before the wall clock
+      // (`now()`) shows `ms` elapsed; re-arm for the remainder so a sleeper never wakes early.
+      const deadline = Date.now() + Math.max(0, ms);
+      let timer: ReturnType<typeof setTimeout>;
+      const arm = (): void => {
+        timer = setTimeout(
+          () => {
+            const left = deadline - Date.now();
+            if (left > 0) return arm();
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+      };
       const onAbort = () => {
         clearTimeout(timer);
         reject(signal?.reason);
       };
+      arm();
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
