@@ -104,13 +104,24 @@ export async function restoreArchive(options: RestoreArchiveOptions): Promise<Re
 
     await target.createDatabase(database, { signal });
     created.database = true;
-    const databaseBytes = await restoreDatabase(archive, options, signal);
-
-    let filestore: FilestoreGuardResult = { bytes: 0, entries: 0 };
-    if (withFilestore) {
-      created.folder = true;
-      filestore = await restoreFilestore(archive, options, filestoreFolder, limits, signal);
-    }
+    if (withFilestore) created.folder = true;
+    // The database and the filestore go in at the same time: pg_restore waits on PostgreSQL while
+    // the filestore is gunzipped and checked here. The first failure stops the other part.
+    let firstFailure: unknown = null;
+    const stopOthers = (error: unknown): never => {
+      firstFailure ??= error;
+      controller.abort(error);
+      throw error;
+    };
+    const [db, fs] = await Promise.allSettled([
+      restoreDatabase(archive, options, signal).catch(stopOthers),
+      withFilestore
+        ? restoreFilestore(archive, options, filestoreFolder, limits, signal).catch(stopOthers)
+        : Promise.resolve<FilestoreGuardResult>({ bytes: 0, entries: 0 }),
+    ]);
+    if (db.status === 'rejected' || fs.status === 'rejected') throw firstFailure;
+    const databaseBytes = db.value;
+    const filestore = fs.value;
     return { manifest, database_bytes: databaseBytes, filestore_bytes: filestore.bytes, filestore_entries: filestore.entries };
   } catch (error) {
     controller.abort(error);
