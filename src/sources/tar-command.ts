@@ -32,7 +32,7 @@ const GZIP_DEFAULT_LEVEL = 6;
 
 /**
  * `tar -czf - -C <parent> -- <name>`: a gzip tarball on stdout whose entries start with the
- * folder's own name (`mydb/ab/abcdef...`), as the spec's `tar -czf - -C /var/lib/odoo/filestore {db}`.
+ * folder's own name (`mydb/ab/abcdef...`), as `tar -czf - -C /var/lib/odoo/filestore <db>` typed by hand.
  * `--` keeps a name starting with `-` from being read as an option.
  *
  * With `compression`, the same tarball is gzipped by `pigz -<level>` when the host has pigz (all
