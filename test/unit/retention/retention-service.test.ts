@@ -1,9 +1,9 @@
 // RetentionService against the in-memory repositories, with the memory provider and the local
 // provider on real files.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -240,10 +240,11 @@ describe('RetentionService.runCleanup', () => {
   it('leaves the record as it was when the provider fails, reports it, and the next run retries', async () => {
     const w = await world('local', root);
     const b = await stored(w, '2026-03-01T02:00:00Z', 'env-a', UTC, { status: 'expired' });
-    // A real failure of the local provider: the object's path is now a folder, which rm refuses.
-    const path = join(root, ...b.database_key!.split('/'));
-    await rm(path);
-    await mkdir(join(path, 'inside'), { recursive: true });
+    // A real failure of the local provider: the object's folder is now a symbolic link (to the
+    // same files), which the provider refuses to follow out of its root.
+    const folder = dirname(join(root, ...b.database_key!.split('/')));
+    await rename(folder, `${folder}.moved`);
+    await symlink(`${folder}.moved`, folder);
     const before = (await w.configs.get(w.config.id))!;
 
     const result = await w.service().runCleanup();
@@ -262,7 +263,8 @@ describe('RetentionService.runCleanup', () => {
     expect(await w.configs.get(w.config.id)).toEqual(before);
     expect(w.events.ofType('retention.error' as never)).toHaveLength(1);
 
-    await rm(path, { recursive: true });
+    await rm(folder);
+    await rename(`${folder}.moved`, folder);
     expect(await w.service().runCleanup()).toEqual({ expired: 0, deleted_storage: 1, promoted: 0, errors: [] });
     expect((await w.configs.get(w.config.id))!.object_count).toBe(before.object_count - 1);
   });
