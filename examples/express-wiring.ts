@@ -1,5 +1,5 @@
 /**
- * Wiring the SDK into an HTTP host: the spec's backup endpoints and its SSE stream, on node:http
+ * Wiring the SDK into an HTTP host: the product's backup endpoints and its SSE stream, on node:http
  * (an Express app maps one to one: each route below is one `app.get/post/delete`).
  *
  *   npx tsx examples/express-wiring.ts        # then, in another shell:
@@ -71,7 +71,7 @@ function actorOf(req: IncomingMessage): Actor | null {
   return typeof id === 'string' ? { id, rate_limit_key: req.socket.remoteAddress ?? id } : null;
 }
 
-/** The spec's routes over a {@link BackupService}. */
+/** The product's routes over a {@link BackupService}. */
 export function createBackupHttpServer(service: BackupService, sse: SseHub): Server {
   return createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

@@ -21,7 +21,7 @@ export async function describeEnvironment(id: string): Promise<ResolvedEnvironme
     project_id: env.project,
     db_name: env.db,
     odoo_version: '18.0',
-    // The spec's layout: `docker exec {env}_db pg_dump ...` and `docker exec {env}_odoo tar ...`.
+    // The product's layout: `docker exec {env}_db pg_dump ...` and `docker exec {env}_odoo tar ...`.
     source: defaultDockerSource(id, env.db),
     snapshot: {
       environment: { id, name: 'production', db_name: env.db },

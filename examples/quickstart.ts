@@ -21,7 +21,7 @@ export const sdk = createBackupSdk({ ...repos, environments, queue });
 sdk.backups.startWorker({ concurrency: 4 }); // in each worker process
 sdk.scheduler.start(); // cron + daily GFS cleanup
 
-// In your HTTP handler, after your own auth: the spec's POST .../backups, minus HTTP.
+// In your HTTP handler, after your own auth: the product's POST .../backups, minus HTTP.
 export const handlePost = (envId: string, body: Record<string, unknown>, user: { id: string; ip: string }) =>
   sdk.backups.createBackup(envId, body, { id: user.id, rate_limit_key: user.ip });
 // readme:end

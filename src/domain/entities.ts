@@ -5,10 +5,10 @@ import type { EnvironmentSnapshot } from './environment-snapshot.js';
 export type IsoDateTime = string;
 
 /**
- * A backup record: every column of the spec's `backups` table, in its wire (snake_case) names.
+ * A backup record: every column of the product's `backups` table, in its wire (snake_case) names.
  *
  * Deviations, documented in docs/decisions.md: the table's `create_date` / `write_date` are
- * `created_at` / `updated_at` (the names the spec's API returns); `organization_id`,
+ * `created_at` / `updated_at` (the names the product's API returns); `organization_id`,
  * `project_id` and `include_filestore` are added so quota queries and jobs need no joins.
  */
 export interface Backup {
@@ -112,7 +112,7 @@ export interface StorageConfig {
   updated_at: IsoDateTime;
 }
 
-/** A unit of asynchronous work as users see it (the spec's `tasks` table). */
+/** A unit of asynchronous work as users see it (the product's `tasks` table). */
 export interface Task {
   id: string;
   task_type: TaskType;

@@ -1,5 +1,5 @@
 /**
- * The spec's `environment_snapshot`: the state of an environment when it was backed up.
+ * The product's `environment_snapshot`: the state of an environment when it was backed up.
  * Never holds a secret (no passwords, keys or tokens): hosts build it from public fields only.
  */
 export interface EnvironmentSnapshot {

@@ -5,7 +5,7 @@ import { BACKUP_TYPES, RETENTION_TYPES } from './enums.js';
 import type { EnvironmentSnapshot } from './environment-snapshot.js';
 
 /**
- * The archive's `manifest.json` (see docs/decisions.md#manifest): every field of the spec's example, plus added
+ * The archive's `manifest.json` (see docs/decisions.md#manifest): every field of the product's example, plus added
  * fields (tool versions, `include_filestore`, `entries`). Pure: build, serialize, parse.
  */
 

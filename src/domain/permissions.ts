@@ -16,7 +16,7 @@ export const Permission = {
 /** One of the permission names. */
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
-/** The spec's default role names. */
+/** The product's default role names. */
 export type Role = 'portal_admin' | 'org_owner' | 'org_admin' | 'org_member' | 'project_admin' | 'project_member';
 
 const ALL = Object.values(Permission) as Permission[];

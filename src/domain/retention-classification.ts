@@ -8,7 +8,7 @@ export type RetentionSettings = Pick<
   'daily_retention' | 'weekly_retention' | 'monthly_retention' | 'yearly_retention' | 'weekly_backup_day' | 'timezone'
 >;
 
-/** The spec's defaults (7 daily, 4 weekly, 12 monthly, 2 yearly; weekly on Sunday; UTC). */
+/** The default settings (7 daily, 4 weekly, 12 monthly, 2 yearly; weekly on Sunday; UTC). */
 export const DEFAULT_RETENTION: Readonly<RetentionSettings> = Object.freeze({
   daily_retention: 7,
   weekly_retention: 4,
@@ -38,7 +38,7 @@ export function classifyRetention(
 }
 
 /**
- * The spec's expiry table (see docs/decisions.md#expiry): daily + N days, weekly + N weeks, monthly + N x 30 days,
+ * The product's expiry table (see docs/decisions.md#expiry): daily + N days, weekly + N weeks, monthly + N x 30 days,
  * yearly + N x 365 days, permanent never (`null`). Durations are exact (24 h days), counted from
  * `createdAt`.
  */

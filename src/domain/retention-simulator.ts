@@ -15,17 +15,17 @@ export interface TimeOfDay {
 
 /** Inputs of {@link simulateRetention}. */
 export interface RetentionSimulationOptions {
-  /** GFS settings (default: the spec's 7/4/12/2, weekly on Sunday, UTC). */
+  /** GFS settings (default: the product's 7/4/12/2, weekly on Sunday, UTC). */
   policy?: RetentionSettings;
   /** The first simulated day: its calendar date in the policy's timezone is day 0. */
   start: Date | IsoDateTime;
   /** How many days to simulate. */
   days: number;
-  /** When scheduled backups run each day, on the policy's wall clock (default: 02:00, the spec's `0 2 * * *`). */
+  /** When scheduled backups run each day, on the policy's wall clock (default: 02:00, the product's `0 2 * * *`). */
   backupTimes?: readonly TimeOfDay[];
-  /** When the daily cleanup runs, in UTC (default 03:00, as the spec's retention job). */
+  /** When the daily cleanup runs, in UTC (default 03:00, as the product's retention job). */
   cleanupTime?: TimeOfDay;
-  /** Bytes of each backup (default 1 GB, as the spec's storage example). */
+  /** Bytes of each backup (default 1 GB, as the product's storage example). */
   backupBytes?: number;
   /** Backups for which this returns true fail (never complete), e.g. to simulate an outage. */
   fails?: (at: Date, index: number) => boolean;
@@ -62,7 +62,7 @@ export interface RetentionSimulationResult {
   /** The retained backups after the last cleanup, newest first. */
   retained_backups: { id: string; created_at: IsoDateTime; retention_type: RetentionType; expires_at: IsoDateTime | null }[];
   retained_bytes: number;
-  /** Keeping every scheduled backup of the last 365 days (the spec's "without GFS" case). */
+  /** Keeping every scheduled backup of the last 365 days (the product's "without GFS" case). */
   baseline_bytes: number;
   /** `1 - retained_bytes / baseline_bytes`, e.g. 0.93. */
   reduction: number;

@@ -33,7 +33,7 @@ export interface LocalSource {
   pg_bin_dir?: string;
 }
 
-/** The spec's way: `docker exec {env}_db pg_dump ...` and `docker exec {env}_odoo tar ...`. */
+/** The product's way: `docker exec {env}_db pg_dump ...` and `docker exec {env}_odoo tar ...`. */
 export interface DockerSource {
   kind: 'docker';
   /** Container running PostgreSQL, by default `{environment_id}_db`. */
@@ -85,7 +85,7 @@ export interface SshSource {
 export type SourceConfig = LocalSource | DockerSource | SshSource;
 
 /**
- * The spec's Docker layout for an environment: containers `{environment_id}_db` and
+ * The product's Docker layout for an environment: containers `{environment_id}_db` and
  * `{environment_id}_odoo`, user `odoo`, filestore under `/var/lib/odoo/filestore`.
  */
 export function defaultDockerSource(

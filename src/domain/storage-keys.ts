@@ -12,7 +12,7 @@ export interface BackupKeyParts {
 }
 
 /**
- * The spec's key layout: `organizations/{org}/projects/{project}/environments/{env}/{backup_id}.zip`.
+ * The product's key layout: `organizations/{org}/projects/{project}/environments/{env}/{backup_id}.zip`.
  * Rejects any id that could escape its prefix (`..`, `/`, `\`, NUL, spaces) with a {@link ValidationError}.
  */
 export function backupStorageKey(parts: BackupKeyParts): string {

@@ -5,12 +5,12 @@ import { BACKUP_STATUSES, BACKUP_TYPES, RETENTION_TYPES } from './enums.js';
 import { isValidTimeZone } from './zoned-time.js';
 
 /**
- * Input schemas of the spec, as zod schemas. Hosts may reuse them in their own HTTP layer;
+ * Input schemas of the product, as zod schemas. Hosts may reuse them in their own HTTP layer;
  * services validate with {@link parseInput}, which throws a {@link ValidationError} naming
  * every bad field before any side effect.
  */
 
-/** A UUID (any version), as the spec's ids are. */
+/** A UUID (any version), as the product's ids are. */
 export const UuidSchema = z.uuid({ message: 'must be a UUID' });
 
 /** True when `expr` is a 5-field cron expression cron-parser accepts. */
@@ -73,7 +73,7 @@ const intIn = (min: number, max: number) =>
     .min(min, { message: `must be >= ${min}` })
     .max(max, { message: `must be <= ${max}` });
 
-/** The spec's `BackupCreate` request body. */
+/** The product's `BackupCreate` request body. */
 export const BackupCreateSchema = z.strictObject({
   backup_type: BackupTypeSchema.default('manual'),
   storage_config_id: UuidSchema.nullish().transform((v) => v ?? null),
@@ -99,7 +99,7 @@ const policyFields = {
   notify_on_failure: z.boolean(),
 };
 
-/** The spec's `BackupPolicyCreate`, with the spec's defaults for omitted fields. */
+/** The product's `BackupPolicyCreate`, with the default settings for omitted fields. */
 export const BackupPolicyCreateSchema = z.strictObject({
   is_enabled: policyFields.is_enabled.default(true),
   schedule_cron: policyFields.schedule_cron.default('0 2 * * *'),
@@ -118,7 +118,7 @@ export type BackupPolicyCreate = z.output<typeof BackupPolicyCreateSchema>;
 /** What callers may send as a {@link BackupPolicyCreate}. */
 export type BackupPolicyCreateInput = z.input<typeof BackupPolicyCreateSchema>;
 
-/** The spec's PATCH body for a policy: any subset of the create fields; only given fields change. */
+/** The product's PATCH body for a policy: any subset of the create fields; only given fields change. */
 export const BackupPolicyUpdateSchema = z.strictObject({
   is_enabled: policyFields.is_enabled.optional(),
   schedule_cron: policyFields.schedule_cron.optional(),
@@ -141,7 +141,7 @@ const queryInt = (min: number, max: number, dflt: number) =>
     .preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), intIn(min, max))
     .default(dflt) as unknown as z.ZodDefault<z.ZodNumber>;
 
-/** Filters and paging of the spec's list endpoint: page >= 1, page_size 1..100 (default 20). */
+/** Filters and paging of the product's list endpoint: page >= 1, page_size 1..100 (default 20). */
 export const BackupListQuerySchema = z.strictObject({
   status: BackupStatusSchema.optional(),
   backup_type: BackupTypeSchema.optional(),

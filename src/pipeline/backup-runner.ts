@@ -39,7 +39,7 @@ export interface BackupRunnerDeps {
   backups: BackupRepository;
   storageConfigs: StorageConfigRepository;
   environments: EnvironmentResolver;
-  /** Retention settings (classification/expiry); spec defaults without one. */
+  /** Retention settings (classification/expiry); default settings without one. */
   policies?: BackupPolicyRepository;
   /** Default: `createStorageProvider` (src/storage). */
   storageProviders?: StorageProviderFactory;

@@ -2,7 +2,7 @@ import type { Permission } from '../domain/permissions.js';
 
 /** Who is asking. Opaque to the SDK except for `id` (stored as `created_by`). */
 export interface Actor {
-  /** User id (a UUID in the spec), or null for the system. */
+  /** User id (a UUID in the product), or null for the system. */
   id: string | null;
   /** Key for the manual-backup rate limit (an IP or a user id); defaults to `id`. */
   rate_limit_key?: string;

@@ -16,7 +16,7 @@ export interface ResolvedEnvironment {
    * `filestoreCompressionLevel`: e.g. 6 for a filestore of mostly text documents.
    */
   filestore_compression_level?: number;
-  /** The spec's environment_snapshot, without secrets (the SDK sets `timestamp`). */
+  /** The product's environment_snapshot, without secrets (the SDK sets `timestamp`). */
   snapshot: Omit<EnvironmentSnapshot, 'timestamp'>;
 }
 

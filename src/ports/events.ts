@@ -1,7 +1,7 @@
 import type { BackupStatus, TaskStatus } from '../domain/enums.js';
 import type { WarningCode } from '../errors/error-codes.js';
 
-/** The spec's SSE `task.status` event payload. */
+/** The product's SSE `task.status` event payload. */
 export interface TaskStatusEvent {
   type: 'task.status';
   data: {

@@ -1,6 +1,6 @@
 /**
  * The host's plan limits: how many bytes of backup storage an organisation may use
- * (`null` = unlimited). The spec's plans: Free 5 GB, Starter 50 GB, Professional 200 GB,
+ * (`null` = unlimited). The product's plans: Free 5 GB, Starter 50 GB, Professional 200 GB,
  * Business 500 GB, Enterprise unlimited.
  */
 export type QuotaLookup = (organizationId: string) => Promise<number | null> | number | null;
@@ -8,7 +8,7 @@ export type QuotaLookup = (organizationId: string) => Promise<number | null> | n
 /** An organisation's backup storage use against its quota. */
 export interface QuotaStatus {
   organization_id: string;
-  /** The spec's `total_backup_storage`: sum of compressed_size of backups not expired or deleted. */
+  /** The product's `total_backup_storage`: sum of compressed_size of backups not expired or deleted. */
   used_bytes: number;
   /** The quota, or null for unlimited. */
   limit_bytes: number | null;

@@ -41,7 +41,7 @@ export interface BackupRepository {
   list(filter: BackupFilter, page: PageRequest): Promise<{ items: Backup[]; total: number }>;
   /** Every match, newest first. For retention and summaries of one environment. */
   find(filter: BackupFilter): Promise<Backup[]>;
-  /** Sum of `compressed_size` over matches (the spec's quota query). */
+  /** Sum of `compressed_size` over matches (the product's quota query). */
   sumCompressedSize(filter: BackupFilter): Promise<number>;
   /** Distinct environment ids that have at least one backup matching `filter`. */
   listEnvironmentIds(filter?: BackupFilter): Promise<string[]>;

@@ -45,7 +45,7 @@ export interface ConnectionTestStep {
   message?: string;
 }
 
-/** The spec's "test storage connection" result. */
+/** The product's "test storage connection" result. */
 export interface ConnectionTestResult {
   ok: boolean;
   steps: ConnectionTestStep[];

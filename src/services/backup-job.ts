@@ -24,14 +24,14 @@ export const BACKUP_JOB_NAME = 'backup';
 export const DEFAULT_JOB_TIMEOUT_MS = 3_600_000;
 
 /**
- * The retry schedule of backup jobs (see docs/decisions.md#retries): three tries in all. The spec's waits
+ * The retry schedule of backup jobs (see docs/decisions.md#retries): three tries in all. The product's waits
  * "0 s, 60 s, 300 s" are read as: the first try starts at once (0 s), the second 60 s after the
  * first failed, the third 300 s after the second failed. Only transient failures are retried.
  */
 export const BACKUP_JOB_RETRY = Object.freeze({ attempts: 3, backoffMs: Object.freeze([60_000, 300_000]) as readonly number[] });
 
 /**
- * What a backup job carries: the spec's `execute_backup` arguments. Only `task_id` and
+ * What a backup job carries: the product's `execute_backup` arguments. Only `task_id` and
  * `backup_id` are read; the rest is there for people inspecting the queue.
  */
 export interface BackupJobPayload {

@@ -45,7 +45,7 @@ export function errorMessageOf(error: unknown): string {
 
 /**
  * Moves a task to `patch.status` (checked against TASK_TRANSITIONS) with a compare-and-set on its
- * current status, and emits the spec's `task.status` event. Passes through `queued` when the
+ * current status, and emits the product's `task.status` event. Passes through `queued` when the
  * target cannot be reached directly (a task that failed and is retried: failed -> queued -> running).
  */
 export async function moveTask(
@@ -122,7 +122,7 @@ export async function moveBackup(
   return updated;
 }
 
-/** The storage key of a backup's ZIP: the recorded one, else the spec's layout. */
+/** The storage key of a backup's ZIP: the recorded one, else the product's layout. */
 export function objectKeyOf(backup: Backup): string {
   return (
     backup.database_key ??
@@ -192,7 +192,7 @@ export async function resetForRetry(
   return moveBackup(deps, backup, { ...CLEAN_TRY_FIELDS, status: 'pending' }, message);
 }
 
-/** Whether the environment's policy asks for this notification (no policy: failures only, the spec's defaults). */
+/** Whether the environment's policy asks for this notification (no policy: failures only, the default settings). */
 async function wantsNotification(deps: Pick<LifecycleDeps, 'policies'>, environmentId: string, success: boolean): Promise<boolean> {
   const policy = deps.policies ? await deps.policies.getByEnvironment(environmentId) : null;
   if (success) return policy?.notify_on_success ?? false;
@@ -244,7 +244,7 @@ export async function safeNotify(
 
 /**
  * Records how a scheduled backup ended on its environment's policy (`last_backup_status`), as the
- * spec's scheduler does. Other backup types leave the policy alone.
+ * product's scheduler does. Other backup types leave the policy alone.
  */
 export async function recordPolicyOutcome(
   deps: Pick<LifecycleDeps, 'policies'>,

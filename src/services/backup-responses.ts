@@ -2,12 +2,12 @@ import type { Backup, IsoDateTime } from '../domain/entities.js';
 import type { BackupStatus, BackupType, RetentionType } from '../domain/enums.js';
 
 /**
- * The response shapes of the spec's backup endpoints, field for field, so a host can return
+ * The response shapes of the product's backup endpoints, field for field, so a host can return
  * them as JSON unchanged. Records hold more (keys, snapshots, error details); these shapes are
  * what a client of the REST API sees.
  */
 
-/** The spec's `201 Created` body of `POST .../environments/{id}/backups`. */
+/** The product's `201 Created` body of `POST .../environments/{id}/backups`. */
 export interface BackupCreatedResponse {
   id: string;
   environment_id: string;
@@ -26,7 +26,7 @@ export interface BackupCreatedResponse {
   created_at: IsoDateTime;
 }
 
-/** One item of the spec's list endpoint. */
+/** One item of the product's list endpoint. */
 export interface BackupListItem {
   id: string;
   environment_id: string;
@@ -46,8 +46,8 @@ export interface BackupListItem {
 }
 
 /**
- * The spec's `GET /backups/{id}` body. Adds `error_message` (null unless the backup failed), which
- * the spec's troubleshooting section relies on but its example omits.
+ * The product's `GET /backups/{id}` body. Adds `error_message` (null unless the backup failed), which
+ * troubleshooting relies on although the product's example omits it.
  */
 export interface BackupDetail {
   id: string;
@@ -73,7 +73,7 @@ export interface BackupDetail {
   created_at: IsoDateTime;
 }
 
-/** The spec's paging envelope: `pages` is `ceil(total / page_size)` (0 when nothing matches). */
+/** The product's paging envelope: `pages` is `ceil(total / page_size)` (0 when nothing matches). */
 export interface Page<T> {
   items: T[];
   total: number;
@@ -83,7 +83,7 @@ export interface Page<T> {
 }
 
 /**
- * The spec's download response (see docs/decisions.md#download-urls): one ZIP per backup, so `database_url` points at
+ * The product's download response (see docs/decisions.md#download-urls): one ZIP per backup, so `database_url` points at
  * it and `filestore_url` / `manifest_url` are null (both are inside the ZIP).
  */
 export interface BackupDownloadUrls {
@@ -95,7 +95,7 @@ export interface BackupDownloadUrls {
   expires_at: IsoDateTime;
 }
 
-/** The spec's `GET .../environments/{id}/summary` body. */
+/** The product's `GET .../environments/{id}/summary` body. */
 export interface BackupSummary {
   environment_id: string;
   /** Backups of the environment that are not expired or deleted, whatever their status. */
@@ -116,7 +116,7 @@ export interface BackupSummary {
   next_scheduled_backup: IsoDateTime | null;
 }
 
-/** Maps a record to the spec's create response. */
+/** Maps a record to the product's create response. */
 export function toBackupCreatedResponse(backup: Backup, taskId: string): BackupCreatedResponse {
   return {
     id: backup.id,
@@ -136,7 +136,7 @@ export function toBackupCreatedResponse(backup: Backup, taskId: string): BackupC
   };
 }
 
-/** Maps a record to one item of the spec's list response. */
+/** Maps a record to one item of the product's list response. */
 export function toBackupListItem(backup: Backup): BackupListItem {
   return {
     id: backup.id,
@@ -157,7 +157,7 @@ export function toBackupListItem(backup: Backup): BackupListItem {
   };
 }
 
-/** Maps a record to the spec's detail response. */
+/** Maps a record to the product's detail response. */
 export function toBackupDetail(backup: Backup): BackupDetail {
   return {
     id: backup.id,

@@ -35,7 +35,7 @@ export interface RateLimitSettings {
   windowSeconds: number;
 }
 
-/** The spec's default: 10 manual backups an hour per key. */
+/** The product's default: 10 manual backups an hour per key. */
 export { DEFAULT_MANUAL_BACKUP_RATE_LIMIT } from './backup-service-context.js';
 
 /** The retry schedule of backup jobs, as the queue applies it. */
@@ -51,7 +51,7 @@ export interface BackupServiceOptions {
   backups: BackupRepository;
   tasks: TaskRepository;
   storageConfigs: StorageConfigRepository;
-  /** Policies (retention classification, notification settings, `last_backup_status`). Without one, the spec's defaults apply. */
+  /** Policies (retention classification, notification settings, `last_backup_status`). Without one, the default settings apply. */
   policies?: BackupPolicyRepository;
   environments: EnvironmentResolver;
   queue: JobQueue;
@@ -150,7 +150,7 @@ export interface PreOperationBackupOptions {
 }
 
 /**
- * The backup API a host calls: the spec's REST endpoints minus HTTP. Creates backups as a Task
+ * The backup API a host calls: the product's REST endpoints minus HTTP. Creates backups as a Task
  * plus a Backup record and a job on the host's queue, runs jobs (`executeBackupJob`, or
  * `startWorker`), lists, shows, deletes and downloads backups, summarises an environment, runs
  * guarded pre-operation backups and repairs backups whose worker died (`recoverStale`).
@@ -167,13 +167,13 @@ export class BackupService {
   }
 
   /**
-   * The spec's `POST /backups/environments/{id}/backups`. Validates `input` (the spec's
+   * The product's `POST /backups/environments/{id}/backups`. Validates `input` (the product's
    * BackupCreate), authorizes `project.backups.create`, checks the organisation's quota (manual
    * backups are refused when over it; scheduled and pre-operation ones go on with a `warning`
    * event and a `quota.warning` notification) and, for manual backups, the rate limit; picks the
    * storage config (the given one, else the organisation's default) and the retention type (the
    * given one, else by date under the environment's policy); creates the Task and the Backup and
-   * enqueues the job. Returns the spec's 201 body. Every refusal throws before anything is written.
+   * enqueues the job. Returns the product's 201 body. Every refusal throws before anything is written.
    *
    * @throws ValidationError bad input, or no storage config to use (`E_STORAGE_CONFIG_MISSING`)
    * @throws NotFoundError unknown environment or storage config
@@ -196,13 +196,13 @@ export class BackupService {
   readonly executeBackupJob = (payload: BackupJobPayload, job: JobContext): Promise<BackupJobResult> =>
     executeBackupJob(this.ctx, payload, job);
 
-  /** Starts processing backup jobs on the queue, `concurrency` at once (default 10, the spec's max_jobs). */
+  /** Starts processing backup jobs on the queue, `concurrency` at once (default 10, the product's max_jobs). */
   startWorker(options: { concurrency?: number } = {}): Worker {
     return startBackupWorker(this.ctx, options);
   }
 
   /**
-   * The spec's `GET .../environments/{id}/backups`: newest first, filtered by `status` and
+   * The product's `GET .../environments/{id}/backups`: newest first, filtered by `status` and
    * `backup_type`, paged (`page` from 1, `page_size` 1..100, default 20). Works for environments
    * that no longer exist (their pre_destroy backups stay listed).
    */
@@ -210,18 +210,18 @@ export class BackupService {
     return listBackups(this.ctx, environmentId, query, actor);
   }
 
-  /** The spec's `GET /backups/{id}`. */
+  /** The product's `GET /backups/{id}`. */
   getBackup(backupId: string, actor: Actor | null = null): Promise<BackupDetail> {
     return getBackup(this.ctx, backupId, actor);
   }
 
-  /** The task that tracks a backup job (the spec's `GET /tasks/{id}`), for polling clients. */
+  /** The task that tracks a backup job (the product's `GET /tasks/{id}`), for polling clients. */
   getTask(taskId: string, actor: Actor | null = null): Promise<Task> {
     return getTask(this.ctx, taskId, actor);
   }
 
   /**
-   * The spec's `DELETE /backups/{id}` (see docs/decisions.md#deleting-a-backup): marks the backup `deleted` and keeps the
+   * The product's `DELETE /backups/{id}` (see docs/decisions.md#deleting-a-backup): marks the backup `deleted` and keeps the
    * record for audit. Its storage object is removed by the next retention cleanup, or now with
    * `purge: true` (then the storage config's usage counters drop at once and the key is cleared,
    * so cleanup does not count it twice). Deleting a deleted backup changes nothing (with `purge`,
@@ -232,7 +232,7 @@ export class BackupService {
   }
 
   /**
-   * The spec's `GET /backups/{id}/download?expires_in=` (see docs/decisions.md#download-urls): a signed URL of the ZIP,
+   * The product's `GET /backups/{id}/download?expires_in=` (see docs/decisions.md#download-urls): a signed URL of the ZIP,
    * valid `expires_in` seconds (300..86400, default 3600). Providers that cannot sign (FTP, SFTP,
    * local, memory) throw `UnsupportedOperationError` (`E_UNSUPPORTED`): use {@link openDownload}.
    */
@@ -245,7 +245,7 @@ export class BackupService {
     return openDownload(this.ctx, backupId, options, actor);
   }
 
-  /** The spec's `GET .../environments/{id}/summary`. */
+  /** The product's `GET .../environments/{id}/summary`. */
   getSummary(environmentId: string, actor: Actor | null = null): Promise<BackupSummary> {
     return getSummary(this.ctx, environmentId, actor);
   }

@@ -10,7 +10,7 @@ export function executeBackupJob(ctx: BackupServiceContext, payload: BackupJobPa
   return runBackupJob(ctx, payload, job);
 }
 
-/** `BackupService.startWorker`: processes backup jobs, `concurrency` at once (default 10, the spec's max_jobs). */
+/** `BackupService.startWorker`: processes backup jobs, `concurrency` at once (default 10, the product's max_jobs). */
 export function startBackupWorker(ctx: BackupServiceContext, options: { concurrency?: number }): Worker {
   return ctx.options.queue.process(BACKUP_JOB_NAME, (payload, job) => executeBackupJob(ctx, payload as BackupJobPayload, job), {
     concurrency: options.concurrency ?? 10,

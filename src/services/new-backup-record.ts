@@ -15,7 +15,7 @@ export interface NewBackupParams {
 }
 
 /**
- * A fresh `pending` backup record: every column of the spec's table, sizes 0, nothing stored yet.
+ * A fresh `pending` backup record: every column of the product's table, sizes 0, nothing stored yet.
  * `created_by` is the actor (null for the system).
  */
 export function newBackupRecord(p: NewBackupParams): Backup {

@@ -44,7 +44,7 @@ export interface PolicyServiceOptions {
 const MAX_CAS_TRIES = 5;
 
 /**
- * Backup policies: the spec's `/environments/{id}/policy` endpoints (create, get, PATCH,
+ * Backup policies: the product's `/environments/{id}/policy` endpoints (create, get, PATCH,
  * delete), one policy per environment. `next_backup_at` is kept exact with {@link nextRun}
  * in the policy's timezone; a disabled policy has `next_backup_at: null` (nothing is scheduled).
  */
@@ -73,8 +73,8 @@ export class PolicyService implements PolicyChangeSource {
   }
 
   /**
-   * Creates the environment's policy from the spec's `BackupPolicyCreate` (defaults for omitted
-   * fields) and returns the spec's 201 body, with `next_backup_at` computed.
+   * Creates the environment's policy from the product's `BackupPolicyCreate` (defaults for omitted
+   * fields) and returns the product's 201 body, with `next_backup_at` computed.
    *
    * @throws ValidationError for bad input (before anything is stored), ConflictError when the environment already has a policy.
    */

@@ -11,7 +11,7 @@ export interface QuotaDeps {
 
 /**
  * Statuses that count toward the quota: every status except `expired` and `deleted`, as the
- * spec's query (`status NOT IN ('EXPIRED', 'DELETED')`). Pending and running backups count too
+ * product's query (`status NOT IN ('EXPIRED', 'DELETED')`). Pending and running backups count too
  * (their `compressed_size` is 0 until they complete).
  */
 export const QUOTA_COUNTED_STATUSES: readonly BackupStatus[] = Object.freeze(
@@ -19,7 +19,7 @@ export const QUOTA_COUNTED_STATUSES: readonly BackupStatus[] = Object.freeze(
 );
 
 /**
- * An organisation's backup storage use against its quota: the spec's quota query (sum of
+ * An organisation's backup storage use against its quota: the product's quota query (sum of
  * `compressed_size` of the organisation's backups not expired or deleted) and the host's limit.
  * `exceeded` is true when `used_bytes >= limit_bytes`; an unlimited quota (`null`) never is.
  * The backup service calls this before a manual backup (see docs/decisions.md#rate-limit-and-quota).

@@ -16,7 +16,7 @@ import type { ErrorCode } from '../errors/error-codes.js';
 export interface RetentionServiceOptions {
   backups: BackupRepository;
   storageConfigs: StorageConfigRepository;
-  /** Each environment's retention settings; environments without a policy use the spec's defaults (see docs/decisions.md#retention-classification). */
+  /** Each environment's retention settings; environments without a policy use the default settings (see docs/decisions.md#retention-classification). */
   policies?: BackupPolicyRepository;
   /** Builds storage providers (default: `createStorageProvider`). Providers it returns are closed after each cleanup. */
   storageProviders?: StorageProviderFactory;
@@ -38,7 +38,7 @@ export interface RetentionCleanupError {
   transient: boolean;
 }
 
-/** The spec's cleanup summary: counts of this run's own changes (a change another instance made first is not counted). */
+/** The product's cleanup summary: counts of this run's own changes (a change another instance made first is not counted). */
 export interface RetentionCleanupResult {
   expired: number;
   deleted_storage: number;
@@ -74,7 +74,7 @@ function asCleanupError(
 const KEY_FIELDS = ['database_key', 'filestore_key', 'manifest_key'] as const;
 
 /**
- * GFS retention through the ports: the spec's daily cleanup job and the quota query.
+ * GFS retention through the ports: the product's daily cleanup job and the quota query.
  *
  * Safe to run from several processes at once: every write is a compare-and-set on what was
  * read, so a change another instance (or a user) made first wins, nothing is overwritten, and
@@ -91,7 +91,7 @@ export class RetentionService {
     this.storageProviders = options.storageProviders ?? createStorageProvider;
   }
 
-  /** An organisation's backup storage use against its quota (the spec's `GET /organizations/{id}/usage`). */
+  /** An organisation's backup storage use against its quota (the product's `GET /organizations/{id}/usage`). */
   usage(organizationId: string): Promise<QuotaStatus> {
     return getQuotaStatus({ backups: this.options.backups, ...(this.options.quota ? { quota: this.options.quota } : {}) }, organizationId);
   }
@@ -106,7 +106,7 @@ export class RetentionService {
     return status;
   }
 
-  /** The retention settings that apply to an environment: its policy's, else the spec's defaults. */
+  /** The retention settings that apply to an environment: its policy's, else the default settings. */
   async settingsFor(environmentId: string): Promise<RetentionSettings> {
     const policy = await this.options.policies?.getByEnvironment(environmentId);
     return policy ?? DEFAULT_RETENTION;
@@ -122,7 +122,7 @@ export class RetentionService {
   }
 
   /**
-   * The spec's daily retention job, for every environment: (1) mark backups whose `expires_at`
+   * The product's daily retention job, for every environment: (1) mark backups whose `expires_at`
    * is before `now` as `expired` (never the newest completed one, never a permanent one);
    * (2) delete the storage objects of `expired` and `deleted` backups, lower their storage
    * config's usage counters and clear their keys (a missing object counts as deleted; a

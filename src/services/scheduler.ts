@@ -36,7 +36,7 @@ export interface SchedulerError {
   message: string;
 }
 
-/** What a {@link Scheduler.tick} did: the spec's `{ triggered, errors }`, plus detail. */
+/** What a {@link Scheduler.tick} did: the product's `{ triggered, errors }`, plus detail. */
 export interface TickResult {
   /** Backups created. */
   triggered: number;
@@ -54,7 +54,7 @@ export interface SchedulerOptions {
   backups: BackupStarter;
   /** Runs retention cleanup on its own schedule when given (a `RetentionService`). */
   retention?: RetentionRunner;
-  /** Cron of the retention cleanup, in {@link SchedulerOptions.retentionTimezone} (default `0 3 * * *`, the spec's 03:00 UTC). */
+  /** Cron of the retention cleanup, in {@link SchedulerOptions.retentionTimezone} (default `0 3 * * *`, the product's 03:00 UTC). */
   retentionCron?: string;
   /** Zone of {@link SchedulerOptions.retentionCron} (default `UTC`). */
   retentionTimezone?: string;

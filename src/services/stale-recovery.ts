@@ -16,7 +16,7 @@ export interface StaleRecoveryDeps extends LifecycleDeps {
 export interface StaleRecoveryOptions {
   /**
    * A `pending` backup whose job the queue does not know is failed too, once it is older than
-   * this (default 5 minutes, the spec's "stuck in pending" threshold): younger ones may be
+   * this (default 5 minutes, the product's "stuck in pending" threshold): younger ones may be
    * between record creation and enqueue.
    */
   pendingGraceMs?: number;

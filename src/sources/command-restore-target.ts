@@ -10,7 +10,7 @@ import type { SourcePhase, SourceTool } from './tool-errors.js';
 
 /** Where a restore target's commands run: this host or a VM (argv as is), or a container (`docker exec`). */
 export interface CommandPlace {
-  /** The spec running `argv` there; `env` values are secrets (docker gets `-e NAME` and the value in its own environment). */
+  /** The product running `argv` there; `env` values are secrets (docker gets `-e NAME` and the value in its own environment). */
   spec(argv: readonly string[], options?: { input?: boolean; env?: Readonly<Record<string, string>> }): CommandSpec;
   /** For messages: `in container x_db`, `on odoo@vm:22`. */
   where?: string;

@@ -14,7 +14,7 @@ export const DOCKER_DEFAULTS = { db_user: 'odoo', filestore_root: '/var/lib/odoo
 
 /**
  * `docker exec [-e PGPASSWORD] -- <db_container> pg_dump -Fc [-Z<level>] --username=<user>
- * --no-password --dbname=dbname='<db>'`: the spec's `docker exec {env}_db pg_dump -U odoo -Fc -Z9 {db}`
+ * --no-password --dbname=dbname='<db>'`: the product's `docker exec {env}_db pg_dump -U odoo -Fc -Z9 {db}`
  * with the database passed so no name is misread. With a password, `-e PGPASSWORD` (no value)
  * makes docker copy it from the client's environment: it never appears on a command line.
  */
@@ -40,7 +40,7 @@ export function dockerFilestorePath(config: DockerSource): string {
 }
 
 /**
- * `docker exec -- <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the spec's filestore
+ * `docker exec -- <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the product's filestore
  * command (`--` ends docker's options before the container name); with `compression`, gzipped
  * by pigz or gzip at that level (see {@link tarArgs}).
  */

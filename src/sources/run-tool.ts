@@ -6,7 +6,7 @@ import { startToolCommand, type ToolStreamRequest } from './tool-stream.js';
 
 /** One command run to its end by {@link runToolCommand}. */
 export interface ToolRun extends ToolStreamRequest {
-  /** Piped into the command's stdin (the spec needs `input: true`); its error kills the command and is rethrown. */
+  /** Piped into the command's stdin (the product needs `input: true`); its error kills the command and is rethrown. */
   input?: Readable;
   /** The program's own name for messages (`mkdir`), when argv starts with `docker exec`. */
   program?: string;

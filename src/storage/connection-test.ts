@@ -6,7 +6,7 @@ import type { ConnectionTestResult, ConnectionTestStep, StorageProvider } from '
 export const PROBE_PREFIX = '.odoo-backup-sdk-probe';
 
 /**
- * The spec's "test storage connection": write a small probe object, read it back, delete it,
+ * The product's "test storage connection": write a small probe object, read it back, delete it,
  * reporting each step. Shared by every provider so they answer alike.
  */
 export async function probeStorage(

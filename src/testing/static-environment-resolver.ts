@@ -45,7 +45,7 @@ export interface ResolvedEnvironmentOverrides extends Partial<Omit<ResolvedEnvir
 
 /**
  * A plausible {@link ResolvedEnvironment} for tests: fresh UUIDs, an Odoo 18 production
- * environment with a local source, and a secret-free snapshot shaped like the spec's example.
+ * environment with a local source, and a secret-free snapshot shaped like the product's example.
  */
 export function makeResolvedEnvironment(overrides: ResolvedEnvironmentOverrides = {}): ResolvedEnvironment {
   const environment_id = overrides.environment_id ?? randomUUID();

@@ -37,7 +37,7 @@ export interface S3ProviderOptions {
   partSize: number;
   /** Parts uploaded at once (default 4). Memory held is about (queueSize + 1) x partSize. */
   queueSize: number;
-  /** The spec's `storage_class` (`STANDARD_IA`, `GLACIER_IR`...), passed as `StorageClass`. */
+  /** The product's `storage_class` (`STANDARD_IA`, `GLACIER_IR`...), passed as `StorageClass`. */
   storageClass?: string;
   /** `AES256` or `aws:kms` (`ServerSideEncryption`). */
   serverSideEncryption?: string;

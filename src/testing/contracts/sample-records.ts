@@ -65,7 +65,7 @@ export function makeBackup(overrides: Partial<Backup> = {}): Backup {
   };
 }
 
-/** A complete {@link BackupPolicy} with the spec's defaults (daily 02:00 UTC, 7/4/12/2, Sunday). */
+/** A complete {@link BackupPolicy} with the default settings (daily 02:00 UTC, 7/4/12/2, Sunday). */
 export function makeBackupPolicy(overrides: Partial<BackupPolicy> = {}): BackupPolicy {
   return {
     id: randomUUID(),

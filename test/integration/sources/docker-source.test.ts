@@ -75,7 +75,7 @@ afterAll(async () => {
 });
 
 describe('docker source (through a fake docker executable)', () => {
-  it('runs the spec command in the db container; the password travels by -e PGPASSWORD only; the dump restores', async () => {
+  it('runs the pg_dump command in the db container; the password travels by -e PGPASSWORD only; the dump restores', async () => {
     await writeFile(logFile, '');
     const source = createBackupSource(dockerConfig());
     const dump = await source.dumpDatabase({ compressionLevel: 9 });

@@ -28,7 +28,7 @@ const CREATED_FIELDS = [
 ].sort();
 
 describe('createBackup', () => {
-  it('returns the spec 201 shape, writes a pending backup and a queued task, and enqueues one job', async () => {
+  it('returns the product 201 shape, writes a pending backup and a queued task, and enqueues one job', async () => {
     const h = await makeHarness();
     const res = await h.service.createBackup(h.env.environment_id, { backup_type: 'manual', include_filestore: true }, alice);
 
@@ -103,7 +103,7 @@ describe('createBackup', () => {
     });
   });
 
-  it('applies the spec defaults to an empty body', async () => {
+  it('applies the default settings to an empty body', async () => {
     const h = await makeHarness();
     const res = await h.service.createBackup(h.env.environment_id, {}, alice);
     expect(res.backup_type).toBe('manual');

@@ -24,7 +24,7 @@ async function serve(h: Harness) {
 }
 
 describe('examples/express-wiring.ts', () => {
-  it('serves the spec routes and forwards task.status over SSE', async () => {
+  it('serves the product routes and forwards task.status over SSE', async () => {
     const h = await makeHarness();
     const base = await serve(h);
     const envPath = `${base}/api/v1/backups/environments/${h.env.environment_id}`;

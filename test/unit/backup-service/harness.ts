@@ -26,7 +26,7 @@ import {
   StaticEnvironmentResolver,
 } from '../../../src/testing/index.js';
 
-/** 2026-03-10 is a Tuesday: the spec's classification makes it a daily backup. */
+/** 2026-03-10 is a Tuesday: the product's classification makes it a daily backup. */
 export const T0 = '2026-03-10T10:00:00.000Z';
 
 /** A task repository that counts writes, so error paths can prove they wrote nothing. */
@@ -128,7 +128,7 @@ export function storageConfig(over: Partial<StorageConfig> & { organization_id: 
   };
 }
 
-/** A policy record for tests, with the spec's defaults. */
+/** A policy record for tests, with the default settings. */
 export function policy(over: Partial<BackupPolicy> & { environment_id: string }): BackupPolicy {
   return {
     id: randomUUID(),

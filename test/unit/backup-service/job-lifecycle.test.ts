@@ -72,7 +72,7 @@ describe('executeBackupJob', () => {
     for (const p of progress) expect(p.data).toMatchObject({ backup_id: res.id, environment_id: h.env.environment_id });
     expect(progress.at(-1)!.data.bytes).toBe(backup!.compressed_size);
 
-    // No policy: the spec's defaults notify failures only.
+    // No policy: the default settings notify failures only.
     expect(h.notifier.sent).toEqual([]);
     expect(await h.queue.deadLetters()).toEqual([]);
     // Storage usage counts the object once.

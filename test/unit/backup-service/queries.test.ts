@@ -64,7 +64,7 @@ async function failOne(h: Harness): Promise<string> {
 }
 
 describe('listBackups', () => {
-  it('returns the spec envelope, newest first, with exactly the list fields', async () => {
+  it('returns the product envelope, newest first, with exactly the list fields', async () => {
     const h = await makeHarness();
     const ids = await runBackups(h, 5);
     const page = await h.service.listBackups(h.env.environment_id, { page: 1, page_size: 2 });
@@ -276,7 +276,7 @@ describe('downloads', () => {
     });
   };
 
-  it('getDownloadUrls returns the spec shape with expires_in 3600 by default', async () => {
+  it('getDownloadUrls returns the product shape with expires_in 3600 by default', async () => {
     const h = await makeHarness({ storageProviders: signing });
     const [id] = await runBackups(h, 1);
     const record = (await h.backups.get(id!))!;
@@ -341,7 +341,7 @@ describe('downloads', () => {
 });
 
 describe('getSummary', () => {
-  it('returns every field of the spec summary', async () => {
+  it('returns every field of the product summary', async () => {
     const h = await makeHarness();
     const first = T0;
     const [a, b] = await runBackups(h, 2);

@@ -16,7 +16,7 @@ import {
 } from '../../../src/domain/status-machine.js';
 import { backupStorageKey, environmentStoragePrefix } from '../../../src/domain/storage-keys.js';
 
-// The lifecycle as the spec describes it, written out independently of src/domain/status-machine.ts.
+// The lifecycle as the product describes it, written out independently of src/domain/status-machine.ts.
 const LEGAL_BACKUP_MOVES = new Set([
   'pending>in_progress', // the worker starts
   'pending>failed', // resolution or quota failure before any work
@@ -92,7 +92,7 @@ describe('storage keys', () => {
     environment_id: '33333333-3333-4333-8333-333333333333',
     backup_id: '44444444-4444-4444-8444-444444444444',
   };
-  it('follows the spec layout', () => {
+  it('follows the product layout', () => {
     expect(backupStorageKey(parts)).toBe(
       'organizations/11111111-1111-4111-8111-111111111111/projects/22222222-2222-4222-8222-222222222222/environments/33333333-3333-4333-8333-333333333333/44444444-4444-4444-8444-444444444444.zip',
     );

@@ -39,7 +39,7 @@ function rejects(schema: Parameters<typeof parseInput>[0], rows: Row[]) {
 }
 
 describe('BackupCreate', () => {
-  it('applies the spec defaults to an empty body (and to a missing one)', () => {
+  it('applies the default settings to an empty body (and to a missing one)', () => {
     const expected = { backup_type: 'manual', storage_config_id: null, include_filestore: true, retention_type: null };
     expect(parseInput(BackupCreateSchema, {})).toEqual(expected);
     expect(parseInput(BackupCreateSchema, undefined)).toEqual(expected);
@@ -80,7 +80,7 @@ describe('BackupCreate', () => {
 });
 
 describe('BackupPolicyCreate', () => {
-  it('applies the spec defaults (daily 02:00 UTC, 7/4/12/2, Sunday, notify on failure)', () => {
+  it('applies the default settings (daily 02:00 UTC, 7/4/12/2, Sunday, notify on failure)', () => {
     expect(parseInput(BackupPolicyCreateSchema, {})).toEqual({
       is_enabled: true,
       schedule_cron: '0 2 * * *',
@@ -118,7 +118,7 @@ describe('BackupPolicyCreate', () => {
       [`${field} Infinity`, { [field]: Number.POSITIVE_INFINITY }, field],
     ]),
   );
-  it('rejects the spec example edges exactly: daily_retention 366, -1 and 1.5', () => {
+  it('rejects the product example edges exactly: daily_retention 366, -1 and 1.5', () => {
     for (const v of [366, -1, 1.5])
       expect(rejection(BackupPolicyCreateSchema, { daily_retention: v }).issues).toEqual([
         { field: 'daily_retention', message: expect.any(String) },

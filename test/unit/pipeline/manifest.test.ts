@@ -26,7 +26,7 @@ const input = {
 };
 
 describe('manifest', () => {
-  it("carries every field of the spec's example and round-trips", () => {
+  it("carries every field of the product's example and round-trips", () => {
     const m = buildManifest(input);
     expect(m).toMatchObject({
       version: '1.0',

@@ -81,7 +81,7 @@ describe('classifyRetention', () => {
     });
   }
 
-  it("defaults to the spec's settings (weekly on Sunday, UTC)", () => {
+  it("defaults to the product's settings (weekly on Sunday, UTC)", () => {
     expect(classifyRetention(new Date('2026-03-15T02:00:00Z'))).toBe('weekly');
     expect(classifyRetention(new Date('2026-03-16T02:00:00Z'))).toBe('daily');
   });

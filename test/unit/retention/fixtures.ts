@@ -45,7 +45,7 @@ export function backup(overrides: Partial<Backup> = {}): Backup {
   };
 }
 
-/** A backup policy with the spec's defaults; override any field. */
+/** A backup policy with the default settings; override any field. */
 export function policy(overrides: Partial<BackupPolicy> = {}): BackupPolicy {
   return {
     id: `p-${overrides.environment_id ?? 'env-1'}`,

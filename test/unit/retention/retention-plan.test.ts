@@ -67,7 +67,7 @@ describe('planRetention', () => {
     );
   });
 
-  it('expires exactly when expires_at < now (the spec query), not at equality', () => {
+  it('expires exactly when expires_at < now (the documented query), not at equality', () => {
     const b = scheduled('2026-03-03T02:00:00Z', UTC, { id: 'x' });
     const newer = scheduled('2026-03-12T02:00:00Z', UTC, { id: 'y' });
     expect(ids(planRetention([b, newer], NO_PROMOTION, new Date('2026-03-10T02:00:00.000Z'))).expire).toEqual([]);

@@ -105,7 +105,7 @@ const UTC: RetentionSettings = {
   timezone: 'UTC',
 };
 
-/** Two environments: env-a has a Brussels policy with 3 dailies; env-b has none (spec defaults). */
+/** Two environments: env-a has a Brussels policy with 3 dailies; env-b has none (default settings). */
 async function season(w: World) {
   const brussels: RetentionSettings = { ...UTC, daily_retention: 3, timezone: 'Europe/Brussels' };
   await w.policies.create(policy({ environment_id: 'env-a', ...brussels }));
@@ -158,7 +158,7 @@ describe('RetentionService.runCleanup', () => {
         '01-01': 'completed/yearly',
       });
       expect(a.find((b) => b.created_at.startsWith('2026-03-18'))!.expires_at).toBe('2026-04-15T01:00:00.000Z');
-      // env-b (spec defaults): dailies created more than 7 days before now expired: 10 .. 13 (Sun 15 is weekly).
+      // env-b (default settings): dailies created more than 7 days before now expired: 10 .. 13 (Sun 15 is weekly).
       const b = await w.backups.find({ environment_id: 'env-b' });
       expect(b.filter((x) => x.status === 'expired').map((x) => x.created_at.slice(5, 10))).toEqual(['03-13', '03-12', '03-11', '03-10']);
 
@@ -396,7 +396,7 @@ describe('RetentionService under concurrency', () => {
 });
 
 describe('RetentionService quota', () => {
-  it('usage() is the spec quota query against the host limit; assertWithinQuota refuses when over', async () => {
+  it('usage() is the quota query against the host limit; assertWithinQuota refuses when over', async () => {
     const backups = new InMemoryBackupRepository();
     const configs = new InMemoryStorageConfigRepository();
     await backups.create(scheduled('2026-03-01T02:00:00Z', UTC, { id: 'a', compressed_size: 700 }));

@@ -1,4 +1,4 @@
-// The GFS simulator: three years of daily backups under the spec's default policy.
+// The GFS simulator: three years of daily backups under the product's default policy.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETENTION, simulateRetention, type RetentionSimulationResult } from '../../../src/index.js';
 
@@ -10,7 +10,7 @@ function summary(r: RetentionSimulationResult): string {
 describe('simulateRetention', () => {
   const threeYears = simulateRetention({ start: '2024-01-01T00:00:00Z', days: 3 * 365 });
 
-  it(`spec default policy (7/4/12/2, daily 02:00 UTC), 3 years: ${summary(threeYears)}`, () => {
+  it(`default policy (7/4/12/2, daily 02:00 UTC), 3 years: ${summary(threeYears)}`, () => {
     const r = threeYears;
     console.log(
       `[retention simulator] ${summary(r)}; steady state over the last year: min ${JSON.stringify(r.steady_state.min)}, max ${JSON.stringify(r.steady_state.max)}`,
@@ -21,13 +21,13 @@ describe('simulateRetention', () => {
     expect(r.retained.daily).toBe(6);
     // The last 4 Sundays.
     expect(r.retained.weekly).toBe(4);
-    // 12 x 30 = 360 days of 1sts, Jan 1 being yearly: 11 (the spec's "12" counts Jan 1 twice).
+    // 12 x 30 = 360 days of 1sts, Jan 1 being yearly: 11 (the product's "12" counts Jan 1 twice).
     expect(r.retained.monthly).toBe(11);
     expect(r.retained.yearly).toBe(2);
     expect(r.retained.total).toBe(23);
     expect(r.retained_bytes).toBe(23e9);
     expect(r.baseline_bytes).toBe(365e9);
-    // The spec claims 93 % (25 of 365); we keep 23: 93.7 %.
+    // The product claims 93 % (25 of 365); we keep 23: 93.7 %.
     expect(r.reduction).toBeCloseTo(1 - 23 / 365, 10);
     expect(r.reduction).toBeGreaterThanOrEqual(0.93);
     // Steady state over the last year stays near that shape every day.

@@ -44,7 +44,7 @@ export class RecordingStarter implements BackupStarter {
   }
 }
 
-/** A policy record as a host might store it (defaults of the spec). */
+/** A policy record as a host might store it (defaults of the product). */
 export function policyRecord(environmentId: string, fields: Partial<BackupPolicy> = {}): BackupPolicy {
   return {
     id: randomUUID(),

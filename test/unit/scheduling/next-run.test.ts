@@ -16,7 +16,7 @@ const local = (d: Date, tz: string) => {
   return `${String(w.hour).padStart(2, '0')}:${String(w.minute).padStart(2, '0')}`;
 };
 
-// The spec's "Common Schedules" table, with what its Description column promises, checked on the
+// The product's "Common Schedules" table, with what its Description column promises, checked on the
 // local wall clock (ISO weekday: 1 = Monday ... 7 = Sunday).
 interface Row {
   name: string;
@@ -47,7 +47,7 @@ const ZONES = ['UTC', 'Europe/Brussels', 'America/New_York', 'Asia/Kolkata', 'Au
 // A Wednesday in June (no DST change within 92 days in the northern zones; Sydney's is in October).
 const FROM = new Date('2026-06-10T13:17:00Z');
 
-describe("nextRun: the spec's Common Schedules", () => {
+describe("nextRun: the product's Common Schedules", () => {
   for (const row of COMMON) {
     for (const tz of ZONES) {
       it(`${row.name} (${row.cron}) in ${tz}`, () => {

@@ -38,7 +38,7 @@ const SPEC_BODY = {
 };
 
 describe('PolicyService.createPolicy', () => {
-  it("returns the spec's 201 body with next_backup_at computed", async () => {
+  it("returns the product's 201 body with next_backup_at computed", async () => {
     const { service, changes } = setup();
     const policy = await service.createPolicy(ENV, SPEC_BODY);
     expect(policy).toEqual({
@@ -54,7 +54,7 @@ describe('PolicyService.createPolicy', () => {
     expect(changes.map((c) => c.type)).toEqual(['created']);
   });
 
-  it("applies the spec's defaults and evaluates the cron in the policy timezone", async () => {
+  it('applies the default settings and evaluates the cron in the policy timezone', async () => {
     const { service } = setup();
     const policy = await service.createPolicy(ENV, { timezone: 'Europe/Brussels' });
     expect(policy).toMatchObject({

@@ -68,7 +68,7 @@ describe('tar arguments', () => {
 describe('docker commands', () => {
   const config = defaultDockerSource('env42', nasty);
 
-  it('uses the spec defaults for an environment', () => {
+  it('uses the default settings for an environment', () => {
     expect(config).toMatchObject({
       kind: 'docker',
       db_container: 'env42_db',

@@ -77,7 +77,7 @@ describe('S3 presets', () => {
     expect(() => resolveS3Options(config('s3', { bucket: 'b', queue_size: 0 }))).toThrow(/queue_size/);
   });
 
-  it('passes the spec storage_class and server-side encryption through', () => {
+  it('passes the product storage_class and server-side encryption through', () => {
     const o = resolveS3Options(
       config('s3', { bucket: 'b', server_side_encryption: 'aws:kms', sse_kms_key_id: 'k-1' }, { storage_class: 'GLACIER_IR' }),
     );
