@@ -28,7 +28,7 @@ export interface RestoreProgress {
   bytes_total: number;
 }
 
-/** Options of {@link restoreArchive}. */
+/** Options of `restoreArchive`. */
 export interface RestoreArchiveOptions {
   /** Where the backup's ZIP is. */
   storage: StorageProvider;
@@ -50,7 +50,7 @@ export interface RestoreArchiveOptions {
   onProgress?: (progress: RestoreProgress) => void;
 }
 
-/** What {@link restoreArchive} restored. */
+/** What `restoreArchive` restored. */
 export interface RestoreArchiveResult {
   manifest: BackupManifest;
   /** Bytes of the dump restored. */

@@ -22,7 +22,7 @@ export const RESTORE_STEPS = [
   'after_swap',
   'cleanup',
 ] as const;
-/** One of {@link RESTORE_STEPS}. */
+/** One of `RESTORE_STEPS`. */
 export type RestoreStep = (typeof RESTORE_STEPS)[number];
 
 /** How a restore ended, as its journal says. */
