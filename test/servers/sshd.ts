@@ -24,6 +24,8 @@ export interface SshServer {
   knownHostsLine: string;
   /** A writable folder owned by `username` (an SFTP root, a remote work dir). */
   homeDir: string;
+  /** The remote side's TMPDIR (inside homeDir): this server's own, so `mktemp` files of concurrent test files never mix. */
+  tmpDir: string;
   /** Kills the per-connection sshd processes, dropping every open session; the listener survives. */
   dropConnections(): void;
   stop(): Promise<void>;
@@ -144,11 +146,13 @@ export async function startSshd(): Promise<SshServer> {
 
   const account = isRoot ? ensureTestUser() : { username: userInfo().username, password: '' };
   const homeDir = join(dir, 'home');
-  mkdirSync(homeDir);
+  const tmpDir = join(homeDir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
   if (isRoot) {
     const uid = Number(execFileSync('id', ['-u', account.username]).toString().trim());
     const gid = Number(execFileSync('id', ['-g', account.username]).toString().trim());
     chownSync(homeDir, uid, gid);
+    chownSync(tmpDir, uid, gid);
   }
   if (isRoot) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
@@ -170,6 +174,7 @@ export async function startSshd(): Promise<SshServer> {
       'PermitRootLogin no',
       `AllowUsers ${account.username}`,
       'Subsystem sftp internal-sftp',
+      `SetEnv TMPDIR=${tmpDir}`,
       'MaxStartups 200',
       'MaxSessions 200',
       'LogLevel ERROR',
@@ -202,6 +207,7 @@ export async function startSshd(): Promise<SshServer> {
     hostKeyFingerprint: fingerprintOf(hostBlob),
     knownHostsLine: `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`,
     homeDir,
+    tmpDir,
     dropConnections: () => {
       if (child.pid === undefined) return;
       for (const pid of connectionPids(child.pid)) {

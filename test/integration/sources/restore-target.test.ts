@@ -127,7 +127,7 @@ beforeAll(async () => {
   kinds.push({
     name: 'ssh',
     root: sshRoot,
-    tmp: '/tmp',
+    tmp: sshd.tmpDir,
     config: () => ({
       kind: 'ssh',
       ssh: { host: sshd.host, port: sshd.port, username: sshd.username, private_key: sshd.privateKey, host_key: sshd.knownHostsLine },
