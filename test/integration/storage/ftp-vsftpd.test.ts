@@ -3,10 +3,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StorageProvider } from '../../../src/index.js';
-import { checkGeneratedKey, hostileKey } from '../../fixtures/hostile-keys.js';
+import { checkGeneratedKeys } from '../../fixtures/hostile-keys.js';
 import { runStorageProviderContract } from '../../../src/testing/index.js';
 import type { FtpServer } from '../../servers/ftp.js';
 import { startVsftpd } from '../../servers/vsftpd.js';
@@ -87,16 +86,7 @@ describe('FTP provider details against vsftpd', () => {
     ['plain', plain],
     ['FTPS', secure],
   ] as const) {
-    it(`${label}: 50 generated hostile keys are refused with E_VALIDATION or round-trip and list`, async () => {
-      const p = provider(server);
-      try {
-        await fc.assert(
-          fc.asyncProperty(hostileKey('gen/'), (k) => checkGeneratedKey(p, k)),
-          { numRuns: 50 },
-        );
-      } finally {
-        await p.close();
-      }
-    });
+    it(`${label}: 50 generated hostile keys are refused with E_VALIDATION or round-trip and list`, () =>
+      checkGeneratedKeys(provider(server)));
   }
 });

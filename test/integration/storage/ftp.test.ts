@@ -1,6 +1,5 @@
-import fc from 'fast-check';
 import { Readable } from 'node:stream';
-import { checkGeneratedKey, hostileKey } from '../../fixtures/hostile-keys.js';
+import { checkGeneratedKeys } from '../../fixtures/hostile-keys.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isBackupSdkError } from '../../../src/index.js';
 import { runStorageProviderContract } from '../../../src/testing/index.js';
@@ -40,22 +39,10 @@ await runStorageProviderContract('ftp (explicit FTPS, passive) on ftp-srv', () =
 });
 
 describe('FTP provider details against ftp-srv', () => {
-  it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', async () => {
-    const p = provider(plain);
-    try {
-      await fc.assert(
-        // ftp-srv strips double quotes from every path argument (STOR a"b stores "ab"), so such a
-        // key reads back but lists under another name: a quirk of this server (vsftpd keeps them).
-        fc.asyncProperty(
-          hostileKey('gen/').filter((k) => !k.includes('"')),
-          (k) => checkGeneratedKey(p, k),
-        ),
-        { numRuns: 50 },
-      );
-    } finally {
-      await p.close();
-    }
-  });
+  // ftp-srv strips double quotes from every path argument (STOR a"b stores "ab"), so such a key
+  // reads back but lists under another name: a quirk of this server (vsftpd keeps them).
+  it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', () =>
+    checkGeneratedKeys(provider(plain), { skip: (k) => k.includes('"') }));
 
   it('keeps server paths out of error messages, details and causes', async () => {
     const p = provider(plain);

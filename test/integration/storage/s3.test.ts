@@ -1,8 +1,7 @@
-import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { checkGeneratedKey, hostileKey } from '../../fixtures/hostile-keys.js';
+import { checkGeneratedKeys } from '../../fixtures/hostile-keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageProvider, type StorageConfig, type StorageProvider } from '../../../src/index.js';
 import type { S3StorageProvider } from '../../../src/storage/index.js';
@@ -60,17 +59,8 @@ await runStorageProviderContract('s3 (minio preset) on s3rver', () => provider()
 });
 
 describe('S3 provider details against s3rver', () => {
-  it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', async () => {
-    const p = provider();
-    try {
-      await fc.assert(
-        fc.asyncProperty(hostileKey('gen/'), (k) => checkGeneratedKey(p, k)),
-        { numRuns: 50 },
-      );
-    } finally {
-      await p.close();
-    }
-  });
+  it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', () =>
+    checkGeneratedKeys(provider()));
 
   let p: S3StorageProvider;
   beforeAll(() => {

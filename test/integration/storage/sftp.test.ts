@@ -1,9 +1,8 @@
-import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { checkGeneratedKey, hostileKey } from '../../fixtures/hostile-keys.js';
+import { checkGeneratedKeys } from '../../fixtures/hostile-keys.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStorageProvider, type StorageConfig, type StorageProvider } from '../../../src/index.js';
 import { runStorageProviderContract } from '../../../src/testing/index.js';
@@ -65,17 +64,8 @@ await runStorageProviderContract('sftp (key login) on OpenSSH', () => provider()
 });
 
 describe('SFTP provider details against OpenSSH', () => {
-  it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', async () => {
-    const p = provider();
-    try {
-      await fc.assert(
-        fc.asyncProperty(hostileKey('gen/'), (k) => checkGeneratedKey(p, k)),
-        { numRuns: 50 },
-      );
-    } finally {
-      await p.close();
-    }
-  });
+  it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', () =>
+    checkGeneratedKeys(provider()));
 
   it('logs in with a password too', async () => {
     const p = provider({}, { username: server.username, password: server.password });
