@@ -4,18 +4,30 @@
  * 1. Starts a throwaway PostgreSQL on 127.0.0.1 (from the machine's PostgreSQL binaries, in a
  *    temp folder; as the `postgres` user when run as root) and fills a small Odoo-shaped
  *    database (res_partner, res_users, ir_attachment) plus its filestore folder.
- * 2. Wires a BackupService with in-memory repositories and queue, the local source and a local
- *    storage folder, and asks for a manual backup, showing progress as it streams.
+ * 2. Wires the SDK (`createBackupSdk`) with in-memory repositories and queue, the local source
+ *    and a local storage folder, and asks for a manual backup, showing progress as it streams.
  * 3. Reads the archive back from storage and verifies it (ZIP structure, SHA-256 of both parts,
- *    `pg_restore --list` of the dump).
- * 4. Prints the backup record and the manifest, then removes everything it created.
+ *    `pg_restore --list` of the dump), and prints the backup record and the manifest.
+ * 4. Restores that backup into a new database `odoo_demo_copy` (its filestore beside the
+ *    original's, as Odoo lays them out) through `sdk.restores` and its worker, showing the steps
+ *    and progress, then proves the copy: same row count in every table, and every filestore file
+ *    still named by the SHA-1 of its contents.
+ * 5. Removes everything it created (both databases with the server, both filestores, storage).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BackupService, createStorageProvider, verifyBackupArchive, type SdkEvent, type StorageConfig } from '../src/index.js';
+import { basename, join } from 'node:path';
 import {
+  createBackupSdk,
+  createStorageProvider,
+  verifyBackupArchive,
+  type RestoreProgress,
+  type SdkEvent,
+  type StorageConfig,
+} from '../src/index.js';
+import {
+  InMemoryBackupPolicyRepository,
   InMemoryBackupRepository,
   InMemoryJobQueue,
   InMemoryStorageConfigRepository,
@@ -34,6 +46,9 @@ const INSTALL_HINT = [
 ].join('\n');
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');
+/** A filestore's files as Odoo lays them out: `<first two hex digits>/<sha1>`. */
+const filestoreFiles = (folder: string) => readdirSync(folder).flatMap((d) => readdirSync(join(folder, d)).map((f) => join(d, f)));
 
 async function seed(pg: PgServer, db: string, filestoreRoot: string): Promise<string> {
   await pg.createDatabase(db);
@@ -59,11 +74,11 @@ async function seed(pg: PgServer, db: string, filestoreRoot: string): Promise<st
   const rows: string[] = [];
   for (let i = 0; i < 200; i++) {
     const data = Buffer.from(`%PDF-1.4 demo invoice ${i}\n`.repeat(200 + i * 10));
-    const sha1 = createHash('sha1').update(data).digest('hex');
-    mkdirSync(join(folder, sha1.slice(0, 2)), { recursive: true });
-    writeFileSync(join(folder, sha1.slice(0, 2), sha1), data);
+    const name = sha1(data);
+    mkdirSync(join(folder, name.slice(0, 2)), { recursive: true });
+    writeFileSync(join(folder, name.slice(0, 2), name), data);
     rows.push(
-      `('invoice-${i}.pdf', 'account.move', ${i + 1}, '${sha1.slice(0, 2)}/${sha1}', '${sha1}', ${data.length}, 'application/pdf')`,
+      `('invoice-${i}.pdf', 'account.move', ${i + 1}, '${name.slice(0, 2)}/${name}', '${name}', ${data.length}, 'application/pdf')`,
     );
   }
   await pg.query(
@@ -120,45 +135,63 @@ async function main(): Promise<number> {
       updated_at: now,
     });
 
-    let finished!: (e: SdkEvent) => void;
-    const outcome = new Promise<SdkEvent>((resolve) => (finished = resolve));
+    // Waiters for the event that ends a job (the SDK's events are how a host follows a job).
+    const waiters = new Set<{ test: (e: SdkEvent) => boolean; resolve: (e: SdkEvent) => void }>();
+    const next = (test: (e: SdkEvent) => boolean) => new Promise<SdkEvent>((resolve) => waiters.add({ test, resolve }));
+    const ended = (status: unknown) => status === 'completed' || status === 'failed';
+    let lastLine = '';
+    const progress = (key: string, line: string) => {
+      // One line rewritten in place on a terminal; one line per step when piped.
+      if (process.stdout.isTTY) process.stdout.write(`\r${line}   `);
+      else if (key !== lastLine) console.log(line);
+      lastLine = key;
+    };
     const backups = new InMemoryBackupRepository();
-    let lastPhase = '';
-    const service = new BackupService({
-      backups,
-      tasks: new InMemoryTaskRepository(),
-      storageConfigs,
-      environments: new StaticEnvironmentResolver([env]),
-      queue,
-      retry: { attempts: 1, backoffMs: [] },
-      events: {
-        emit(event) {
-          if (event.type === 'backup.progress') {
-            const d = event.data;
-            const line = `  ${d.phase.padEnd(10)} ${(d.part ?? '').padEnd(17)} ${mib(d.bytes).padStart(12)}  ${mib(d.rate_bytes_per_second).padStart(10)}/s`;
-            // One line rewritten in place on a terminal; one line per step when piped.
-            if (process.stdout.isTTY) process.stdout.write(`\r${line}   `);
-            else if (`${d.phase}${d.part}` !== lastPhase) console.log(line);
-            lastPhase = `${d.phase}${d.part}`;
-          } else if (event.type === 'backup.status') {
-            if (event.data.status === 'completed' || event.data.status === 'failed') finished(event);
-          } else if (event.type === 'warning') {
-            console.log(`\n  warning: ${event.data.message}`);
-          }
+    const sdk = createBackupSdk(
+      {
+        backups,
+        tasks: new InMemoryTaskRepository(),
+        storageConfigs,
+        policies: new InMemoryBackupPolicyRepository(),
+        environments: new StaticEnvironmentResolver([env]),
+        queue,
+        events: {
+          emit(event) {
+            for (const w of waiters)
+              if (w.test(event)) {
+                waiters.delete(w);
+                w.resolve(event);
+              }
+            if (event.type === 'backup.progress') {
+              const d = event.data;
+              const line = `  ${d.phase.padEnd(10)} ${(d.part ?? '').padEnd(17)} ${mib(d.bytes).padStart(12)}  ${mib(d.rate_bytes_per_second).padStart(10)}/s`;
+              progress(`${d.phase}${d.part}`, line);
+            } else if (event.type === 'restore.progress') {
+              // The verify phase reads the same bytes as the others: its own line would repeat them.
+              const { phase, bytes_done, bytes_total } = event.data as unknown as RestoreProgress;
+              if (phase !== 'verify' && (process.stdout.isTTY || bytes_done === bytes_total))
+                progress(`restore ${phase}`, `  ${phase.padEnd(10)} ${mib(bytes_done).padStart(12)} of ${mib(bytes_total)}`);
+            } else if (event.type === 'restore.status' && event.data.state === 'done') {
+              progress(`step ${String(event.data.step)}`, `  step done: ${String(event.data.step)}`);
+            } else if (event.type === 'warning') {
+              console.log(`\n  warning: ${event.data.message}`);
+            }
+          },
         },
       },
-    });
-    const worker = service.startWorker({ concurrency: 1 });
+      { backup: { retry: { attempts: 1, backoffMs: [] } } },
+    );
+    const workers = [sdk.backups.startWorker({ concurrency: 1 }), sdk.restores.startWorker({ concurrency: 1 })];
 
     console.log('Manual backup: pg_dump -Fc and the filestore tarball stream into one ZIP, straight into storage:');
-    const created = await service.createBackup(
+    const backupEnd = next((e) => e.type === 'backup.status' && ended(e.data.status));
+    const created = await sdk.backups.createBackup(
       env.environment_id,
       { backup_type: 'manual', include_filestore: true },
       { id: randomUUID(), rate_limit_key: 'demo' },
     );
-    const end = await outcome;
+    const end = await backupEnd;
     process.stdout.write('\n');
-    await worker.close();
     const record = (await backups.get(created.id))!;
     if (end.type === 'backup.status' && end.data.status === 'failed') {
       console.error(`\nThe backup failed: ${record.error_message ?? end.data.message}`);
@@ -176,16 +209,48 @@ async function main(): Promise<number> {
     // Manual backups are not read back by default (scheduled ones are): record this check.
     const verified = await backups.update(record.id, { is_verified: true, verified_at: new Date().toISOString() }, { status: 'completed' });
 
-    console.log(`\nBackup record (as stored by the host's BackupRepository; the API's view is service.getBackup(id)):`);
+    console.log(`\nBackup record (as stored by the host's BackupRepository; the API's view is sdk.backups.getBackup(id)):`);
     console.log(JSON.stringify(verified, null, 2));
     console.log('\nmanifest.json:');
     console.log(JSON.stringify(check.manifest, null, 2));
-    return 0;
+
+    // Restore: the same backup into a new database beside the original, filestore beside its folder.
+    const copy = 'odoo_demo_copy';
+    console.log(`\nRestore into a new database ${copy}: verified while it streams into temporaries, then renamed in:`);
+    const restoreEnd = next((e) => e.type === 'task.status' && e.data.task_type === 'restore' && ended(e.data.status));
+    const started = Date.now();
+    const task = await sdk.restores.restoreBackup(record.id, { mode: 'new_database', database_name: copy }, { id: randomUUID() });
+    await restoreEnd;
+    process.stdout.write(process.stdout.isTTY ? '\n' : '');
+    const restored = await sdk.restores.getRestore(task.id);
+    if (restored.status !== 'completed') {
+      console.error(`\nThe restore failed: ${restored.error_message}`);
+      return 1;
+    }
+    await Promise.all(workers.map((w) => w.close()));
+
+    // The proof: the same rows in every table, and every file still named by its SHA-1.
+    const tables = ['res_partner', 'res_users', 'ir_attachment'];
+    const server = pg;
+    const count = async (database: string, table: string) =>
+      (await server.query<{ n: string }>(database, `SELECT count(*) AS n FROM ${table}`))[0]!.n;
+    const counts = await Promise.all(tables.map(async (t) => [t, await count(db, t), await count(copy, t)] as const));
+    const copyFolder = join(work, 'filestore', copy);
+    const files = filestoreFiles(copyFolder);
+    const sha1Ok = files.filter((f) => sha1(readFileSync(join(copyFolder, f))) === basename(f)).length;
+    const sameFiles = files.sort().join() === filestoreFiles(filestore).sort().join();
+    const ok = counts.every(([, a, b]) => a === b) && sameFiles && sha1Ok === files.length;
+    console.log(`\nRestore ${ok ? 'verified' : 'NOT verified'} in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+    for (const [t, a, b] of counts) console.log(`  ${t.padEnd(14)} ${a.padStart(6)} rows in ${db}, ${b.padStart(6)} in ${copy}`);
+    console.log(
+      `  filestore      ${sha1Ok} of ${files.length} files in ${copyFolder} match their SHA-1 names${sameFiles ? ', the same files as the original' : ''}`,
+    );
+    return ok ? 0 : 1;
   } finally {
     await queue.close().catch(() => undefined);
     await pg?.stop().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
-    console.log('\nCleaned up: PostgreSQL stopped, temp database, filestore and storage removed.');
+    console.log('\nCleaned up: PostgreSQL stopped, both databases, both filestores and the storage folder removed.');
   }
 }
 
