@@ -142,7 +142,7 @@ async function main(): Promise<number> {
     let lastLine = '';
     const progress = (key: string, line: string) => {
       // One line rewritten in place on a terminal; one line per step when piped.
-      if (process.stdout.isTTY) process.stdout.write(`\r${line}   `);
+      if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${line}`);
       else if (key !== lastLine) console.log(line);
       lastLine = key;
     };
