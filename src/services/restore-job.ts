@@ -236,7 +236,8 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     };
     const ctxForHooks = swapContext;
     await step('before_swap', async () => {
-      await deps.hooks.beforeSwap?.(ctxForHooks);
+      // Only `replace` takes the environment offline; a new database leaves its Odoo running.
+      if (ctxForHooks.mode === 'replace') await deps.hooks.beforeSwap?.(ctxForHooks);
     });
     await performSwap(target, journal, step);
     await step('after_swap', async () => {
@@ -518,6 +519,7 @@ async function safeAfterSwap(
   task: Task,
   env: ResolvedEnvironment | null,
 ): Promise<void> {
+  if (context.mode !== 'replace') return; // beforeSwap did not run: nothing to start again
   try {
     await deps.hooks.afterSwap?.({ ...context, outcome });
   } catch (error) {

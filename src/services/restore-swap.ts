@@ -15,7 +15,8 @@ export interface RestoreSwapContext {
 }
 
 /**
- * The host's hooks around the swap. `beforeSwap` runs after every check passed, right before
+ * The host's hooks around the swap of a `replace` restore (a `new_database` restore takes
+ * nothing offline and calls neither). `beforeSwap` runs after every check passed, right before
  * the target's database is taken offline (stop Odoo there); throwing from it fails the restore
  * with nothing swapped. `afterSwap` runs once the swap is over, whether it went through
  * (`outcome: 'swapped'`) or was put back after a failure (`'rolled_back'`): start Odoo there.

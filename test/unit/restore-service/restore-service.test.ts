@@ -18,6 +18,15 @@ function filesOf(h: { target: { folders: Map<string, Map<string, Buffer>> } }, p
 }
 
 describe('RestoreService: new_database', () => {
+  it('leaves the environment running: the swap hooks (stop and start Odoo) are for replace only', async () => {
+    const order: string[] = [];
+    const h = await makeRestoreHarness({
+      hooks: { beforeSwap: () => void order.push('beforeSwap'), afterSwap: () => void order.push('afterSwap') },
+    });
+    expect((await h.run({ mode: 'new_database', database_name: 'copy_db' })).status).toBe('completed');
+    expect(order).toEqual([]);
+  });
+
   it('restores into a new database and a folder beside the filestore; the environment is untouched', async () => {
     const h = await makeRestoreHarness();
     const task = await h.run({ mode: 'new_database', database_name: 'copy_db' });
