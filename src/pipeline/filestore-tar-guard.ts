@@ -77,7 +77,9 @@ async function write(sink: Writable, chunk: Buffer): Promise<void> {
  */
 export function guardFilestoreTar(gz: Readable, options: { limits: RestoreLimits; compressedSize: number }): GuardedTar {
   const { limits, compressedSize } = options;
-  const gunzip = createGunzip();
+  // zlib's default 16 KiB output chunks cost more in the per-chunk async steps below than the
+  // inflate itself: 256 KiB chunks took a 365 MB tarball from 1.5 s to 0.6 s of CPU.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   const extract = tarExtract();
   const pack = tarPack();
   const tar = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false, highWaterMark: 1024 * 1024 });
