@@ -1,6 +1,7 @@
 /**
- * Restore benchmark (`npm run bench -- restore`), on the quarter-size data set of the pipeline
- * bench (a 512 MB database and a 256 MB filestore; BENCH_SCALE scales both). On a real PostgreSQL
+ * Restore benchmark (`npm run bench -- restore`), by default on the quarter-size data set of the
+ * pipeline bench (a 512 MB database and a 256 MB filestore; BENCH_SCALE scales both, 4 is about the
+ * full set). On a real PostgreSQL
  * it backs the data up once with our pipeline to the local provider, then times, in the same run:
  *
  * - raw tools on the archive's own parts saved as files: `pg_restore -j <cores>` into a new
@@ -175,22 +176,28 @@ async function main(): Promise<void> {
       );
     }
     const ratios = rounds.map((r) => r.ours.seconds! / r.raw_seconds).sort((a, b) => a - b);
-    const best = ratios[0]!;
+    // Judged on all rounds together (the raw tools' own time moves by seconds between rounds as
+    // the page cache writes back), never on the best round alone.
+    const total = (f: (r: (typeof rounds)[number]) => number) => rounds.reduce((sum, r) => sum + f(r), 0);
+    const overall = total((r) => r.ours.seconds!) / total((r) => r.raw_seconds);
     const peak = Math.max(...rounds.map((r) => r.ours.max_rss_mb!));
     const results = {
-      data_set: 'quarter',
+      data_set: SCALE === 1 ? 'quarter' : `quarter x ${SCALE}`,
       scale: SCALE,
       machine: { cpus: cores },
       database_mb: done.database_size! / MB,
       filestore_tar_gz_mb: done.filestore_size! / MB,
       decompress,
       rounds,
-      ratio_best: best,
+      ratio: overall,
+      ratio_best: ratios[0],
       ratio_worst: ratios.at(-1),
       peak_rss_mb: peak,
-      targets: { restore_le_1_10x_raw: best <= 1.1, peak_rss_le_200mb: peak <= 200 },
+      targets: { restore_le_1_10x_raw: overall <= 1.1, peak_rss_le_200mb: peak <= 200 },
     };
-    log(`target restore <= 1.10x raw: ${best.toFixed(3)}x (best of ${rounds.length}) ${best <= 1.1 ? 'PASS' : 'FAIL'}`);
+    log(
+      `target restore <= 1.10x raw: ${overall.toFixed(3)}x over ${rounds.length} rounds (rounds ${ratios.map((r) => r.toFixed(3)).join(', ')}) ${overall <= 1.1 ? 'PASS' : 'FAIL'}`,
+    );
     log(`target peak RSS <= 200 MB: ${peak} MB ${peak <= 200 ? 'PASS' : 'FAIL'}`);
     mkdirSync(join(here, 'results'), { recursive: true });
     writeFileSync(join(here, 'results', 'restore.json'), JSON.stringify(results, null, 2) + '\n');
