@@ -57,6 +57,7 @@ import {
   makeResolvedEnvironment,
 } from '../src/testing/index.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
+import { pgRestoreArgv } from './pg-restore-argv.js';
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -627,23 +628,7 @@ async function main(): Promise<void> {
       tarFile,
     ]);
     await pg.createDatabase('bench_restore_raw');
-    const pgRestore = await timed(
-      [
-        join(pg.binDir, 'pg_restore'),
-        `-j${cores}`,
-        '--no-owner',
-        '-h',
-        pg.host,
-        '-p',
-        String(pg.port),
-        '-U',
-        pg.user,
-        '-d',
-        'bench_restore_raw',
-        dumpFile,
-      ],
-      pgEnv,
-    );
+    const pgRestore = await timed(pgRestoreArgv(pg, cores, 'bench_restore_raw', dumpFile), pgEnv);
     const untar = async (decompress: string) => {
       const into = mkdtempSync(join(restoreDir, 'fs-'));
       // Wall time counts from here; the CPU seconds come from the shell's `times`.

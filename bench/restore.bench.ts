@@ -28,6 +28,7 @@ import {
 } from '../src/testing/index.js';
 import { createOdooFixture } from '../test/fixtures/odoo-fixture.js';
 import { openArchiveEntry } from '../test/integration/pipeline/pipeline-helpers.js';
+import { pgRestoreArgv } from './pg-restore-argv.js';
 import { startPostgres } from '../test/servers/postgres.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 
@@ -137,23 +138,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < 2; round++) {
       const rawDb = `raw_${round}`;
       await pg.createDatabase(rawDb);
-      const pgRestore = await timed(
-        [
-          join(pg.binDir, 'pg_restore'),
-          `-j${cores}`,
-          '--no-owner',
-          '-h',
-          pg.host,
-          '-p',
-          String(pg.port),
-          '-U',
-          pg.user,
-          '-d',
-          rawDb,
-          dumpFile,
-        ],
-        pgEnv,
-      );
+      const pgRestore = await timed(pgRestoreArgv(pg, cores, rawDb, dumpFile), pgEnv);
       const into = join(root, `raw_${round}`);
       mkdirSync(into);
       const untar = await timed(['sh', '-c', `${decompress} < "$1" | tar -xf - -C "$2"`, 'sh', tarFile, into]);
