@@ -12,8 +12,7 @@
  * - overlap ceiling: pg_dump and the filestore tarball run at the same time (what a pipeline with an
  *   unbounded buffer could reach) against one after the other, and what a read-ahead buffer within
  *   the 200 MB peak-RSS budget could save at most;
- * - restore raw tools on the same bytes: `pg_restore -j <cores>` and `pigz -d | tar -x` (and
- *   `gzip -d` for comparison);
+ * - (the restore of this backup is timed by bench/restore.bench.ts, on the same data);
  * - ours: BackupRunner to a discarding provider (pure pipeline cost), to the local provider,
  *   and to the loopback S3 server (s3rver), each in its own process so its peak RSS is its own;
  *   at two data sizes to show memory does not grow with data;
@@ -38,7 +37,6 @@ import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import {
   BackupRunner,
-  createRestoreTarget,
   pgRestoreLister,
   verifyBackupArchive,
   LocalStorageProvider,
@@ -49,7 +47,6 @@ import {
 } from '../src/index.js';
 import { DEFAULT_DUMP_COMPRESSION_LEVEL } from '../src/pipeline/backup-runner.js';
 import { DEFAULT_FILESTORE_COMPRESSION_LEVEL } from '../src/sources/gzip-tool.js';
-import { restoreArchive } from '../src/pipeline/restore-runner.js';
 import {
   InMemoryBackupRepository,
   InMemoryStorageConfigRepository,
@@ -58,7 +55,6 @@ import {
 } from '../src/testing/index.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
-import { pgRestoreArgv } from './pg-restore-argv.js';
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,44 +76,6 @@ interface ChildJob {
   level: number;
   /** Also time the read-back verification of the stored archive, on its own (not in `seconds`). */
   verify?: boolean;
-  /** Keep the archive in local storage (for the restore run); its key is printed. */
-  keep?: boolean;
-}
-
-/** Restore child: one restoreArchive run, so its peak RSS is its own. */
-interface RestoreJob {
-  root: string;
-  key: string;
-  source: LocalSource;
-  database: string;
-  folder: string;
-  jobs: number;
-}
-
-async function restoreChild(job: RestoreJob): Promise<void> {
-  const target = createRestoreTarget(job.source);
-  const started = performance.now();
-  try {
-    const result = await restoreArchive({
-      storage: new LocalStorageProvider({ root: job.root }),
-      key: job.key,
-      target,
-      database: job.database,
-      filestoreFolder: job.folder,
-      jobs: job.jobs,
-    });
-    const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(
-      JSON.stringify({
-        seconds,
-        max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-        database_bytes: result.database_bytes,
-        filestore_bytes: result.filestore_bytes,
-      }) + '\n',
-    );
-  } finally {
-    await target.close();
-  }
 }
 
 /** Drains uploads: measures the pipeline without any storage cost. */
@@ -167,7 +125,7 @@ async function child(job: ChildJob): Promise<void> {
     verifySeconds = (performance.now() - verifyStarted) / 1000;
     await provider.close();
   }
-  if (job.storage.kind === 'local' && !job.keep) rmSync(join(job.storage.root, done.database_key!), { force: true });
+  if (job.storage.kind === 'local') rmSync(join(job.storage.root, done.database_key!), { force: true });
   if (job.storage.kind === 's3') await createStorageProvider(config).delete(done.database_key!);
   process.stdout.write(
     JSON.stringify({
@@ -207,31 +165,6 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seco
         ? resolve({ seconds: (performance.now() - started) / 1000, bytes })
         : reject(new Error(`${argv[0]} exited ${code}: ${err}`)),
     );
-  });
-}
-
-/** Runs `argv` (a shell pipeline) and returns the CPU seconds its processes used (the shell's `times`). */
-function timedCpu(argv: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const [program, flag, script, ...rest] = argv;
-    const child = spawn(program!, [flag!, `${script}; s=$?; times; exit $s`, ...rest], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited ${code}: ${err}`));
-      // Second line of `times`: user and system time of the children, e.g. "0m1.234s 0m0.456s".
-      const seconds = (out.trim().split('\n').at(-1) ?? '').split(/\s+/).map((t) => {
-        const m = /^(\d+)m([\d.]+)s$/.exec(t);
-        return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
-      });
-      resolve(seconds.reduce((a, b) => a + b, 0));
-    });
   });
 }
 
@@ -497,85 +430,6 @@ async function main(): Promise<void> {
         `a ${bufferMb} MB buffer could save at most ${boundedGain.toFixed(1)} s`,
     );
 
-    // Restore raw tools on the same bytes: pg_restore -j <cores> into a new database, and the
-    // filestore tarball through pigz -d (one decompressing thread plus helpers) and gzip -d.
-    const cores = (results.machine as { cpus: number }).cpus;
-    const restoreDir = join(work, 'restore');
-    mkdirSync(restoreDir, { recursive: true });
-    const dumpFile = join(restoreDir, 'dump.pgdump');
-    const tarFile = join(restoreDir, 'filestore.tar.gz');
-    spawnSync(
-      pgArgs(full.source.connection.database, level)[0]!,
-      [...pgArgs(full.source.connection.database, level).slice(1), '-f', dumpFile],
-      {
-        env: { ...process.env, ...pgEnv },
-      },
-    );
-    spawnSync('sh', [
-      '-c',
-      `tar -cf - -C "$1" -- "$2" | pigz -${fsLevel} > "$3"`,
-      'sh',
-      ...tarPipeArgs(full.source.filestore_path!, '').slice(4),
-      tarFile,
-    ]);
-    await pg.createDatabase('bench_restore_raw');
-    const pgRestore = await timed(pgRestoreArgv(pg, cores, 'bench_restore_raw', dumpFile), pgEnv);
-    const untar = async (decompress: string) => {
-      const into = mkdtempSync(join(restoreDir, 'fs-'));
-      // Wall time counts from here; the CPU seconds come from the shell's `times`.
-      const started = performance.now();
-      const cpu = await timedCpu(['sh', '-c', `${decompress} < "$1" | tar -xf - -C "$2"`, 'sh', tarFile, into]);
-      const seconds = (performance.now() - started) / 1000;
-      rmSync(into, { recursive: true, force: true });
-      return { seconds, cpu_seconds: cpu };
-    };
-    const pigzD = await untar('pigz -d');
-    const gzipD = await untar('gzip -d');
-    // Ours: restoreArchive of a backup ours just wrote to local storage, into a new database and a
-    // new folder next to the filestore, pg_restore -j<cores>, in its own process.
-    let oursRestore: { seconds: number; max_rss_mb: number } | null = null;
-    try {
-      const kept = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level, keep: true });
-      const job: RestoreJob = {
-        root: storageRoot,
-        key: kept.key,
-        source: full.source,
-        database: 'bench_restore_ours',
-        folder: join(dirname(full.source.filestore_path!), 'bench_restore_ours'),
-        jobs: cores,
-      };
-      const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--restore-child', JSON.stringify(job)], {
-        encoding: 'utf8',
-        maxBuffer: 16 * MB,
-      });
-      if (run.status !== 0) throw new Error(run.stderr.slice(-2000));
-      oursRestore = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
-      rmSync(join(storageRoot, kept.key), { force: true });
-      rmSync(job.folder, { recursive: true, force: true });
-    } catch (error) {
-      log(`restore (ours) failed: ${(error as Error).message}`);
-      results.restore_error = (error as Error).message;
-    }
-    results.restore_raw = {
-      pg_restore_jobs: cores,
-      pg_restore_seconds: pgRestore.seconds,
-      pigz_d_tar_x_seconds: pigzD.seconds,
-      pigz_d_tar_x_cpu_seconds: pigzD.cpu_seconds,
-      gzip_d_tar_x_seconds: gzipD.seconds,
-      gzip_d_tar_x_cpu_seconds: gzipD.cpu_seconds,
-      total_seconds: pgRestore.seconds + pigzD.seconds,
-      ours: oursRestore,
-      ours_vs_raw: oursRestore ? oursRestore.seconds / (pgRestore.seconds + pigzD.seconds) : null,
-      note: 'raw tools restore files the raw tools wrote from the same data (same levels); ours restores the archive ours wrote',
-    };
-    if (oursRestore)
-      log(
-        `restore ours (restoreArchive, -j${cores}): ${oursRestore.seconds.toFixed(1)} s, peak RSS ${oursRestore.max_rss_mb} MB: ${(oursRestore.seconds / (pgRestore.seconds + pigzD.seconds)).toFixed(3)}x raw`,
-      );
-    log(
-      `restore raw: pg_restore -j${cores} ${pgRestore.seconds.toFixed(1)} s; pigz -d | tar -x ${pigzD.seconds.toFixed(1)} s (CPU ${pigzD.cpu_seconds.toFixed(1)} s); gzip -d | tar -x ${gzipD.seconds.toFixed(1)} s (CPU ${gzipD.cpu_seconds.toFixed(1)} s)`,
-    );
-
     const oursNull = runChild({ source: full.source, storage: { kind: 'null' }, level });
     log(`ours -> discard (full): ${oursNull.seconds.toFixed(1)} s, peak RSS ${oursNull.max_rss_mb} MB`);
     const oursLocalQuarter = runChild({ source: quarter.source, storage: { kind: 'local', root: storageRoot }, level, verify: true });
@@ -652,14 +506,12 @@ async function main(): Promise<void> {
       discard_full: oursNull.max_rss_mb,
       s3_full: oursS3?.max_rss_mb ?? null,
     };
-    const restoreRatio = (results.restore_raw as { ours_vs_raw: number | null }).ours_vs_raw;
     const peakRss = Math.max(...Object.values(results.peak_rss_mb as Record<string, number | null>).map((mb) => mb ?? 0));
     results.targets = {
       backup_le_0_70x_naive_raw: median.ratio <= 0.7,
       backup_le_1_05x_fastest_raw: median.ratio_fastest <= 1.05,
       peak_rss_le_200mb: peakRss <= 200,
       staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,
-      restore_le_1_10x_raw: restoreRatio === null ? null : restoreRatio <= 1.1,
     };
     const verdict = (ok: boolean | null) => (ok === null ? 'NOT MEASURED' : ok ? 'PASS' : 'FAIL');
     const t = results.targets as Record<string, boolean | null>;
@@ -668,9 +520,6 @@ async function main(): Promise<void> {
       `target backup <= 1.05x fastest raw tools (pigz -${fsLevel}): ${median.ratio_fastest.toFixed(3)}x ${verdict(t.backup_le_1_05x_fastest_raw!)}`,
     );
     log(`target peak RSS <= 200 MB: ${peakRss} MB ${verdict(t.peak_rss_le_200mb!)}`);
-    log(
-      `target restore <= 1.10x raw pg_restore -j${cores} + pigz -d | tar -x: ${restoreRatio === null ? '' : `${restoreRatio.toFixed(3)}x `}${verdict(t.restore_le_1_10x_raw!)}`,
-    );
     mkdirSync(join(here, 'results'), { recursive: true });
     writeFileSync(join(here, 'results', 'pipeline.json'), JSON.stringify(results, null, 2) + '\n');
     console.log(JSON.stringify(results, null, 2));
@@ -680,12 +529,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--restore-child') {
-  restoreChild(JSON.parse(process.argv[3]!) as RestoreJob).catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else if (process.argv[2] === '--child') {
+if (process.argv[2] === '--child') {
   child(JSON.parse(process.argv[3]!) as ChildJob).catch((error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -110,6 +110,34 @@ describe('restoreArchive', () => {
     expect(t.callsOf('restoreDump')[0]).toEqual([TEMP_DB, '<stream>', { jobs: 2 }]);
   });
 
+  it('fills the folder before pg_restore starts, and a refused filestore never reaches pg_restore', async () => {
+    for (const jobs of [1, 2]) {
+      const { storage } = await store();
+      const t = target();
+      const seen: number[] = [];
+      const extract = t.extractFilestore.bind(t);
+      t.extractFilestore = async (...args) => {
+        await extract(...args);
+        seen.push(t.databases.get(TEMP_DB)!.content.length);
+      };
+      await restore(storage, t, { jobs });
+      expect(seen).toEqual([0]);
+      expect(t.databases.get(TEMP_DB)!.content.equals(DUMP)).toBe(true);
+
+      const bad = await store({ filestore: await tarGz([...FILES, { name: 'odoo/fifo', type: 'fifo' }]) });
+      const t2 = target();
+      const dropped: number[] = [];
+      const drop = t2.dropDatabase.bind(t2);
+      t2.dropDatabase = async (...args) => {
+        dropped.push(t2.databases.get(args[0])!.content.length);
+        return drop(...args);
+      };
+      await expect(restore(bad.storage, t2, { jobs })).rejects.toMatchObject({ code: 'E_ARCHIVE' });
+      expect(dropped).toEqual([0]);
+      untouched(t2);
+    }
+  });
+
   it('skips the filestore when the folder is null, and an archive without one creates no folder', async () => {
     const { storage } = await store();
     const t = target();
