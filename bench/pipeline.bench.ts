@@ -3,7 +3,7 @@
  * it builds an Odoo-shaped database of >= 2 GB and a filestore of >= 1 GB in >= 20,000 files
  * (BENCH_SCALE=0.1 shrinks both), then times, in the same run:
  *
- * - raw tools, one after the other as an operator types them, to /dev/null: the naive ones
+ * - raw tools, one after the other as an operator types them, to files on the same disk: the naive ones
  *   (`pg_dump -Fc -Z1`, then `tar -czf -`) and the fastest (`pg_dump -Fc -Z1`, then
  *   `tar -cf - | pigz -<level>` at our filestore level), alternated with ours to the local provider
  *   (no post-upload verification) BENCH_REPS times (default 3); the median round is held against
@@ -27,7 +27,18 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -146,26 +157,43 @@ async function child(job: ChildJob): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Runs a command with stdout counted and discarded (like `> /dev/null`); returns seconds and bytes.
- * Detached (its own session), as the SDK's sources start their tools: with the kernel's autogroup
- * scheduling a new session is its own CPU group, and on a loaded machine a tarball took 1.3-2x
- * longer in its own session than in the bench's. Both sides alike keep the ratios honest.
+ * Runs a command with its stdout written to a file on the same disk as ours' local storage (as an
+ * operator types `pg_dump -f` or `tar ... > fs.tar.gz`) and synced to disk (as ours' local
+ * provider syncs its archive), then removes the file; returns seconds and bytes. (It used to
+ * count stdout through a pipe in the bench's own process: no disk write for the raw tools, and
+ * the bench's CPU taken from the 2 cores they ran on.) Detached (its own session), as the SDK's
+ * sources start their tools: with the kernel's autogroup scheduling a new session is its own CPU
+ * group, and on a loaded machine a tarball took 1.3-2x longer in its own session than in the
+ * bench's. Both sides alike keep the ratios honest.
  */
 function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seconds: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
+  const file = join(rawOutDir, `raw-${process.pid}-${++rawOutCount}`);
+  const fd = openSync(file, 'w');
+  return new Promise<{ seconds: number; bytes: number }>((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
-    let bytes = 0;
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, 'pipe'], env: { ...process.env, ...env }, detached: true });
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (bytes += d.length));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0
-        ? resolve({ seconds: (performance.now() - started) / 1000, bytes })
+        ? // fsync'd like ours: the local provider syncs its file before it renames it into place.
+          (fsyncSync(fd), resolve({ seconds: (performance.now() - started) / 1000, bytes: fstatSync(fd).size }))
         : reject(new Error(`${argv[0]} exited ${code}: ${err}`)),
     );
+  }).finally(() => {
+    closeSync(fd);
+    rmSync(file, { force: true });
   });
+}
+/** Where {@link timed} writes: set by main() to a folder beside ours' local storage. */
+let rawOutDir = tmpdir();
+let rawOutCount = 0;
+
+/** The same starting state for every timed run: the previous run's dirty pages written back. */
+async function settle(): Promise<void> {
+  spawnSync('sync');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
 function runChild(job: ChildJob): {
@@ -257,6 +285,8 @@ async function main(): Promise<void> {
 
   const pg = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'obsdk-bench-'));
+  rawOutDir = join(work, 'raw-out');
+  mkdirSync(rawOutDir);
   const results: Record<string, unknown> = {
     scale,
     compression_level: level,
@@ -370,11 +400,13 @@ async function main(): Promise<void> {
       ratio_fastest: number;
     }[] = [];
     for (let i = 0; i < REPS; i++) {
+      await settle();
       const rawDumpRun = await timed(pgArgs(full.source.connection.database, level), pgEnv);
       const rawTarRun = await timed(tarArgs(full.source.filestore_path!));
       const rawPigzRun = await timed(tarPipeArgs(full.source.filestore_path!, `pigz -${fsLevel}`));
       const rawSeconds = rawDumpRun.seconds + rawTarRun.seconds;
       const fastest = rawDumpRun.seconds + rawPigzRun.seconds;
+      await settle();
       const ours = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
       pairs.push({
         raw_dump: rawDumpRun,

@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { pipeline, Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { ArchiveError } from '../errors/errors.js';
+import { CoalescingStream } from '../streams/coalescing-stream.js';
 import { COMPRESSION_RATIO_ALLOWANCE, type RestoreLimits } from './restore-limits.js';
 
 /** What {@link guardFilestoreTar} let through. */
@@ -61,21 +62,6 @@ function quiet(sink: unknown): Writable {
  */
 const OUTPUT_CHUNK_BYTES = 256 * 1024;
 
-async function* coalesce(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of source) {
-    parts.push(chunk);
-    length += chunk.length;
-    if (length >= size) {
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
-      parts = [];
-      length = 0;
-    }
-  }
-  if (length > 0) yield Buffer.concat(parts, length);
-}
-
 /** Writes with backpressure; a sink destroyed meanwhile (the other side failed) ends the wait too. */
 async function write(sink: Writable, chunk: Buffer): Promise<void> {
   if (sink.write(chunk)) return;
@@ -106,12 +92,11 @@ export function guardFilestoreTar(gz: Readable, options: { limits: RestoreLimits
   const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   const extract = tarExtract();
   const pack = tarPack();
-  const tar = Readable.from(coalesce(pack as unknown as AsyncIterable<Buffer>, OUTPUT_CHUNK_BYTES), {
-    objectMode: false,
-    highWaterMark: 1024 * 1024,
-  });
+  const packed = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false, highWaterMark: 1024 * 1024 });
+  const tar = new CoalescingStream(OUTPUT_CHUNK_BYTES);
+  pipeline(packed, tar, () => undefined);
   // Errors are reported through `done`; the streams' own 'error' events must not be uncaught.
-  for (const stream of [pack, extract, gunzip, tar] as unknown as Readable[]) stream.on('error', () => undefined);
+  for (const stream of [pack, extract, gunzip, packed, tar] as unknown as Readable[]) stream.on('error', () => undefined);
   const maxInflated = Math.max(COMPRESSION_RATIO_ALLOWANCE, compressedSize * limits.maxCompressionRatio);
 
   const fail = (error: unknown) => {
