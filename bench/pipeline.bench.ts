@@ -66,6 +66,7 @@ import {
 } from '../src/testing/index.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
+import { compiledChild } from './compiled-child.js';
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -196,6 +197,9 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
+/** This file compiled (compiled-child.ts), set by main() before the first child. */
+let childScript = '';
+
 function runChild(job: ChildJob): {
   seconds: number;
   /** The read-back verification alone, when the job asked for it. */
@@ -207,7 +211,7 @@ function runChild(job: ChildJob): {
   compressed_size: number;
   key: string;
 } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
+  const result = spawnSync(process.execPath, [childScript, '--child', JSON.stringify(job)], {
     encoding: 'utf8',
     maxBuffer: 16 * MB,
   });
@@ -286,6 +290,7 @@ async function main(): Promise<void> {
   const pg = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'obsdk-bench-'));
   rawOutDir = join(work, 'raw-out');
+  childScript = await compiledChild(fileURLToPath(import.meta.url));
   mkdirSync(rawOutDir);
   const results: Record<string, unknown> = {
     scale,

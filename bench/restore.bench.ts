@@ -8,8 +8,8 @@
  *   them: `pg_restore -j <cores>` into a new database, then `pigz -d | tar -x` into a new folder;
  *   and the same folder once more with plain `tar -xzf` (gzip);
  * - ours: `restoreArchive` from the local provider into a new database and folder with
- *   `jobs = <cores>` (the whole archive verified on the way), in its own process so its peak
- *   RSS is its own.
+ *   `jobs = <cores>` (the whole archive verified on the way), in its own process, compiled
+ *   (compiled-child.ts), so its peak RSS is its own and a host's.
  *
  * Every timed step starts from the same state: dirty pages written back (`sync`) and nothing
  * deleted since the last round. Both matter on ext4: writeback of the previous step's gigabytes
@@ -38,6 +38,7 @@ import { openArchiveEntry } from '../test/integration/pipeline/pipeline-helpers.
 import { startPostgres } from '../test/servers/postgres.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
+import { compiledChild } from './compiled-child.js';
 import { pgRestoreArgv } from './pg-restore-argv.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
     await pipeline(await openArchiveEntry(provider, key, 'dump.sql'), createWriteStream(dumpFile));
     await pipeline(await openArchiveEntry(provider, key, 'filestore.tar.gz'), createWriteStream(tarFile));
 
+    const childScript = await compiledChild(fileURLToPath(import.meta.url));
     const cores = cpus().length;
     const pgEnv = { PGPASSWORD: pg.password };
     const hasPigz = spawnSync('sh', ['-c', 'command -v pigz'], { encoding: 'utf8' }).status === 0;
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
     const ours = async (round: number) => {
       const job: ChildJob = { source, config, key, database: `ours_${round}`, folder: join(root, `ours_${round}`), jobs: cores };
       await settle();
-      const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
+      const result = spawnSync(process.execPath, [childScript, '--child', JSON.stringify(job)], {
         encoding: 'utf8',
         maxBuffer: 16 * MB,
       });

@@ -195,6 +195,8 @@ export type {
   BackupProgressEvent,
   BackupStatusEvent,
   EventSink,
+  RestoreProgressEvent,
+  RestoreStatusEvent,
   SdkEvent,
   ServiceEvent,
   TaskStatusEvent,

@@ -1,5 +1,7 @@
 import type { BackupStatus, TaskStatus } from '../domain/enums.js';
 import type { WarningCode } from '../errors/error-codes.js';
+import type { RestoreProgress } from '../pipeline/restore-runner.js';
+import type { RestoreStep } from '../services/restore-journal.js';
 
 /** The product's SSE `task.status` event payload. */
 export interface TaskStatusEvent {
@@ -65,14 +67,42 @@ export interface WarningEvent {
   };
 }
 
+/** A restore began or finished one step of its journal (docs/restore.md), written to its task first. */
+export interface RestoreStatusEvent {
+  type: 'restore.status';
+  data: {
+    task_id: string;
+    backup_id: string;
+    /** The environment restored into. */
+    environment_id: string;
+    step: RestoreStep;
+    state: 'begun' | 'done';
+    message: string | null;
+    timestamp: string;
+  };
+}
+
+/** Bytes of a restore flowing: the archive checked, the filestore folder and the database filled. */
+export interface RestoreProgressEvent {
+  type: 'restore.progress';
+  data: RestoreProgress & {
+    task_id: string;
+    backup_id: string;
+    /** The environment restored into. */
+    environment_id: string;
+    timestamp: string;
+  };
+}
+
 /** Retention, scheduler and other service events. */
 export interface ServiceEvent {
-  type: `retention.${string}` | `scheduler.${string}` | `restore.${string}` | `job.${string}`;
+  type: `retention.${string}` | `scheduler.${string}` | `job.${string}`;
   data: Record<string, unknown> & { timestamp: string };
 }
 
-/** Every event the SDK emits. */
-export type SdkEvent = TaskStatusEvent | BackupProgressEvent | BackupStatusEvent | WarningEvent | ServiceEvent;
+/** Every event the SDK emits; `type` tells them apart (a `switch` on it narrows `data`). */
+export type SdkEvent =
+  TaskStatusEvent | BackupProgressEvent | BackupStatusEvent | RestoreStatusEvent | RestoreProgressEvent | WarningEvent | ServiceEvent;
 
 /**
  * Where events go: a host forwards them over SSE (`event: ${type}\ndata: ${JSON.stringify(data)}`),

@@ -7,6 +7,7 @@ import {
   RestoreError,
   ValidationError,
   type RestoreJournal,
+  type RestoreProgressEvent,
 } from '../../../src/index.js';
 import { journalOf } from '../../../src/services/restore-journal.js';
 import { fakeRestoreTargetFactory } from '../../../src/testing/index.js';
@@ -61,10 +62,15 @@ describe('RestoreService: new_database', () => {
       filestore_path: '/var/lib/odoo/filestore/copy_db',
       pre_restore_backup_id: null,
     });
-    const dataOf = (type: string) => h.events.events.filter((e) => e.type === type).map((e) => e.data as Record<string, unknown>);
-    const steps = dataOf('restore.status').map((d) => `${String(d.step)}:${String(d.state)}`);
+    // The events are typed: narrowing on `type` gives `step`, `state` and `phase` without a cast.
+    const steps: string[] = [];
+    const progress: RestoreProgressEvent['data'][] = [];
+    for (const e of h.events.events) {
+      if (e.type === 'restore.status') steps.push(`${e.data.step}:${e.data.state}`);
+      else if (e.type === 'restore.progress') progress.push(e.data);
+    }
     expect(steps.slice(0, 3)).toEqual(['compatibility:begun', 'compatibility:done', 'verify:begun']);
-    expect(dataOf('restore.progress')[0]).toMatchObject({ task_id: task.id, phase: 'database', bytes_done: 10 });
+    expect(progress[0]).toMatchObject({ task_id: task.id, phase: 'database', bytes_done: 10 });
   });
 
   it('takes filestore_path inside the root, skips the filestore on request, and refuses names that exist', async () => {
