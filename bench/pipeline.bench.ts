@@ -19,7 +19,7 @@
  * - a staged baseline done the spec's way: dump to a temp file, checksum it, tar to a temp file,
  *   checksum it, copy both (the spec's SFTP download), zip them (ZIP_DEFLATED, as the spec says,
  *   and a STORED variant), upload the zip to the same local provider;
- * - `pg_dump -Z` levels 0, 1, 6, 9 for time and size (DECISIONS 11);
+ * - `pg_dump -Z` levels 0, 1, 6, 9 for time and size (docs/decisions.md, "Dump compression level");
  * - the read-back verification (on by default in the services) as its own figure, on the quarter
  *   set: every other run, and so every speed target, is the backup without it (`verify: false`).
  *
