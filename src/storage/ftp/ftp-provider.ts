@@ -21,6 +21,7 @@ import { isTempName, tempName } from '../temp-name.js';
 import { classifyFtpError, ftpReplyCode } from './ftp-errors.js';
 import { loadFtp } from './load-ftp.js';
 import { resolveFtpOptions, type FtpProviderOptions } from './ftp-options.js';
+import { destroyOnAbort } from '../../streams/destroy-on-abort.js';
 
 /**
  * A {@link StorageProvider} on an FTP or explicit-FTPS server (basic-ftp, passive mode).
@@ -297,9 +298,7 @@ export class FtpStorageProvider implements StorageProvider {
     out.once('close', () => {
       if (!done && !out.writableFinished) finish(false);
     });
-    options.signal?.addEventListener('abort', () => out.destroy(new AbortedError(`Download of ${key}`, options.signal?.reason)), {
-      once: true,
-    });
+    destroyOnAbort(out, options.signal, () => new AbortedError(`Download of ${key}`, options.signal?.reason));
     client.downloadTo(sink, path, r?.start ?? 0).then(
       () => finish(true),
       (error: unknown) => {

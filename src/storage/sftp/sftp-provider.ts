@@ -24,6 +24,7 @@ import { classifySftpError, isSftpNotFound } from './sftp-errors.js';
 import { resolveSftpOptions, type SftpProviderOptions } from './sftp-options.js';
 import { pipelinedReadStream } from './sftp-read-stream.js';
 import { pipelinedWriteStream } from './sftp-write-stream.js';
+import { destroyOnAbort } from '../../streams/destroy-on-abort.js';
 
 /**
  * Buffer of an upload stream. ssh2's own SFTP streams send one request per chunk and wait for
@@ -395,9 +396,7 @@ export class SftpStorageProvider implements StorageProvider {
       }
     });
     rs.pipe(out);
-    options.signal?.addEventListener('abort', () => out.destroy(new AbortedError(`Download of ${key}`, options.signal?.reason)), {
-      once: true,
-    });
+    destroyOnAbort(out, options.signal, () => new AbortedError(`Download of ${key}`, options.signal?.reason));
     return out;
   }
 

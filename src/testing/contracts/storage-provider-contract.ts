@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { Readable, Transform } from 'node:stream';
 import { isBackupSdkError } from '../../errors/backup-sdk-error.js';
 import type { StorageErrorCode } from '../../errors/errors.js';
@@ -122,6 +123,20 @@ export function storageProviderChecks(
         assert.equal(mid.sha256, createHash('sha256').update(data.subarray(100, 200)).digest('hex'));
         const tail = await digestStream(await p.download(key, { range: { start: 9_990 } }));
         assert.equal(tail.sha256, createHash('sha256').update(data.subarray(9_990)).digest('hex'));
+      }),
+    },
+    {
+      name: 'downloads under one long-lived signal leave no abort listener on it',
+      run: withProvider(async (p) => {
+        // A restore reads one archive through dozens of ranged downloads under its job's signal.
+        const key = `${uniq()}/listeners.bin`;
+        await p.upload(key, bytes(randomBytes(4096)));
+        const signal = new AbortController().signal;
+        for (let i = 0; i < 12; i++) await digestStream(await p.download(key, { range: { start: i * 100, end: i * 100 + 99 }, signal }));
+        const early = await p.download(key, { signal });
+        early.destroy(); // a reader that stops early
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(getEventListeners(signal, 'abort').length, 0, 'abort listeners left on the signal after the downloads closed');
       }),
     },
     {
