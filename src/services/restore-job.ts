@@ -1,5 +1,4 @@
 import type { Backup, Task } from '../domain/entities.js';
-import type { BackupManifest } from '../domain/manifest.js';
 import { classifyRetention, DEFAULT_RETENTION } from '../domain/retention-classification.js';
 import { isInside, parentFolder, restoreNames } from '../domain/restore-names.js';
 import type { RestoreRequest } from '../domain/restore-request.js';
@@ -10,6 +9,7 @@ import type { EnvironmentResolver, ResolvedEnvironment } from '../ports/environm
 import type { JobContext } from '../ports/job-queue.js';
 import type { RestoreTarget, RestoreTargetFactory } from '../ports/restore-target.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
+import type { RestoreArchiveOptions, RestoreArchiveResult, RestoreProgress } from '../pipeline/restore-runner.js';
 import type { BackupExecutor } from './backup-job.js';
 import {
   errorDetailsOf,
@@ -51,35 +51,14 @@ export interface RestoreJobResult {
   skipped?: 'cancelled' | 'already_ended' | 'recovered';
 }
 
-/** Progress of the archive restore (see `restoreArchive`). */
-export interface RestoreArchiveProgress {
-  phase: 'verify' | 'database' | 'filestore';
-  bytes_done: number;
-  bytes_total: number;
-}
+/** Progress of the archive restore: the pipeline's {@link RestoreProgress}. */
+export type RestoreArchiveProgress = RestoreProgress;
 
-/** The arguments the restore service passes to the archive restore pipeline. */
-export interface RestoreArchiveCall {
-  storage: StorageProvider;
-  key: string;
-  target: RestoreTarget;
-  /** The temporary database: created by the pipeline (must not exist). */
-  database: string;
-  /** The temporary folder: created and filled; null skips the filestore. */
-  filestoreFolder: string | null;
-  expected?: { size?: number | null; database_checksum?: string | null; filestore_checksum?: string | null };
-  jobs?: number;
-  signal?: AbortSignal;
-  onProgress?: (p: RestoreArchiveProgress) => void;
-}
+/** The arguments the restore service passes to the archive restore pipeline: `restoreArchive`'s options but the limits. */
+export type RestoreArchiveCall = Omit<RestoreArchiveOptions, 'limits'>;
 
-/** What the archive restore pipeline reports. */
-export interface RestoreArchiveOutcome {
-  manifest: BackupManifest;
-  database_bytes: number;
-  filestore_bytes: number;
-  filestore_entries: number;
-}
+/** What the archive restore pipeline reports: `restoreArchive`'s {@link RestoreArchiveResult}. */
+export type RestoreArchiveOutcome = RestoreArchiveResult;
 
 /**
  * The archive restore pipeline: verifies the whole archive while restoring it into a temporary
