@@ -4,6 +4,7 @@ import { createGunzip } from 'node:zlib';
 import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { ArchiveError } from '../errors/errors.js';
 import { CoalescingStream } from '../streams/coalescing-stream.js';
+import { onceAny } from '../streams/once-any.js';
 import { COMPRESSION_RATIO_ALLOWANCE, type RestoreLimits } from './restore-limits.js';
 
 /** What {@link guardFilestoreTar} let through. */
@@ -64,16 +65,7 @@ const OUTPUT_CHUNK_BYTES = 256 * 1024;
 
 /** Writes with backpressure; a sink destroyed meanwhile (the other side failed) ends the wait too. */
 async function write(sink: Writable, chunk: Buffer): Promise<void> {
-  if (sink.write(chunk)) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      sink.off('drain', done);
-      sink.off('close', done);
-      resolve();
-    };
-    sink.once('drain', done);
-    sink.once('close', done);
-  });
+  if (!sink.write(chunk)) await onceAny(sink, ['drain', 'close']);
 }
 
 /**

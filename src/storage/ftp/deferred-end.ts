@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
+import { onceAny } from '../../streams/once-any.js';
 
 /**
  * Resolves once `socket` (an FTPS data connection) has finished its TLS handshake; at once for a
@@ -8,15 +9,7 @@ import { TLSSocket } from 'node:tls';
 export function handshakeDone(socket: unknown): Promise<void> {
   if (!(socket instanceof TLSSocket) || socket.destroyed) return Promise.resolve();
   if (socket.getFinished() !== undefined && socket.getPeerFinished() !== undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off('secureConnect', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.once('secureConnect', done);
-    socket.once('close', done);
-  });
+  return onceAny(socket, ['secureConnect', 'close']);
 }
 
 /**
