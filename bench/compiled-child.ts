@@ -29,3 +29,15 @@ export async function compiledChild(entry: string): Promise<string> {
   bundles.set(entry, outfile);
   return outfile;
 }
+
+/**
+ * A bench file's entry point: `--child <job JSON>` runs `child(job)` (what compiledChild's bundle
+ * is started with), anything else runs `main()`. A failure prints and exits 1.
+ */
+export function runBench(main: () => Promise<void>, child: (job: unknown) => Promise<void>): void {
+  const run = process.argv[2] === '--child' ? child(JSON.parse(process.argv[3]!)) : main();
+  run.catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

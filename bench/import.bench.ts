@@ -7,11 +7,11 @@
  * Also records which provider SDKs the import loaded: none is the rule.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeBenchResults } from './bench-results.js';
 
 const RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 5);
 const TARGET_ROOT_RSS_MB = 25;
@@ -76,8 +76,6 @@ const results = {
   entries,
 };
 
-const out = join(root, 'bench', 'results', 'import.json');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+writeBenchResults('import', results);
 console.log(JSON.stringify({ within_target: results.within_target, entries }, null, 2));
 if (!results.within_target) process.exitCode = 1;

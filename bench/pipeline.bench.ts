@@ -27,18 +27,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  fstatSync,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -66,10 +55,11 @@ import {
 } from '../src/testing/index.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
-import { compiledChild } from './compiled-child.js';
+import { writeBenchResults } from './bench-results.js';
+import { settle } from './settle.js';
+import { compiledChild, runBench } from './compiled-child.js';
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 /** Alternated raw-tools / ours pairs on the full set (BENCH_REPS, default 3). */
 const REPS = Math.max(1, Math.round(Number(process.env.BENCH_REPS ?? 3)));
 const GB = 1024 ** 3;
@@ -190,12 +180,6 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<{ seco
 /** Where {@link timed} writes: set by main() to a folder beside ours' local storage. */
 let rawOutDir = tmpdir();
 let rawOutCount = 0;
-
-/** The same starting state for every timed run: the previous run's dirty pages written back. */
-async function settle(): Promise<void> {
-  spawnSync('sync');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-}
 
 /** This file compiled (compiled-child.ts), set by main() before the first child. */
 let childScript = '';
@@ -557,8 +541,7 @@ async function main(): Promise<void> {
       `target backup <= 1.05x fastest raw tools (pigz -${fsLevel}): ${median.ratio_fastest.toFixed(3)}x ${verdict(t.backup_le_1_05x_fastest_raw!)}`,
     );
     log(`target peak RSS <= 200 MB: ${peakRss} MB ${verdict(t.peak_rss_le_200mb!)}`);
-    mkdirSync(join(here, 'results'), { recursive: true });
-    writeFileSync(join(here, 'results', 'pipeline.json'), JSON.stringify(results, null, 2) + '\n');
+    writeBenchResults('pipeline', results);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     await pg.stop();
@@ -566,14 +549,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--child') {
-  child(JSON.parse(process.argv[3]!) as ChildJob).catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBench(main, (job) => child(job as ChildJob));

@@ -21,9 +21,9 @@
  * over all rounds; peak RSS <= 200 MB. Figures go to bench/results/restore.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { BackupRunner, createRestoreTarget, createStorageProvider, type LocalSource, type StorageConfig } from '../src/index.js';
@@ -38,10 +38,11 @@ import { openArchiveEntry } from '../test/integration/pipeline/pipeline-helpers.
 import { startPostgres } from '../test/servers/postgres.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
-import { compiledChild } from './compiled-child.js';
+import { writeBenchResults } from './bench-results.js';
+import { settle } from './settle.js';
+import { compiledChild, runBench } from './compiled-child.js';
 import { pgRestoreArgv } from './pg-restore-argv.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const REPS = Math.max(1, Math.round(Number(process.env.BENCH_REPS ?? 3)));
 const MB = 1024 ** 2;
@@ -93,12 +94,6 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<number
     p.on('error', reject);
     p.on('close', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`${argv[0]} exited ${code}`))));
   });
-}
-
-/** The same starting state for every timed step: the previous step's dirty pages written back. */
-async function settle(): Promise<void> {
-  spawnSync('sync');
-  await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
 async function main(): Promise<void> {
@@ -233,8 +228,7 @@ async function main(): Promise<void> {
         `(${results.ratios_per_round.map((x) => x.toFixed(3)).join(', ')}) ${ratio <= 1.1 ? 'PASS' : 'FAIL'}; with tar -xzf: ${ratioGzip.toFixed(3)}x`,
     );
     log(`target peak RSS <= 200 MB: ${peak} MB ${peak <= 200 ? 'PASS' : 'FAIL'}`);
-    mkdirSync(join(here, 'results'), { recursive: true });
-    writeFileSync(join(here, 'results', 'restore.json'), JSON.stringify(results, null, 2) + '\n');
+    writeBenchResults('restore', results);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     await pg.stop();
@@ -242,14 +236,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--child') {
-  child(JSON.parse(process.argv[3]!) as ChildJob).catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBench(main, (job) => child(job as ChildJob));

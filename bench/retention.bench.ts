@@ -12,12 +12,10 @@
  * timed run; each figure is the median of 3 runs. Figures go to bench/results/retention.json and
  * are printed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeBenchResults } from './bench-results.js';
 import {
   classifyRetention,
   computeExpiry,
@@ -28,7 +26,6 @@ import {
   type RetentionSettings,
 } from '../src/index.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 // A full collection before each timed run, so a run does not pay for the previous run's garbage.
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -167,8 +164,7 @@ const results = {
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
 };
 
-mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'retention.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeBenchResults('retention', results);
 console.log(`load average ${results.load_average.join(' ')} (2 cores shared)`);
 for (const order of ORDERS)
   console.log(

@@ -7,12 +7,10 @@
  * any "what is due" query over them costs) and 10,000 `nextRun` computations (the least a tick
  * that moves every policy must compute).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Scheduler, nextRun, type BackupPolicy, type BackupStarter } from '../src/index.js';
 import { FakeClock, InMemoryBackupPolicyRepository } from '../src/testing/index.js';
+import { writeBenchResults } from './bench-results.js';
 
 const COUNT = Number(process.env.BENCH_SCHEDULER_POLICIES ?? 10_000);
 const RUNS_IDLE = 30;
@@ -142,9 +140,7 @@ const results = {
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
 };
 
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'scheduler.json');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+writeBenchResults('scheduler', results);
 console.log(
   JSON.stringify(
     {

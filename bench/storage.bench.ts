@@ -16,15 +16,15 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createStorageProvider, type StorageConfig } from '../src/index.js';
 import { startFtp } from '../test/servers/ftp.js';
 import { startS3 } from '../test/servers/s3.js';
 import { startSshd } from '../test/servers/sshd.js';
+import { writeBenchResults } from './bench-results.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const MB = 1024 * 1024;
 const SIZE = Math.round(1024 * MB * Number(process.env.BENCH_SCALE ?? 1));
 
@@ -303,8 +303,7 @@ async function main(): Promise<void> {
       sftp_download_vs_ssh_cat: sftpRatio,
       targets: { sftp_download_ge_0_8x_ssh_cat: sftpRatio !== null && sftpRatio >= 0.8 },
     };
-    mkdirSync(join(here, 'results'), { recursive: true });
-    writeFileSync(join(here, 'results', 'storage.json'), JSON.stringify(results, null, 2) + '\n');
+    writeBenchResults('storage', results);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     await s3.stop();
