@@ -33,6 +33,8 @@ const needs = [
   { ok: () => onPath('tar') && onPath('gzip'), what: 'tar and gzip', pkg: 'tar gzip' },
   // Parallel gzip for the filestore (the sources fall back to gzip without it; tests cover both).
   { ok: () => onPath('pigz'), what: 'pigz', pkg: 'pigz' },
+  // ISA-L's igzip: the sources' first choice at filestore levels 1-3 (tests cover it and the fallbacks).
+  { ok: () => onPath('igzip'), what: 'igzip (ISA-L)', pkg: 'isal' },
   { ok: () => onPath('openssl'), what: 'openssl (test TLS certificates)', pkg: 'openssl' },
   { ok: () => onPath('runuser'), what: 'runuser (runs PostgreSQL as a non-root user)', pkg: 'util-linux' },
   // Independent ZIP readers the archive tests check our ZIP64 output with.
@@ -44,7 +46,7 @@ const needs = [
 
 const missing = needs.filter((n) => !n.ok());
 if (missing.length === 0) {
-  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, openssl, unzip, python3 and vsftpd are installed');
+  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, igzip, openssl, unzip, python3 and vsftpd are installed');
   process.exit(0);
 }
 

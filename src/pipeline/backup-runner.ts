@@ -52,7 +52,7 @@ export interface BackupRunnerDeps {
   /** `pg_dump -Z` level (0-9); default 1 (`DEFAULT_DUMP_COMPRESSION_LEVEL`). */
   compressionLevel?: number;
   /**
-   * gzip level (1-9) of the filestore tarball (pigz where the source host has it, else gzip);
+   * gzip level (1-9) of the filestore tarball (igzip at 1-3 or pigz where the source host has one, else gzip);
    * default 1 (`DEFAULT_FILESTORE_COMPRESSION_LEVEL`). An environment's
    * `filestore_compression_level` wins over it.
    */

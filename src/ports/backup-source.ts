@@ -34,8 +34,8 @@ export interface DumpOptions extends SourceStreamOptions {
 /** Options of {@link BackupSource.archiveFilestore}. */
 export interface FilestoreOptions extends SourceStreamOptions {
   /**
-   * gzip level (1-9) of the filestore tarball. The SDK's sources compress with `pigz` where the
-   * source host has it, else `gzip`; the default is `DEFAULT_FILESTORE_COMPRESSION_LEVEL`.
+   * gzip level (1-9) of the filestore tarball. The SDK's sources compress with ISA-L's `igzip` at
+   * levels 1-3 or `pigz` where the source host has one, else `gzip`; the default is `DEFAULT_FILESTORE_COMPRESSION_LEVEL`.
    */
   compressionLevel?: number;
 }
@@ -51,7 +51,7 @@ export interface BackupSource {
   /** Starts `pg_dump -Fc` of the environment's database and streams its output. */
   dumpDatabase(options?: DumpOptions): Promise<SourceStream>;
   /**
-   * Starts `tar -czf -` of the filestore folder (gzip or pigz) and streams its output; resolves `null` when
+   * Starts `tar -czf -` of the filestore folder (igzip, pigz or gzip) and streams its output; resolves `null` when
    * the folder does not exist (a new environment: the pipeline records filestore_size 0 and a
    * warning rather than failing).
    */

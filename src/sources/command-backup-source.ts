@@ -19,7 +19,7 @@ export interface SourceCommands {
   dumpCommand(compressionLevel: number | undefined): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
   /**
    * The `tar` command gzipping at `compressionLevel` (default
-   * `DEFAULT_FILESTORE_COMPRESSION_LEVEL`; with pigz where the host has it, found once
+   * `DEFAULT_FILESTORE_COMPRESSION_LEVEL`; with igzip or pigz where the host has one, found once
    * per source) and where it runs, or null when there is no filestore folder.
    */
   filestoreCommand(signal?: AbortSignal, compressionLevel?: number): Promise<{ spec: CommandSpec; where?: string } | null>;

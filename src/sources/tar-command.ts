@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { ValidationError } from '../errors/errors.js';
-import { checkFilestoreCompressionLevel, type GzipTool } from './gzip-tool.js';
+import { checkFilestoreCompressionLevel, IGZIP_MAX_LEVEL, type GzipTool } from './gzip-tool.js';
 
 /** A filestore folder split into the folder `tar -C` enters and the entry it archives. */
 export interface FolderParts {
@@ -35,15 +35,19 @@ const GZIP_DEFAULT_LEVEL = 6;
  * folder's own name (`mydb/ab/abcdef...`), as `tar -czf - -C /var/lib/odoo/filestore <db>` typed by hand.
  * `--` keeps a name starting with `-` from being read as an option.
  *
- * With `compression`, the same tarball is gzipped by `pigz -<level>` when the host has pigz (all
- * its cores; the output is still one standard gzip stream), else by `gzip -<level>`, through
- * `tar -I` so tar still reports the compressor's failure in its own exit status. Plain `-z` is
- * kept for gzip at its default level (any tar, BusyBox included, has it).
+ * With `compression`, the same tarball is gzipped by the compressor found on the host
+ * (`igzip -<level>` for levels 1-3, `pigz -<level>` on all its cores, or `gzip -<level>`; the
+ * output is one standard gzip stream whichever it is), through `tar -I` so tar still reports the
+ * compressor's failure in its own exit status. Plain `-z` is kept for gzip at its default level
+ * (any tar, BusyBox included, has it).
  */
 export function tarArgs(parent: string, name: string, compression?: TarCompression): string[] {
   const target = ['-C', parent, '--', name];
   // The level goes into tar's -I string: only a digit may ever reach it.
   checkFilestoreCompressionLevel(compression?.level);
+  if (compression?.gzip.tool === 'igzip' && compression.level > IGZIP_MAX_LEVEL) {
+    throw new ValidationError([{ field: 'level', message: `igzip has levels 1-${IGZIP_MAX_LEVEL}, got ${compression.level}` }]);
+  }
   if (!compression || (compression.gzip.tool === 'gzip' && compression.level === GZIP_DEFAULT_LEVEL)) return ['-czf', '-', ...target];
   return ['-I', `${compression.gzip.tool} -${compression.level}`, '-cf', '-', ...target];
 }

@@ -120,8 +120,8 @@ describe('docker source (through a fake docker executable)', () => {
     expect(await extractedDigests(tarball!, work, dbName)).toEqual(await fixture.filestoreDigest());
     expect(loggedCalls()).toEqual([
       ['exec', '--', 'env42_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
-      ['exec', '--', 'env42_odoo', 'pigz', '--version'],
-      ['exec', '--', 'env42_odoo', 'tar', '-I', 'pigz -1', '-cf', '-', '-C', fixture.filestoreRoot, '--', dbName],
+      ['exec', '--', 'env42_odoo', 'igzip', '--version'],
+      ['exec', '--', 'env42_odoo', 'tar', '-I', 'igzip -1', '-cf', '-', '-C', fixture.filestoreRoot, '--', dbName],
     ]);
     expect(noMarkers(markers)).toBe(true);
   });

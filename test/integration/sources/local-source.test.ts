@@ -235,34 +235,62 @@ class RecordingRunner implements CommandRunner {
 describe('local source: filestore compressor', () => {
   const folder = () => basename(fixture.filestorePath);
 
-  it('gzips with pigz where the host has it, probed once per source; the output is a standard .tar.gz', async () => {
-    const runner = new RecordingRunner();
-    const source = createBackupSource(localConfig(), { runner });
-    for (const level of [1, 6]) {
-      const tarball = await source.archiveFilestore({ compressionLevel: level });
-      expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
-    }
-    expect(runner.argvs.filter((argv) => argv[0] === 'pigz')).toEqual([['pigz', '--version']]);
-    const tars = runner.argvs.filter((argv) => argv[0] === 'tar');
-    expect(tars.map((argv) => argv.slice(1, 3))).toEqual([
-      ['-I', 'pigz -1'],
-      ['-I', 'pigz -6'],
-    ]);
-    const found = await detectGzipTool(new LocalCommandRunner());
-    expect(found).toMatchObject({ tool: 'pigz', version: expect.stringMatching(/^pigz \d+\.\d+/) });
-  });
-
-  it('falls back to gzip on a PATH without pigz: gzip -N through tar -I, plain -z at level 6, same files back', async () => {
-    const bin = join(work, 'bin-without-pigz');
+  /** A PATH folder holding only `tools` (symlinks to this host's), to hide a compressor. */
+  async function pathWith(name: string, tools: string[]): Promise<string> {
+    const bin = join(work, name);
     await mkdir(bin, { recursive: true });
-    for (const tool of ['tar', 'gzip', 'sh']) {
+    for (const tool of tools) {
       const { stdout } = await run('sh', ['-c', `command -v ${tool}`]);
       await symlink(stdout.trim(), join(bin, tool)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EEXIST') throw error;
       });
     }
-    const runner = new RecordingRunner(bin);
-    expect(await detectGzipTool(runner)).toEqual({ tool: 'gzip' });
+    return bin;
+  }
+
+  it('gzips with igzip at levels 1-3 and pigz above where the host has both, each probed once per source; standard .tar.gz', async () => {
+    const runner = new RecordingRunner();
+    const source = createBackupSource(localConfig(), { runner });
+    for (const level of [1, 3, 6, 1]) {
+      const tarball = await source.archiveFilestore({ compressionLevel: level });
+      expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
+    }
+    expect(runner.argvs.filter((argv) => argv[0] === 'igzip' || argv[0] === 'pigz')).toEqual([
+      ['igzip', '--version'],
+      ['pigz', '--version'],
+    ]);
+    const tars = runner.argvs.filter((argv) => argv[0] === 'tar');
+    expect(tars.map((argv) => argv.slice(1, 3))).toEqual([
+      ['-I', 'igzip -1'],
+      ['-I', 'igzip -3'],
+      ['-I', 'pigz -6'],
+      ['-I', 'igzip -1'],
+    ]);
+    expect(await detectGzipTool(new LocalCommandRunner(), 1)).toMatchObject({
+      tool: 'igzip',
+      version: expect.stringMatching(/^igzip .*\d+\.\d+/),
+    });
+    expect(await detectGzipTool(new LocalCommandRunner(), 4)).toMatchObject({
+      tool: 'pigz',
+      version: expect.stringMatching(/^pigz \d+\.\d+/),
+    });
+  });
+
+  it('without igzip, pigz takes every level', async () => {
+    const runner = new RecordingRunner(await pathWith('bin-without-igzip', ['tar', 'gzip', 'sh', 'pigz']));
+    const source = createBackupSource(localConfig(), { runner });
+    const tarball = await source.archiveFilestore({ compressionLevel: 1 });
+    expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
+    expect(runner.argvs.map((argv) => argv.slice(0, 3))).toEqual([
+      ['igzip', '--version'],
+      ['pigz', '--version'],
+      ['tar', '-I', 'pigz -1'],
+    ]);
+  });
+
+  it('falls back to gzip on a PATH with neither: gzip -N through tar -I, plain -z at level 6, same files back', async () => {
+    const runner = new RecordingRunner(await pathWith('bin-without-pigz', ['tar', 'gzip', 'sh']));
+    expect(await detectGzipTool(runner, 3)).toEqual({ tool: 'gzip' });
     const source = createBackupSource(localConfig(), { runner });
     for (const level of [3, 6]) {
       const tarball = await source.archiveFilestore({ compressionLevel: level });
@@ -273,6 +301,8 @@ describe('local source: filestore compressor', () => {
       ['-I', 'gzip -3'],
       ['-czf', '-'],
     ]);
-    expect(runner.argvs.filter((argv) => argv[0] === 'pigz')).toHaveLength(2); // the probe above, then the source's one
+    // The probes above, then the source's own: each tool once per source, a missing one included.
+    expect(runner.argvs.filter((argv) => argv[0] === 'igzip')).toHaveLength(2);
+    expect(runner.argvs.filter((argv) => argv[0] === 'pigz')).toHaveLength(2);
   });
 });

@@ -266,8 +266,8 @@ describe('ssh source', () => {
       expect(calls.map((c) => c.slice(0, 6))).toEqual([
         ['exec', '-e', 'PGPASSWORD', '--', 'env7_db', 'pg_dump'],
         ['exec', '--', 'env7_odoo', 'test', '-d', `${fixture.filestoreRoot}/${dbName}`],
-        ['exec', '--', 'env7_odoo', 'pigz', '--version'],
-        ['exec', '--', 'env7_odoo', 'tar', '-I', 'pigz -1'],
+        ['exec', '--', 'env7_odoo', 'igzip', '--version'],
+        ['exec', '--', 'env7_odoo', 'tar', '-I', 'igzip -1'],
       ]);
       expect(readFileSync(log, 'utf8')).not.toContain(pg.password);
       expect(noMarkers(markers)).toBe(true);

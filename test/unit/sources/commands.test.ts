@@ -54,6 +54,13 @@ describe('tar arguments', () => {
     expect(tarArgs('/fs', 'db', { gzip: pigz, level: 6 })).toEqual(['-I', 'pigz -6', '-cf', '-', '-C', '/fs', '--', 'db']);
   });
 
+  it('gzips with igzip at levels 1-3 and refuses it above (ISA-L has no level 4)', () => {
+    const igzip = { tool: 'igzip', version: 'igzip command line interface 2.30.0' } as const;
+    expect(tarArgs('/fs', 'db', { gzip: igzip, level: 1 })).toEqual(['-I', 'igzip -1', '-cf', '-', '-C', '/fs', '--', 'db']);
+    expect(tarArgs('/fs', 'db', { gzip: igzip, level: 3 })).toEqual(['-I', 'igzip -3', '-cf', '-', '-C', '/fs', '--', 'db']);
+    expect(() => tarArgs('/fs', 'db', { gzip: igzip, level: 4 })).toThrow(ValidationError);
+  });
+
   it('refuses a filestore level outside 1-9 (it goes into the -I string)', () => {
     for (const level of [0, 10, 1.5, Number.NaN, '1; rm -rf /' as unknown as number])
       expect(() => tarArgs('/fs', 'db', { gzip: { tool: 'gzip' }, level })).toThrow(ValidationError);
