@@ -1,6 +1,7 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { deflateRawSync } from 'node:zlib';
+import { STREAM_BUFFER_BYTES } from '../streams/stream-buffer.js';
 import { crc32 } from './crc32.js';
 import { MeasuringStream, type Measurement } from './measuring-stream.js';
 import {
@@ -29,7 +30,7 @@ const ENTRY_MODE = 0o100640;
  * docs/pipeline.md for the measured difference).
  */
 export class ArchiveWriter {
-  private readonly out = new PassThrough({ highWaterMark: 256 * 1024 });
+  private readonly out = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
   private readonly records: ZipEntryRecord[] = [];
   /** Bytes written to the output so far: the next entry's offset. */
   private offset = 0;
@@ -46,14 +47,15 @@ export class ArchiveWriter {
   }
 
   /**
-   * Appends a STORED entry fed by `source`. Resolves with its size and SHA-256 once every byte
-   * has passed into the archive; rejects if `source` fails (and fails the output with it). The
+   * Appends a STORED entry fed by `source`. `source` is read, hashed and held (up to
+   * `readAheadBytes`, then it waits) while the entries before this one are written. Resolves with
+   * its size and SHA-256 once every byte has passed into the archive; rejects if `source` fails (and fails the output with it). The
    * caller still awaits the tool's exit: a stream can end cleanly while its tool failed.
    */
   addStream(
     name: string,
     source: Readable,
-    options: { keepHead?: number } = {},
+    options: { keepHead?: number; readAheadBytes?: number } = {},
   ): { measured: Promise<Measurement>; meter: MeasuringStream } {
     const meter = new MeasuringStream(undefined, { ...options, crc32: true });
     // A source error fails the meter, and `measured` reports it (through `finished` below, even

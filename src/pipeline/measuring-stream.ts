@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { STREAM_BUFFER_BYTES } from '../streams/stream-buffer.js';
 import { crc32 } from './crc32.js';
 
 /** What a {@link MeasuringStream} saw. */
@@ -29,13 +30,17 @@ export class MeasuringStream extends Transform {
    * @param onBytes Called with the size of every chunk that passes.
    * @param options `hash: false` only counts (for streams whose digest nobody needs);
    *   `keepHead` keeps that many first bytes (to read a file header in flight);
-   *   `crc32: true` also computes the CRC-32 a ZIP entry needs.
+   *   `crc32: true` also computes the CRC-32 a ZIP entry needs; `readAheadBytes` lets that many
+   *   bytes wait on the way out when nobody reads them yet (default: one stream buffer).
    */
   constructor(
     private readonly onBytes?: (delta: number) => void,
-    options: { hash?: boolean; keepHead?: number; crc32?: boolean } = {},
+    options: { hash?: boolean; keepHead?: number; crc32?: boolean; readAheadBytes?: number } = {},
   ) {
-    super();
+    super({
+      writableHighWaterMark: STREAM_BUFFER_BYTES,
+      readableHighWaterMark: Math.max(STREAM_BUFFER_BYTES, options.readAheadBytes ?? 0),
+    });
     this.hash = options.hash === false ? null : createHash('sha256');
     this.withCrc = options.crc32 === true;
     this.keepHead = options.keepHead ?? 0;

@@ -97,7 +97,10 @@ function probeOnce(probe: (signal?: AbortSignal) => Promise<string | null>): (si
  * {@link detectGzipTool} memoized for one source instance: each tool is probed at most once (the
  * first filestore archive that needs the answer asks, later ones reuse it).
  */
-export function gzipToolOnce(runner: CommandRunner, prefix: readonly string[] = []): (level: number, signal?: AbortSignal) => Promise<GzipTool> {
+export function gzipToolOnce(
+  runner: CommandRunner,
+  prefix: readonly string[] = [],
+): (level: number, signal?: AbortSignal) => Promise<GzipTool> {
   const igzip = probeOnce((signal) => probeVersion(runner, 'igzip', prefix, { signal }));
   const pigz = probeOnce((signal) => probeVersion(runner, 'pigz', prefix, { signal }));
   return async (level, signal) => {

@@ -1,4 +1,4 @@
-import { constants, createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Stats, type WriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,6 +17,7 @@ import type {
 import { probeStorage } from '../connection-test.js';
 import { assertSafeKey } from '../safe-key.js';
 import { isTempName, tempName } from '../temp-name.js';
+import { STREAM_BUFFER_BYTES } from '../../streams/stream-buffer.js';
 
 /**
  * Downloads read 1 MiB at a time, not fs's default 64 KiB: every chunk costs a thread-pool trip
@@ -87,6 +88,7 @@ export class LocalStorageProvider implements StorageProvider {
     const target = this.path(key);
     const temp = join(dirname(target), tempName());
     let size = 0;
+    let file: WriteStream | null = null;
     try {
       if (options.signal?.aborted) throw new AbortedError(`Upload of ${key}`, options.signal.reason);
       // Checked before mkdir (which would follow a linked folder) and after it (a link made meanwhile).
@@ -94,13 +96,15 @@ export class LocalStorageProvider implements StorageProvider {
       await mkdir(dirname(target), { recursive: true });
       await this.assertNoLink(dirname(target), key, 'write');
       const counter = new Transform({
+        highWaterMark: STREAM_BUFFER_BYTES,
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
           options.onProgress?.(size);
           cb(null, chunk);
         },
       });
-      await pipeline(body as Readable, counter, createWriteStream(temp, { flags: 'wx' }), { signal: options.signal });
+      file = createWriteStream(temp, { flags: 'wx', highWaterMark: STREAM_BUFFER_BYTES });
+      await pipeline(body as Readable, counter, file, { signal: options.signal });
       const fh = await open(temp, 'r+');
       try {
         await fh.sync();
@@ -109,6 +113,13 @@ export class LocalStorageProvider implements StorageProvider {
       }
       await rename(temp, target);
     } catch (error) {
+      // A body that fails at once can fail the pipeline while the file is still being opened: the
+      // open would then create it after the rm below. Remove it once the stream has closed.
+      if (file && !file.closed) {
+        const closed = new Promise<void>((resolve) => file!.once('close', () => resolve()));
+        file.destroy();
+        await closed;
+      }
       // A failed clean-up (the folder is not there, or not a folder) must not hide why the upload failed.
       await rm(temp, { force: true }).catch(() => undefined);
       // The body's own typed error (a failed source) is the caller's: pass it through unchanged.

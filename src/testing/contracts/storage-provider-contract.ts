@@ -225,6 +225,29 @@ export function storageProviderChecks(
       }),
     },
     {
+      name: 'a source stream that fails before its first byte, or before the upload began, leaves no object and no leftovers',
+      run: withProvider(async (p) => {
+        // The failure can come while the adapter is still opening its file or upload: clean-up
+        // must wait for that, or the open lands after it (a race, hence the repeats).
+        for (let i = 0; i < 10; i++) {
+          const key = `${uniq()}/failed-at-once.bin`;
+          const body = new Readable({
+            read() {
+              this.destroy(new Error('source broke at once'));
+            },
+          });
+          // Every other time the body has failed already when the adapter gets to it.
+          if (i % 2 === 1) {
+            body.on('error', () => undefined);
+            body.destroy(new Error('source broke before the upload began'));
+          }
+          await assert.rejects(() => p.upload(key, body));
+          assert.equal((await p.head(key)).exists, false);
+          if (options.leftovers) assert.deepEqual(await options.leftovers(), [], `attempt ${i + 1}`);
+        }
+      }),
+    },
+    {
       name: 'presign either returns a URL that serves the object or raises E_UNSUPPORTED',
       run: withProvider(async (p) => {
         const key = `${uniq()}/signed.txt`;

@@ -10,10 +10,15 @@ import {
   TimeoutError,
   ValidationError,
   parseManifest,
+  type BackupSource,
+  type SourceStream,
   type StorageProvider,
 } from '../../../src/index.js';
+import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { DEFAULT_FILESTORE_COMPRESSION_LEVEL } from '../../../src/sources/gzip-tool.js';
 import { FakeClock } from '../../../src/testing/index.js';
+import { fakeBytes, fakeBytesChecksum } from '../../../src/testing/fake-backup-source.js';
 import { SteppingClock, harness } from './harness.js';
 
 async function download(storage: StorageProvider, key: string): Promise<Buffer> {
@@ -69,7 +74,7 @@ describe('BackupRunner: success', () => {
     expect(done.is_verified).toBe(true); // read back after upload by default, whatever the type
 
     const entries = await unzip(zipBytes);
-    expect((entries as unknown as { order: string[] }).order).toEqual(['dump.sql', 'filestore.tar.gz', 'manifest.json']);
+    expect((entries as unknown as { order: string[] }).order).toEqual(['filestore.tar.gz', 'dump.sql', 'manifest.json']);
     expect(entries.get('dump.sql')!.method).toBe(0); // STORED
     expect(entries.get('filestore.tar.gz')!.method).toBe(0);
     expect(entries.get('manifest.json')!.method).toBe(8); // deflated
@@ -154,6 +159,49 @@ describe('BackupRunner: success', () => {
     const h = await harness();
     const done = await h.runner.run((await h.pending({ storage_config_id: null })).id);
     expect(done.storage_config_id).toBe(h.storageConfig.id);
+  });
+
+  it('pg_dump runs while the filestore tarball streams: its output is read ahead, 16 MiB at most, until the tarball is in', async () => {
+    // A dump of 64 MiB that counts what was read of it, and a filestore that stalls after a few
+    // bytes until the test lets it go on.
+    let dumpRead = 0;
+    let releaseFilestore!: () => void;
+    const released = new Promise<void>((resolve) => (releaseFilestore = resolve));
+    const dumpBytes = fakeBytes('dump', 64 * 1024 * 1024, 64 * 1024);
+    dumpBytes.on('data', (chunk: Buffer) => (dumpRead += chunk.length));
+    const stream = (readable: Readable): SourceStream => ({ stream: readable, done: finished(readable), abort: () => readable.destroy() });
+    const source: BackupSource = {
+      kind: 'test',
+      dumpDatabase: async () => stream(dumpBytes.pipe(new PassThrough())),
+      archiveFilestore: async () =>
+        stream(
+          Readable.from(
+            (async function* () {
+              yield Buffer.from('first bytes of the tarball');
+              await released;
+              yield Buffer.from('the rest');
+            })(),
+          ),
+        ),
+      close: async () => undefined,
+    };
+    const h = await harness({ deps: { sources: () => source } });
+    const running = h.runner.run((await h.pending()).id, { verify: false });
+    // Let the dump run until it is held back.
+    let before = -1;
+    while (dumpRead !== before) {
+      before = dumpRead;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(dumpRead).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(dumpRead).toBeLessThan(20 * 1024 * 1024); // 16 MiB, plus a stream buffer or two
+    releaseFilestore();
+    const done = await running;
+    expect(done.status).toBe('completed');
+    expect(done.database_size).toBe(64 * 1024 * 1024);
+    expect(done.database_checksum).toBe(await fakeBytesChecksum('dump', 64 * 1024 * 1024));
+    const zipBytes = await download(h.storage, done.database_key!);
+    expect((await unzip(zipBytes)).get('filestore.tar.gz')!.data.toString()).toBe('first bytes of the tarballthe rest');
   });
 
   it('include_filestore false: no filestore entry, manifest filestore null, tar never started', async () => {
@@ -267,6 +315,18 @@ describe('BackupRunner: failures leave nothing behind', () => {
       phase: 'dump',
     });
     expect(h.events.ofType('backup.status').at(-1)?.data.status).toBe('failed');
+  });
+
+  it('pg_dump failing while the filestore tarball still streams fails the run at once, as the dump, and stops tar', async () => {
+    const h = await harness();
+    h.source.injectFault({ part: 'filestore', mode: 'hang', afterBytes: 10_000 });
+    h.source.injectFault({ part: 'dump', afterBytes: 1000, exitCode: 1, stderr: 'pg_dump: error: query failed' });
+    const b = await h.pending();
+    const error = (await h.runner.run(b.id).catch((e: unknown) => e)) as SourceError;
+    expect(error.code).toBe('E_SOURCE_PG_DUMP');
+    const rec = await expectCleanFailure(h, b.id);
+    expect(rec.error_message).toMatch(/dumping the database.*query failed/);
+    expect(rec.error_details).toMatchObject({ code: 'E_SOURCE_PG_DUMP', phase: 'dump' });
   });
 
   it('tar failing: transient flag is passed through', async () => {

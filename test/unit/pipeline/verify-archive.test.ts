@@ -131,7 +131,7 @@ describe('verifyBackupArchive', () => {
     await expect(verifyBackupArchive(h.storage, done.database_key!, { lister: noList })).resolves.toMatchObject({
       database: { checksum: done.database_checksum },
     });
-    // Corrupt one byte inside dump.sql (after its 30 + 8 byte local header).
+    // Corrupt one byte inside the first entry, filestore.tar.gz (after its 30 + 16 byte local header).
     const chunks: Buffer[] = [];
     for await (const c of await h.storage.download(done.database_key!)) chunks.push(c as Buffer);
     const bytes = Buffer.concat(chunks);
@@ -139,7 +139,7 @@ describe('verifyBackupArchive', () => {
     await h.storage.upload(done.database_key!, Readable.from([bytes]));
     const error = await verifyBackupArchive(h.storage, done.database_key!, { lister: noList }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChecksumMismatchError);
-    expect((error as ChecksumMismatchError).details.part).toBe('dump.sql');
+    expect((error as ChecksumMismatchError).details.part).toBe('filestore.tar.gz');
   });
 
   it('checks against the record when asked', async () => {
