@@ -217,7 +217,9 @@ async function main(): Promise<void> {
     const total = (f: (r: (typeof rounds)[number]) => number) => rounds.reduce((sum, r) => sum + f(r), 0);
     const ratio = total((r) => r.ours.seconds!) / total((r) => r.raw_seconds);
     const ratioGzip = total((r) => r.ours.seconds!) / total((r) => r.raw_gzip_seconds);
-    const ratioIgzip = hasIgzip ? total((r) => r.ours.seconds!) / total((r) => r.raw.pg_restore_seconds + r.raw.igzip_untar_seconds!) : null;
+    const ratioIgzip = hasIgzip
+      ? total((r) => r.ours.seconds!) / total((r) => r.raw.pg_restore_seconds + r.raw.igzip_untar_seconds!)
+      : null;
     const peak = Math.max(...rounds.map((r) => r.ours.max_rss_mb!));
     const results = {
       scale: SCALE,
