@@ -57,12 +57,17 @@ interface ChildJob {
   jobs: number;
 }
 
+/** What the child reports: seconds, CPU, peak RSS, sizes, and when each phase ran. */
+type OursRun = Record<string, number> & { phases: Record<string, { from: number; to: number }> };
+
 /** Child mode: one restoreArchive, so its peak RSS is its own. */
 async function child(job: ChildJob): Promise<void> {
   const target = createRestoreTarget(job.source);
   const storage = createStorageProvider(job.config);
   const cpu = process.cpuUsage();
   const started = performance.now();
+  // When each phase was first and last reported, in seconds from the start: where the time goes.
+  const phases: Record<string, { from: number; to: number }> = {};
   const result = await restoreArchive({
     storage,
     key: job.key,
@@ -70,6 +75,11 @@ async function child(job: ChildJob): Promise<void> {
     database: job.database,
     filestoreFolder: job.folder,
     jobs: job.jobs,
+    onProgress: ({ phase }) => {
+      const at = (performance.now() - started) / 1000;
+      phases[phase] ??= { from: at, to: at };
+      phases[phase].to = at;
+    },
   });
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
@@ -82,6 +92,7 @@ async function child(job: ChildJob): Promise<void> {
       database_bytes: result.database_bytes,
       filestore_bytes: result.filestore_bytes,
       filestore_entries: result.filestore_entries,
+      phases,
     }) + '\n',
   );
 }
@@ -183,19 +194,19 @@ async function main(): Promise<void> {
       });
       if (result.status !== 0) throw new Error(`child failed: ${result.stderr}`);
       await pg.dropDatabase(job.database);
-      return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+      return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as OursRun;
     };
 
     const rounds: {
       raw: Awaited<ReturnType<typeof raw>>;
       raw_seconds: number;
       raw_gzip_seconds: number;
-      ours: Record<string, number>;
+      ours: OursRun;
     }[] = [];
     for (let round = 0; round < REPS; round++) {
       // Alternate which side goes first.
       let r: Awaited<ReturnType<typeof raw>>;
-      let o: Record<string, number>;
+      let o: OursRun;
       if (round % 2 === 0) {
         r = await raw(round);
         o = await ours(round);
@@ -209,7 +220,10 @@ async function main(): Promise<void> {
       log(
         `round ${round + 1}: raw pg_restore -j${cores} ${r.pg_restore_seconds.toFixed(1)} s + ${decompress} | tar -x ${r.untar_seconds.toFixed(1)} s ` +
           `(tar -xzf ${r.tar_xzf_seconds.toFixed(1)} s, igzip -d | tar -x ${r.igzip_untar_seconds?.toFixed(1) ?? '-'} s); ours ${o.seconds!.toFixed(1)} s (${(o.seconds! / rawSeconds).toFixed(3)}x, ` +
-          `${(o.seconds! / rawGzip).toFixed(3)}x with tar -xzf), Node CPU ${o.node_cpu_seconds!.toFixed(1)} s, peak RSS ${o.max_rss_mb} MB`,
+          `${(o.seconds! / rawGzip).toFixed(3)}x with tar -xzf), Node CPU ${o.node_cpu_seconds!.toFixed(1)} s, peak RSS ${o.max_rss_mb} MB; ` +
+          Object.entries(o.phases)
+            .map(([phase, t]) => `${phase} ${t.from.toFixed(1)}-${t.to.toFixed(1)} s`)
+            .join(', '),
       );
     }
     // Judged on all rounds together (the raw tools' own time moves by a second between rounds),
