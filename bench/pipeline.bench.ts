@@ -59,6 +59,7 @@ import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js'
 import { buildDatabase, buildFilestore } from './bench-data.js';
 import { writeBenchResults } from './bench-results.js';
 import { settle } from './settle.js';
+import { toolVersion } from './tool-version.js';
 import { compiledChild, runBench } from './compiled-child.js';
 import { startPostgres, type PgServer } from '../test/servers/postgres.js';
 
@@ -347,8 +348,7 @@ async function main(): Promise<void> {
     ];
     const fsLevel = DEFAULT_FILESTORE_COMPRESSION_LEVEL;
     const versionOf = (tool: string, pkg: string) => {
-      const found = spawnSync(tool, ['--version'], { encoding: 'utf8' });
-      const line = found.status === 0 ? (found.stdout || found.stderr).trim().split('\n')[0] : undefined;
+      const line = toolVersion(tool);
       if (!line) throw new Error(`${tool} is not installed: the fast raw tools and our source both need it (apt-get install ${pkg})`);
       return line;
     };

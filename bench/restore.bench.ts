@@ -40,6 +40,7 @@ import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js'
 import { buildDatabase, buildFilestore } from './bench-data.js';
 import { writeBenchResults } from './bench-results.js';
 import { settle } from './settle.js';
+import { toolVersion } from './tool-version.js';
 import { compiledChild, runBench } from './compiled-child.js';
 import { pgRestoreArgv } from './pg-restore-argv.js';
 
@@ -156,11 +157,11 @@ async function main(): Promise<void> {
     const childScript = await compiledChild(fileURLToPath(import.meta.url));
     const cores = cpus().length;
     const pgEnv = { PGPASSWORD: pg.password };
-    const hasPigz = spawnSync('sh', ['-c', 'command -v pigz'], { encoding: 'utf8' }).status === 0;
-    const pigzVersion = hasPigz ? spawnSync('pigz', ['--version'], { encoding: 'utf8' }).stdout.trim() : 'no pigz';
-    const decompress = hasPigz ? 'pigz -d' : 'gzip -d';
-    const hasIgzip = spawnSync('sh', ['-c', 'command -v igzip'], { encoding: 'utf8' }).status === 0;
-    log(`${cores} cores, ${pigzVersion}`);
+    const pigzVersion = toolVersion('pigz');
+    const igzipVersion = toolVersion('igzip');
+    const decompress = pigzVersion ? 'pigz -d' : 'gzip -d';
+    const hasIgzip = igzipVersion !== null;
+    log(`${cores} cores, ${pigzVersion ?? 'no pigz'}, ${igzipVersion ?? 'no igzip'}`);
 
     const raw = async (round: number) => {
       const database = `raw_${round}`;
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
     const results = {
       scale: SCALE,
       data: { database_bytes: databaseBytes, filestore_bytes: files.bytes, filestore_files: files.files },
-      machine: { cpus: cores, node: process.version, pigz: pigzVersion },
+      machine: { cpus: cores, node: process.version, pigz: pigzVersion ?? 'no pigz', igzip: igzipVersion ?? 'no igzip' },
       dump_mb: done.database_size! / MB,
       filestore_tar_gz_mb: done.filestore_size! / MB,
       decompress,

@@ -49,8 +49,9 @@ export class ArchiveWriter {
   /**
    * Appends a STORED entry fed by `source`. `source` is read, hashed and held (up to
    * `readAheadBytes`, then it waits) while the entries before this one are written. Resolves with
-   * its size and SHA-256 once every byte has passed into the archive; rejects if `source` fails (and fails the output with it). The
-   * caller still awaits the tool's exit: a stream can end cleanly while its tool failed.
+   * its size and SHA-256 once every byte has passed into the archive; rejects if `source` fails
+   * (and fails the output with it). The caller still awaits the tool's exit: a stream can end
+   * cleanly while its tool failed.
    */
   addStream(
     name: string,
