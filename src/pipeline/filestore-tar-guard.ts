@@ -5,6 +5,7 @@ import { extract as tarExtract, pack as tarPack } from 'tar-stream';
 import { ArchiveError } from '../errors/errors.js';
 import { CoalescingStream } from '../streams/coalescing-stream.js';
 import { onceAny } from '../streams/once-any.js';
+import { STREAM_BUFFER_BYTES } from '../streams/stream-buffer.js';
 import { COMPRESSION_RATIO_ALLOWANCE, type RestoreLimits } from './restore-limits.js';
 
 /** What {@link guardFilestoreTar} let through. */
@@ -84,7 +85,7 @@ export function guardFilestoreTar(gz: Readable, options: { limits: RestoreLimits
   const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   const extract = tarExtract();
   const pack = tarPack();
-  const packed = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false, highWaterMark: 1024 * 1024 });
+  const packed = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false, highWaterMark: STREAM_BUFFER_BYTES });
   const tar = new CoalescingStream(OUTPUT_CHUNK_BYTES);
   pipeline(packed, tar, () => undefined);
   // Errors are reported through `done`; the streams' own 'error' events must not be uncaught.
