@@ -211,6 +211,7 @@ async function main(): Promise<void> {
       raw: Awaited<ReturnType<typeof raw>>;
       raw_seconds: number;
       raw_gzip_seconds: number;
+      raw_igzip_seconds: number | null;
       ours: OursRun;
     }[] = [];
     for (let round = 0; round < REPS; round++) {
@@ -227,7 +228,8 @@ async function main(): Promise<void> {
       const database = r.createdb_seconds + r.pg_restore_seconds;
       const rawSeconds = database + r.untar_seconds;
       const rawGzip = database + r.tar_xzf_seconds;
-      rounds.push({ raw: r, raw_seconds: rawSeconds, raw_gzip_seconds: rawGzip, ours: o });
+      const rawIgzip = r.igzip_untar_seconds === null ? null : database + r.igzip_untar_seconds;
+      rounds.push({ raw: r, raw_seconds: rawSeconds, raw_gzip_seconds: rawGzip, raw_igzip_seconds: rawIgzip, ours: o });
       log(
         `round ${round + 1}: raw createdb ${r.createdb_seconds.toFixed(2)} s + pg_restore -j${cores} ${r.pg_restore_seconds.toFixed(1)} s + ${decompress} | tar -x ${r.untar_seconds.toFixed(1)} s ` +
           `(tar -xzf ${r.tar_xzf_seconds.toFixed(1)} s, igzip -d | tar -x ${r.igzip_untar_seconds?.toFixed(1) ?? '-'} s); ours ${o.seconds!.toFixed(1)} s (${(o.seconds! / rawSeconds).toFixed(3)}x, ` +
@@ -242,9 +244,7 @@ async function main(): Promise<void> {
     const total = (f: (r: (typeof rounds)[number]) => number) => rounds.reduce((sum, r) => sum + f(r), 0);
     const ratio = total((r) => r.ours.seconds!) / total((r) => r.raw_seconds);
     const ratioGzip = total((r) => r.ours.seconds!) / total((r) => r.raw_gzip_seconds);
-    const ratioIgzip = hasIgzip
-      ? total((r) => r.ours.seconds!) / total((r) => r.raw.createdb_seconds + r.raw.pg_restore_seconds + r.raw.igzip_untar_seconds!)
-      : null;
+    const ratioIgzip = hasIgzip ? total((r) => r.ours.seconds!) / total((r) => r.raw_igzip_seconds!) : null;
     const peak = Math.max(...rounds.map((r) => r.ours.max_rss_mb!));
     const results = {
       scale: SCALE,

@@ -17,6 +17,7 @@ import type {
 import { probeStorage } from '../connection-test.js';
 import { assertSafeKey } from '../safe-key.js';
 import { isTempName, tempName } from '../temp-name.js';
+import { onceAny } from '../../streams/once-any.js';
 import { STREAM_BUFFER_BYTES } from '../../streams/stream-buffer.js';
 
 /**
@@ -116,7 +117,7 @@ export class LocalStorageProvider implements StorageProvider {
       // A body that fails at once can fail the pipeline while the file is still being opened: the
       // open would then create it after the rm below. Remove it once the stream has closed.
       if (file && !file.closed) {
-        const closed = new Promise<void>((resolve) => file!.once('close', () => resolve()));
+        const closed = onceAny(file, ['close']);
         file.destroy();
         await closed;
       }
