@@ -19,7 +19,7 @@ export { InProcessJobQueue } from './adapters/in-process-job-queue.js';
 export type { InProcessJobQueueCloseOptions, InProcessJobQueueOptions } from './adapters/in-process-job-queue.js';
 
 // ---- Services: what a host constructs and calls ----
-export { BackupService } from './services/backup-service.js';
+export { BackupService } from './services/backup/backup-service.js';
 export type {
   BackupDownload,
   BackupServiceOptions,
@@ -33,7 +33,7 @@ export type {
   BackupVerificationResult,
   VerifyBackupOptions,
   WaitForBackupOptions,
-} from './services/backup-service.js';
+} from './services/backup/backup-service.js';
 export type {
   BackupCreatedResponse,
   BackupDetail,
@@ -41,13 +41,13 @@ export type {
   BackupListItem,
   BackupSummary,
   Page,
-} from './services/backup-responses.js';
-export { BACKUP_JOB_NAME } from './services/backup-job.js';
-export type { BackupExecutor, BackupJobPayload, BackupJobResult } from './services/backup-job.js';
-export type { RecoveredBackup, StaleRecoveryOptions, StaleRecoveryReport } from './services/stale-recovery.js';
-export { RestoreService } from './services/restore-service.js';
-export type { RestoreServiceOptions } from './services/restore-service.js';
-export { RESTORE_JOB_NAME } from './services/restore-job.js';
+} from './services/backup/backup-responses.js';
+export { BACKUP_JOB_NAME } from './services/backup/backup-job.js';
+export type { BackupExecutor, BackupJobPayload, BackupJobResult } from './services/backup/backup-job.js';
+export type { RecoveredBackup, StaleRecoveryOptions, StaleRecoveryReport } from './services/backup/stale-recovery.js';
+export { RestoreService } from './services/restore/restore-service.js';
+export type { RestoreServiceOptions } from './services/restore/restore-service.js';
+export { RESTORE_JOB_NAME } from './services/restore/restore-job.js';
 export type {
   RestoreArchiveCall,
   RestoreArchiveFn,
@@ -55,25 +55,25 @@ export type {
   RestoreArchiveProgress,
   RestoreJobPayload,
   RestoreJobResult,
-} from './services/restore-job.js';
-export type { RestoreJournal, RestoreOutcome, RestoreStep } from './services/restore-journal.js';
-export type { RestoreHooks, RestoreSwapContext } from './services/restore-swap.js';
-export type { RecoveredRestore, RestoreRecoveryOptions, RestoreRecoveryReport } from './services/restore-recovery.js';
+} from './services/restore/restore-job.js';
+export type { RestoreJournal, RestoreOutcome, RestoreStep } from './services/restore/restore-journal.js';
+export type { RestoreHooks, RestoreSwapContext } from './services/restore/restore-swap.js';
+export type { RecoveredRestore, RestoreRecoveryOptions, RestoreRecoveryReport } from './services/restore/restore-recovery.js';
 export { RestoreRequestSchema } from './domain/restore-request.js';
 export type { RestoreMode, RestoreRequest, RestoreRequestInput } from './domain/restore-request.js';
 export type { RestoreNames } from './domain/restore-names.js';
-export { PolicyService } from './services/policy-service.js';
-export type { PolicyChange, PolicyChangeListener, PolicyChangeSource, PolicyServiceOptions } from './services/policy-service.js';
-export { RetentionService } from './services/retention-service.js';
-export type { RetentionCleanupError, RetentionCleanupResult, RetentionServiceOptions } from './services/retention-service.js';
-export { getQuotaStatus } from './services/quota.js';
-export type { QuotaDeps } from './services/quota.js';
-export { Scheduler } from './services/scheduler.js';
-export type { BackupStarter, RetentionRunner, SchedulerError, SchedulerOptions, TickResult } from './services/scheduler.js';
-export { StorageConfigService } from './services/storage-config-service.js';
-export type { RedactedStorageConfig, StorageConfigServiceOptions } from './services/storage-config-service.js';
-export { InMemoryScheduleClaims, PolicyRowScheduleClaims } from './services/schedule-claims.js';
-export type { ScheduleClaims } from './services/schedule-claims.js';
+export { PolicyService } from './services/scheduling/policy-service.js';
+export type { PolicyChange, PolicyChangeListener, PolicyChangeSource, PolicyServiceOptions } from './services/scheduling/policy-service.js';
+export { RetentionService } from './services/retention/retention-service.js';
+export type { RetentionCleanupError, RetentionCleanupResult, RetentionServiceOptions } from './services/retention/retention-service.js';
+export { getQuotaStatus } from './services/retention/quota.js';
+export type { QuotaDeps } from './services/retention/quota.js';
+export { Scheduler } from './services/scheduling/scheduler.js';
+export type { BackupStarter, RetentionRunner, SchedulerError, SchedulerOptions, TickResult } from './services/scheduling/scheduler.js';
+export { StorageConfigService } from './services/storage-configs/storage-config-service.js';
+export type { RedactedStorageConfig, StorageConfigServiceOptions } from './services/storage-configs/storage-config-service.js';
+export { InMemoryScheduleClaims, PolicyRowScheduleClaims } from './services/scheduling/schedule-claims.js';
+export type { ScheduleClaims } from './services/scheduling/schedule-claims.js';
 
 // ---- Errors: every failure is a BackupSdkError with a code ----
 export { BackupSdkError, isBackupSdkError } from './errors/backup-sdk-error.js';

@@ -11,12 +11,12 @@ import type { QuotaLookup } from './ports/quota.js';
 import type { RateLimiter } from './ports/rate-limiter.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from './ports/repositories.js';
 import type { StorageProviderFactory } from './ports/storage-provider.js';
-import { BackupService, type BackupServiceOptions } from './services/backup-service.js';
-import { PolicyService } from './services/policy-service.js';
-import { RestoreService, type RestoreServiceOptions } from './services/restore-service.js';
-import { RetentionService } from './services/retention-service.js';
-import { Scheduler, type SchedulerOptions } from './services/scheduler.js';
-import { StorageConfigService } from './services/storage-config-service.js';
+import { BackupService, type BackupServiceOptions } from './services/backup/backup-service.js';
+import { PolicyService } from './services/scheduling/policy-service.js';
+import { RestoreService, type RestoreServiceOptions } from './services/restore/restore-service.js';
+import { RetentionService } from './services/retention/retention-service.js';
+import { Scheduler, type SchedulerOptions } from './services/scheduling/scheduler.js';
+import { StorageConfigService } from './services/storage-configs/storage-config-service.js';
 import { createStorageProvider } from './storage/registry.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Clock } from '../ports/clock.js';
 import { systemClock } from '../ports/clock.js';
 import type { DeadLetter, JobHandler, JobInfo, JobOptions, JobQueue, JobState, Worker } from '../ports/job-queue.js';
 import { nullLogger, type Logger } from '../ports/logger.js';
-import { scrubSecrets } from '../services/log-lines.js';
+import { scrubSecrets } from '../logging/log-lines.js';
 
 /** Options of {@link InProcessJobQueue}. */
 export interface InProcessJobQueueOptions {

@@ -6,20 +6,14 @@ import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import { AbortedError, ConflictError, ValidationError } from '../errors/errors.js';
 import type { RestoreTarget } from '../ports/restore-target.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
+import type { RestoreProgress } from '../domain/restore-progress.js';
 import { checkAbsolutePath, checkRestoreDatabaseName } from '../sources/restore-names.js';
 import { archiveError, archiveFailure, checkChecksum, openBackupArchive, type OpenedBackupArchive } from './backup-archive-reader.js';
 import { guardFilestoreTar, type FilestoreGuardResult } from './filestore-tar-guard.js';
 import { MeasuringStream } from './measuring-stream.js';
 import { DEFAULT_RESTORE_LIMITS, type RestoreLimits } from './restore-limits.js';
 
-/** Where a restore is: checking the archive, filling the database, filling the filestore folder. */
-export interface RestoreProgress {
-  phase: 'verify' | 'database' | 'filestore';
-  /** Bytes of the archive's part read so far in this phase. */
-  bytes_done: number;
-  /** Bytes of that part (`dump.sql` or `filestore.tar.gz`); 0 in `verify`. */
-  bytes_total: number;
-}
+export type { RestoreProgress } from '../domain/restore-progress.js';
 
 /** Options of `restoreArchive`. */
 export interface RestoreArchiveOptions {

@@ -1,7 +1,7 @@
 import type { BackupStatus, TaskStatus } from '../domain/enums.js';
 import type { WarningCode } from '../errors/error-codes.js';
-import type { RestoreProgress } from '../pipeline/restore-runner.js';
-import type { RestoreStep } from '../services/restore-journal.js';
+import type { RestoreProgress } from '../domain/restore-progress.js';
+import type { RestoreStep } from '../domain/restore-steps.js';
 
 /** The product's SSE `task.status` event payload. */
 export interface TaskStatusEvent {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService, createStorageProvider } from '../../../src/index.js';
-import { WORKER_LOST_CODE } from '../../../src/services/stale-recovery.js';
+import { WORKER_LOST_CODE } from '../../../src/services/backup/stale-recovery.js';
 import { createPostgresRepositories, type PostgresRepositories } from '../../../src/integrations/postgres/index.js';
 import {
   InMemoryJobQueue,

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService, RestoreService, type LocalSource, type ResolvedEnvironment, type RestoreStep } from '../../../src/index.js';
-import { journalOf } from '../../../src/services/restore-journal.js';
+import { journalOf } from '../../../src/services/restore/restore-journal.js';
 import { createPostgresRepositories, type PostgresRepositories } from '../../../src/integrations/postgres/index.js';
 import { InMemoryJobQueue, makeResolvedEnvironment, MemoryNotifier, StaticEnvironmentResolver } from '../../../src/testing/index.js';
 import { createOdooFixture } from '../../fixtures/odoo-fixture.js';

@@ -20,7 +20,7 @@ import {
   type StorageConfig,
   type Task,
 } from '../../../src/index.js';
-import { journalOf } from '../../../src/services/restore-journal.js';
+import { journalOf } from '../../../src/services/restore/restore-journal.js';
 import {
   InMemoryBackupPolicyRepository,
   InMemoryBackupRepository,

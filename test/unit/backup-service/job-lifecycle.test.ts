@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createStorageProvider, MemoryStorageProvider, type TaskStatusEvent } from '../../../src/index.js';
-import { BACKUP_JOB_RETRY } from '../../../src/services/backup-job.js';
+import { BACKUP_JOB_RETRY } from '../../../src/services/backup/backup-job.js';
 import { FakeBackupSource } from '../../../src/testing/index.js';
 import { alice, backupReaches, makeHarness, policy, quiet, T0, type Harness } from './harness.js';
 

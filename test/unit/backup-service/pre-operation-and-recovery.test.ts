@@ -1,7 +1,7 @@
 import { Readable, Transform } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BackupSdkError, BackupService, createStorageProvider, TimeoutError, ValidationError } from '../../../src/index.js';
-import { WORKER_LOST_CODE } from '../../../src/services/stale-recovery.js';
+import { WORKER_LOST_CODE } from '../../../src/services/backup/stale-recovery.js';
 import { FakeBackupSource, InMemoryJobQueue } from '../../../src/testing/index.js';
 import { alice, eventually, makeHarness, policy, quiet, T0, type Harness } from './harness.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type RestoreStep } from '../../../src/index.js';
-import { journalOf, RESTORE_STEPS } from '../../../src/services/restore-journal.js';
+import { journalOf, RESTORE_STEPS } from '../../../src/services/restore/restore-journal.js';
 import { derivedDatabaseName, restoreNames } from '../../../src/domain/restore-names.js';
 import { InMemoryJobQueue, InMemoryTaskRepository } from '../../../src/testing/index.js';
 import { makeRestoreHarness, RESTORED_DUMP } from './harness.js';

@@ -9,7 +9,7 @@ import {
   type RestoreJournal,
   type RestoreProgressEvent,
 } from '../../../src/index.js';
-import { journalOf } from '../../../src/services/restore-journal.js';
+import { journalOf } from '../../../src/services/restore/restore-journal.js';
 import { fakeRestoreTargetFactory } from '../../../src/testing/index.js';
 import { makeRestoreHarness, RESTORED_DUMP, RESTORED_FILES } from './harness.js';
 

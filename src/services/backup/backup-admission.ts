@@ -1,0 +1,73 @@
+import type { StorageConfig } from '../../domain/entities.js';
+import { Permission } from '../../domain/permissions.js';
+import type { BackupCreate } from '../../domain/validation.js';
+import { NotFoundError, QuotaExceededError, RateLimitError, ValidationError } from '../../errors/errors.js';
+import type { Actor } from '../../ports/authorizer.js';
+import type { ResolvedEnvironment } from '../../ports/environment-resolver.js';
+import type { QuotaStatus } from '../../ports/quota.js';
+import { authorizeCall } from '../shared/authorize-call.js';
+import type { BackupServiceContext } from './backup-service-context.js';
+import { getQuotaStatus } from '../retention/quota.js';
+
+/** A backup request that passed admission: where it runs and the organisation's quota state. */
+export interface BackupAdmission {
+  env: ResolvedEnvironment;
+  config: StorageConfig;
+  quota: QuotaStatus;
+}
+
+/**
+ * The one step that may refuse a backup request before anything is written: the environment
+ * exists, the authorize hook allows `project.backups.create`, a storage config is there to use
+ * (the requested one of the same organisation, else the default), the organisation is within its
+ * quota (manual backups only: the others go on over quota, with a warning later), and a manual
+ * backup by a person is within the rate limit (the rate limit is consumed last, so a request
+ * refused for another reason does not use up the caller's allowance).
+ */
+export async function admitBackupRequest(
+  ctx: BackupServiceContext,
+  environmentId: string,
+  request: Pick<BackupCreate, 'backup_type' | 'storage_config_id'>,
+  actor: Actor | null,
+): Promise<BackupAdmission> {
+  const env = await ctx.options.environments.resolve(environmentId);
+  if (!env) throw new NotFoundError('environment', environmentId);
+  await authorizeCall(ctx.options.authorize, {
+    actor,
+    permission: Permission.BACKUPS_CREATE,
+    environment_id: environmentId,
+    organization_id: env.organization_id,
+  });
+  const config = await pickStorageConfig(ctx, env, request.storage_config_id);
+  const quota = await getQuotaStatus(
+    { backups: ctx.backups, ...(ctx.options.quota ? { quota: ctx.options.quota } : {}) },
+    env.organization_id,
+  );
+  if (quota.exceeded && request.backup_type === 'manual')
+    throw new QuotaExceededError(env.organization_id, quota.used_bytes, quota.limit_bytes ?? 0);
+  if (request.backup_type === 'manual' && actor !== null) await consumeRateLimit(ctx, actor);
+  return { env, config, quota };
+}
+
+async function pickStorageConfig(ctx: BackupServiceContext, env: ResolvedEnvironment, requested: string | null): Promise<StorageConfig> {
+  if (requested !== null) {
+    const config = await ctx.storageConfigs.get(requested);
+    // A config of another organisation is reported as missing: its existence is not the caller's business.
+    if (!config || config.organization_id !== env.organization_id) throw new NotFoundError('storage_config', requested);
+    return config;
+  }
+  const fallback = await ctx.storageConfigs.getDefault(env.organization_id);
+  if (fallback) return fallback;
+  throw new ValidationError(
+    [{ field: 'storage_config_id', message: `is required: organisation ${env.organization_id} has no default storage config` }],
+    `No storage config to use: pass storage_config_id, or mark one of organisation ${env.organization_id}'s storage configs as default (is_default)`,
+    'E_STORAGE_CONFIG_MISSING',
+  );
+}
+
+async function consumeRateLimit(ctx: BackupServiceContext, actor: Actor): Promise<void> {
+  const key = actor.rate_limit_key ?? actor.id ?? 'anonymous';
+  const { limit, windowSeconds } = ctx.rateLimit;
+  const decision = await ctx.rateLimiter.consume(`manual-backup:${key}`, limit, windowSeconds);
+  if (!decision.allowed) throw new RateLimitError(key, limit, windowSeconds, decision.retry_after_seconds);
+}

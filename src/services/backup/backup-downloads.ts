@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+import type { Backup, StorageConfig } from '../../domain/entities.js';
+import { Permission } from '../../domain/permissions.js';
+import { DownloadQuerySchema, parseInput } from '../../domain/validation.js';
+import { ConflictError, NotFoundError } from '../../errors/errors.js';
+import type { Actor } from '../../ports/authorizer.js';
+import { objectKeyOf } from './backup-lifecycle.js';
+import type { BackupDownloadUrls } from './backup-responses.js';
+import type { BackupDownload, OpenDownloadOptions } from './backup-service-types.js';
+import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
+
+/** Downloads of completed backups: signed URLs where the storage can sign, streams everywhere. */
+
+/** `BackupService.getDownloadUrls`. */
+export async function getDownloadUrls(
+  ctx: BackupServiceContext,
+  backupId: string,
+  expiresIn: number | string | undefined,
+  actor: Actor | null,
+): Promise<BackupDownloadUrls> {
+  const { expires_in } = parseInput(DownloadQuerySchema, expiresIn === undefined ? {} : { expires_in: expiresIn });
+  const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
+  const { config, key } = await downloadable(ctx, backup);
+  const provider = ctx.storageProviders(config);
+  try {
+    const url = await provider.presign(key, expires_in);
+    return {
+      backup_id: backup.id,
+      database_url: url,
+      filestore_url: null,
+      manifest_url: null,
+      expires_in,
+      expires_at: new Date(ctx.clock.now().getTime() + expires_in * 1000).toISOString(),
+    };
+  } finally {
+    await provider.close();
+  }
+}
+
+/** `BackupService.openDownload`. */
+export async function openDownload(
+  ctx: BackupServiceContext,
+  backupId: string,
+  options: OpenDownloadOptions,
+  actor: Actor | null,
+): Promise<BackupDownload> {
+  const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
+  const { config, key } = await downloadable(ctx, backup);
+  const provider = ctx.storageProviders(config);
+  let stream: Readable;
+  try {
+    stream = await provider.download(key, {
+      ...(options.range ? { range: options.range } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    await provider.close();
+    throw error;
+  }
+  // The provider's connection lives as long as the stream.
+  stream.once('close', () => void provider.close().catch(() => undefined));
+  return { backup_id: backup.id, filename: `${backup.id}.zip`, content_type: 'application/zip', size: backup.compressed_size, stream };
+}
+
+/** The storage config and key of a completed backup; refuses any other status. */
+export async function downloadable(ctx: BackupServiceContext, backup: Backup): Promise<{ config: StorageConfig; key: string }> {
+  if (backup.status !== 'completed') {
+    throw new ConflictError(
+      `Backup ${backup.id} is '${backup.status}': only completed backups can be downloaded`,
+      { details: { backup_id: backup.id, status: backup.status } },
+      'E_BACKUP_NOT_DOWNLOADABLE',
+    );
+  }
+  if (!backup.storage_config_id) throw new NotFoundError('storage_config', 'null', { details: { backup_id: backup.id } });
+  const config = await ctx.storageConfigs.get(backup.storage_config_id);
+  if (!config) throw new NotFoundError('storage_config', backup.storage_config_id, { details: { backup_id: backup.id } });
+  return { config, key: objectKeyOf(backup) };
+}

@@ -1,0 +1,135 @@
+import type { Readable } from 'node:stream';
+import type { Authorizer } from '../../ports/authorizer.js';
+import type { BackupSourceFactory } from '../../ports/backup-source.js';
+import type { Clock } from '../../ports/clock.js';
+import type { EnvironmentResolver } from '../../ports/environment-resolver.js';
+import type { EventSink } from '../../ports/events.js';
+import type { Logger } from '../../ports/logger.js';
+import type { JobQueue } from '../../ports/job-queue.js';
+import type { Notifier } from '../../ports/notifier.js';
+import type { QuotaLookup } from '../../ports/quota.js';
+import type { RateLimiter } from '../../ports/rate-limiter.js';
+import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
+import type { StorageProviderFactory } from '../../ports/storage-provider.js';
+import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
+import type { BackupExecutor } from './backup-job.js';
+
+// The options and result types of BackupService, in a module of their own so that the service's
+// parts (commands, queries, downloads, context) and the service itself import them from below,
+// never from each other: backup-service.ts imports its parts, and the parts import only this.
+/** The manual-backup rate limit (see docs/decisions.md#rate-limit-and-quota): requests per window per key. */
+export interface RateLimitSettings {
+  limit: number;
+  windowSeconds: number;
+}
+
+/** The retry schedule of backup jobs, as the queue applies it. */
+export interface RetrySettings {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** Wait before try 2, 3, ... in ms. */
+  backoffMs: readonly number[];
+}
+
+/** What a {@link BackupService} is built from: the host's ports plus optional settings. */
+export interface BackupServiceOptions {
+  backups: BackupRepository;
+  tasks: TaskRepository;
+  storageConfigs: StorageConfigRepository;
+  /** Policies (retention classification, notification settings, `last_backup_status`). Without one, the default settings apply. */
+  policies?: BackupPolicyRepository;
+  environments: EnvironmentResolver;
+  queue: JobQueue;
+  /** Builds storage providers (default: `createStorageProvider`). */
+  storageProviders?: StorageProviderFactory;
+  /** Builds backup sources for the default runner (default: `createBackupSource`). */
+  sources?: BackupSourceFactory;
+  /** Replaces the pipeline (default: a `BackupRunner` over the same ports). */
+  runner?: BackupExecutor;
+  /** Settings of the default runner: `pg_dump` compression level, the dump lister used by verification. */
+  runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister'>;
+  clock?: Clock;
+  events?: EventSink;
+  notifier?: Notifier;
+  /** The manual-backup limiter (default: in memory, per process). */
+  rateLimiter?: RateLimiter;
+  /** Manual backups per key and window (default 10 an hour). */
+  manualRateLimit?: RateLimitSettings;
+  /** The host's plan limits (default: unlimited). */
+  quota?: QuotaLookup;
+  /** The host's permission hook; every call goes through it when given (see docs/decisions.md#permissions). */
+  authorize?: Authorizer;
+  /** Time limit of one job try (default 3600 s, see docs/decisions.md#job-timeout). */
+  jobTimeoutMs?: number;
+  /** Retry schedule (default (`BACKUP_JOB_RETRY`): 3 tries, waits 60 s and 300 s). */
+  retry?: RetrySettings;
+  /**
+   * How often a waiter (a pre-operation backup, `waitForBackup`) re-reads the record when no
+   * in-process signal arrives, in ms of the clock (default 2000): what a worker in another process
+   * changed is seen within that time.
+   */
+  completionPollMs?: number;
+  /**
+   * How often a running job re-reads its backup's `cancel_requested_at`, in ms of the clock
+   * (default 2000). A cancel asked in the same process stops the job at once; one asked elsewhere
+   * within this time.
+   */
+  cancelCheckMs?: number;
+  /**
+   * Read every backup back from storage and check it after upload (default true). Pre-operation
+   * backups are always verified, whatever this says. See docs/backup-service.md#verification.
+   */
+  verifyAfterUpload?: boolean;
+  /** Job start / end / failure / retry lines (pino, console...). Default: nothing is logged. Lines never carry secrets. */
+  logger?: Logger;
+  /** New record ids (default: random UUIDs). */
+  ids?: () => string;
+}
+
+/** Filters and paging of {@link BackupService.listBackups}; numbers may come as URL strings. */
+export interface ListBackupsQuery {
+  status?: string;
+  backup_type?: string;
+  page?: number | string;
+  page_size?: number | string;
+}
+
+/** Options of {@link BackupService.deleteBackup}. */
+export interface DeleteBackupOptions {
+  /** Remove the storage object now rather than at the next retention cleanup (see docs/decisions.md#deleting-a-backup). */
+  purge?: boolean;
+}
+
+/** A streaming download of a backup's ZIP. */
+export interface BackupDownload {
+  backup_id: string;
+  /** `{backup_id}.zip`, for a Content-Disposition header. */
+  filename: string;
+  content_type: 'application/zip';
+  /** Bytes of the whole object (`compressed_size`). */
+  size: number;
+  /** The object's bytes; read it to the end or destroy it. */
+  stream: Readable;
+}
+
+/** Options of {@link BackupService.openDownload}. */
+export interface OpenDownloadOptions {
+  range?: { start: number; end?: number };
+  signal?: AbortSignal;
+}
+
+/** The backup types that guard an operation. */
+export type PreOperationBackupType = 'pre_restore' | 'pre_upgrade' | 'pre_destroy';
+
+/** Options of {@link BackupService.createPreOperationBackup}. */
+export interface PreOperationBackupOptions {
+  storage_config_id?: string | null;
+  include_filestore?: boolean;
+  /** Stop waiting (the backup goes on) when this aborts. */
+  signal?: AbortSignal;
+  /**
+   * Give up waiting after this long on the clock (default: enough for every try at its full time
+   * limit plus the retry waits, plus a minute). Throws a `TimeoutError`; the backup goes on.
+   */
+  timeoutMs?: number;
+}

@@ -1,0 +1,102 @@
+import type { Backup } from '../../domain/entities.js';
+import { Permission } from '../../domain/permissions.js';
+import { BackupSdkError } from '../../errors/backup-sdk-error.js';
+import { AbortedError, TimeoutError } from '../../errors/errors.js';
+import { verifyBackupArchive, type ArchiveVerification } from '../../pipeline/verify-archive.js';
+import type { Actor } from '../../ports/authorizer.js';
+import { downloadable } from './backup-downloads.js';
+import { errorDetailsOf, errorMessageOf } from './backup-lifecycle.js';
+import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
+import { errorLogFields } from '../../logging/log-lines.js';
+
+/** Options of `BackupService.verifyBackup`. */
+export interface VerifyBackupOptions {
+  /** Aborting stops reading: rejects with `AbortedError` and records nothing. */
+  signal?: AbortSignal;
+}
+
+/** What `BackupService.verifyBackup` found, as also recorded on the backup. */
+export interface BackupVerificationResult {
+  backup_id: string;
+  /** True when the archive read back whole and matched its checksums. */
+  ok: boolean;
+  /** The record after the check (`is_verified`, `verified_at`, `verification_error`). */
+  backup: Backup;
+  /** What the check proved (sizes, manifest, the dump's listing), when it passed. */
+  verification: ArchiveVerification | null;
+  /** Why it failed (`code`, `message`, details), when it did. */
+  error: Record<string, unknown> | null;
+}
+
+/**
+ * `BackupService.verifyBackup`: reads a completed backup's object back from storage and checks it
+ * (`verifyBackupArchive`: ZIP structure, manifest, SHA-256 of each part against the record, the
+ * dump's table of contents), then records the outcome. Passed: `is_verified: true`, `verified_at`
+ * now, `verification_error: null`. Failed: `is_verified: false`, `verified_at: null`,
+ * `verification_error` the reason, and a `W_VERIFICATION_FAILED` warning event — the same record
+ * the pipeline leaves after a failed read-back. A check that could not run (aborted, timed out,
+ * storage unreachable: a transient storage error) throws and records nothing.
+ */
+export async function verifyBackup(
+  ctx: BackupServiceContext,
+  backupId: string,
+  actor: Actor | null,
+  options: VerifyBackupOptions,
+): Promise<BackupVerificationResult> {
+  const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
+  const { config, key } = await downloadable(ctx, backup);
+  const provider = ctx.storageProviders(config);
+  const lister = ctx.options.runnerOptions?.dumpLister;
+  let verification: ArchiveVerification | null = null;
+  let failure: unknown = null;
+  try {
+    verification = await verifyBackupArchive(provider, key, {
+      expected: { database_checksum: backup.database_checksum, filestore_checksum: backup.filestore_checksum },
+      ...(lister !== undefined ? { lister } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    if (!isVerdict(error, options.signal)) throw error;
+    failure = error;
+  } finally {
+    await provider.close().catch(() => undefined);
+  }
+  const at = ctx.clock.now().toISOString();
+  const fields = { backup_id: backup.id, environment_id: backup.environment_id };
+  if (failure === null) {
+    const updated = await ctx.backups.update(
+      backup.id,
+      { is_verified: true, verified_at: at, verification_error: null },
+      { status: 'completed' },
+    );
+    ctx.logger.info(fields, 'backup verified');
+    return { backup_id: backup.id, ok: true, backup: updated, verification, error: null };
+  }
+  const message = errorMessageOf(failure);
+  const updated = await ctx.backups.update(
+    backup.id,
+    { is_verified: false, verified_at: null, verification_error: message },
+    { status: 'completed' },
+  );
+  ctx.events.emit({
+    type: 'warning',
+    data: {
+      code: 'W_VERIFICATION_FAILED',
+      message: `Backup ${backup.id} did not verify: ${message}`,
+      environment_id: backup.environment_id,
+      organization_id: backup.organization_id,
+      backup_id: backup.id,
+      timestamp: at,
+    },
+  });
+  ctx.logger.warn({ ...fields, ...errorLogFields(failure) }, 'backup did not verify');
+  return { backup_id: backup.id, ok: false, backup: updated, verification: null, error: errorDetailsOf(failure) };
+}
+
+/** Whether an error says something about the archive (recorded) rather than that the check could not run (thrown). */
+function isVerdict(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted || error instanceof AbortedError || error instanceof TimeoutError) return false;
+  if (error instanceof BackupSdkError && error.code.startsWith('E_STORAGE') && error.code !== 'E_STORAGE_NOT_FOUND')
+    return !error.transient;
+  return true;
+}

@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import { restoreArchive } from '../../pipeline/restore-runner.js';
+import type { Task } from '../../domain/entities.js';
+import { Permission } from '../../domain/permissions.js';
+import { parentFolder, isInside } from '../../domain/restore-names.js';
+import { RestoreRequestSchema, type RestoreRequest, type RestoreRequestInput } from '../../domain/restore-request.js';
+import { parseInput } from '../../domain/validation.js';
+import { NotFoundError, ValidationError } from '../../errors/errors.js';
+import { RestoreError } from '../../errors/restore-error.js';
+import type { Actor, Authorizer } from '../../ports/authorizer.js';
+import type { BackupSourceFactory } from '../../ports/backup-source.js';
+import { systemClock, type Clock } from '../../ports/clock.js';
+import type { EnvironmentResolver, ResolvedEnvironment } from '../../ports/environment-resolver.js';
+import { nullEventSink, type EventSink } from '../../ports/events.js';
+import type { JobContext, JobQueue, Worker } from '../../ports/job-queue.js';
+import { nullNotifier, type Notifier } from '../../ports/notifier.js';
+import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
+import type { RestoreTarget, RestoreTargetFactory } from '../../ports/restore-target.js';
+import type { StorageProviderFactory } from '../../ports/storage-provider.js';
+import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
+import { createRestoreTarget } from '../../sources/create-restore-target.js';
+import { createStorageProvider } from '../../storage/registry.js';
+import { authorizeCall } from '../shared/authorize-call.js';
+import type { BackupExecutor } from '../backup/backup-job.js';
+import { emitTaskCreated, errorMessageOf, moveTask } from '../backup/backup-lifecycle.js';
+import { assertActor, assertId, defaultBackupRunner } from '../backup/backup-service-context.js';
+import { journalOf } from './restore-journal.js';
+import {
+  DEFAULT_RESTORE_TIMEOUT_MS,
+  RESTORE_JOB_NAME,
+  runRestoreJob,
+  type RestoreArchiveFn,
+  type RestoreJobDeps,
+  type RestoreJobPayload,
+  type RestoreJobResult,
+} from './restore-job.js';
+import { recoverStaleRestores, type RestoreRecoveryOptions, type RestoreRecoveryReport } from './restore-recovery.js';
+import type { RestoreHooks } from './restore-swap.js';
+import { TaskCompletionHub } from '../shared/task-completion.js';
+
+/** What a {@link RestoreService} is built from: the host's ports plus optional settings. */
+export interface RestoreServiceOptions {
+  backups: BackupRepository;
+  tasks: TaskRepository;
+  storageConfigs: StorageConfigRepository;
+  /** Notification settings (notify_on_success / notify_on_failure) and the pre-restore backup's retention. */
+  policies?: BackupPolicyRepository;
+  environments: EnvironmentResolver;
+  queue: JobQueue;
+  /** Builds the target a restore writes through, from the environment's source config (default: `createRestoreTarget`). */
+  targets?: RestoreTargetFactory;
+  /** The archive restore pipeline (verify + restore into temporaries; default: the SDK's `restoreArchive`). */
+  restoreArchive?: RestoreArchiveFn;
+  /** Builds storage providers (default: `createStorageProvider`). */
+  storageProviders?: StorageProviderFactory;
+  /** Builds backup sources for the pre-restore backup's default runner (default: `createBackupSource`). */
+  sources?: BackupSourceFactory;
+  /** Runs the pre-restore backup (default: a `BackupRunner` over the same ports). */
+  backupRunner?: BackupExecutor;
+  /** Settings of the default backup runner. */
+  runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister'>;
+  /** Hooks around the swap (stop and start Odoo). */
+  hooks?: RestoreHooks;
+  clock?: Clock;
+  events?: EventSink;
+  notifier?: Notifier;
+  /** The host's permission hook (`project.backups.restore`). */
+  authorize?: Authorizer;
+  /** Time limit of one restore job (default six hours). */
+  jobTimeoutMs?: number;
+  /** New record ids (default: random UUIDs). */
+  ids?: () => string;
+}
+
+/**
+ * Restores backups: into a new database beside the environment's, or over the environment's own
+ * database and filestore (`replace`), with verification before anything is touched, a pre-restore
+ * backup, a journaled swap that is rolled back on any failure, and crash recovery from the journal.
+ * See docs/restore.md.
+ *
+ * Like backups, a restore is a Task (`task_type: 'restore'`) plus a job on the host's queue, run
+ * by a worker (`startWorker`, or `executeRestoreJob` from the host's own worker).
+ */
+export class RestoreService {
+  private readonly clock: Clock;
+  private readonly events: EventSink;
+  private readonly ids: () => string;
+  private readonly completions = new TaskCompletionHub();
+  private readonly running = new Map<string, AbortController>();
+  private readonly jobDeps: RestoreJobDeps;
+
+  constructor(private readonly options: RestoreServiceOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? nullEventSink;
+    this.ids = options.ids ?? randomUUID;
+    const storageProviders = options.storageProviders ?? createStorageProvider;
+    const backupRunner = options.backupRunner ?? defaultBackupRunner(options, { clock: this.clock, events: this.events, storageProviders });
+    this.jobDeps = {
+      backups: options.backups,
+      tasks: options.tasks,
+      storageConfigs: options.storageConfigs,
+      ...(options.policies ? { policies: options.policies } : {}),
+      storageProviders,
+      clock: this.clock,
+      events: this.events,
+      notifier: options.notifier ?? nullNotifier,
+      environments: options.environments,
+      targets: options.targets ?? ((config) => createRestoreTarget(config)),
+      restoreArchive: options.restoreArchive ?? restoreArchive,
+      backupRunner,
+      hooks: options.hooks ?? {},
+      jobTimeoutMs: options.jobTimeoutMs ?? DEFAULT_RESTORE_TIMEOUT_MS,
+      ids: this.ids,
+      running: this.running,
+      completions: this.completions,
+    };
+  }
+
+  /**
+   * Asks for a restore of a completed backup. Validates `request` ({@link RestoreRequestSchema}),
+   * authorizes `project.backups.restore` on the target environment, refuses a backup that is not
+   * completed, a target environment of another organisation, a second restore onto an
+   * environment that has one queued or running, and (new_database) a database name or folder that
+   * is taken; then creates the Task and enqueues the job. Returns the task (`queued`). Every
+   * refusal throws before anything is written.
+   *
+   * @throws ValidationError bad input
+   * @throws NotFoundError unknown backup or environment
+   * @throws PermissionDeniedError the authorize hook said no
+   * @throws RestoreError `E_RESTORE_NOT_RESTORABLE`, `E_RESTORE_IN_PROGRESS`, `E_RESTORE_TARGET_EXISTS`
+   */
+  async restoreBackup(backupId: string, request: RestoreRequestInput | Record<string, unknown>, actor: Actor | null = null): Promise<Task> {
+    assertId(backupId, 'backup_id');
+    const input = parseInput(RestoreRequestSchema, request);
+    assertActor(actor);
+    const backup = await this.options.backups.get(backupId);
+    if (!backup) throw new NotFoundError('backup', backupId);
+    const environmentId = input.target_environment_id ?? backup.environment_id;
+    const env = await this.options.environments.resolve(environmentId);
+    if (!env) throw new NotFoundError('environment', environmentId);
+    await authorizeCall(this.options.authorize, {
+      actor,
+      permission: Permission.BACKUPS_RESTORE,
+      environment_id: environmentId,
+      organization_id: env.organization_id,
+      backup_id: backup.id,
+    });
+    if (env.organization_id !== backup.organization_id) {
+      throw new ValidationError([{ field: 'target_environment_id', message: 'belongs to another organisation than the backup' }]);
+    }
+    if (backup.status !== 'completed' || backup.database_key === null) {
+      throw new RestoreError(
+        'E_RESTORE_NOT_RESTORABLE',
+        `Backup ${backup.id} is '${backup.status}': only completed backups can be restored`,
+        {
+          details: { backup_id: backup.id, status: backup.status },
+        },
+      );
+    }
+    await this.assertNoOtherRestore(environmentId);
+    if (input.mode === 'new_database') await this.assertNewNamesFree(env, input);
+
+    const at = this.clock.now().toISOString();
+    const taskId = this.ids();
+    let task = await this.options.tasks.create({
+      id: taskId,
+      task_type: 'restore',
+      status: 'pending',
+      environment_id: environmentId,
+      backup_id: backup.id,
+      job_id: taskId,
+      attempts: 0,
+      result: null,
+      error_message: null,
+      created_by: actor?.id ?? null,
+      created_at: at,
+      started_at: null,
+      completed_at: null,
+      updated_at: at,
+    });
+    emitTaskCreated(this.jobDeps, task);
+    task = await moveTask(this.jobDeps, task, { status: 'queued' });
+    const payload: RestoreJobPayload = {
+      task_id: taskId,
+      backup_id: backup.id,
+      target_environment_id: environmentId,
+      request: input,
+      user_id: actor?.id ?? null,
+    };
+    try {
+      // One try: a restore that failed was rolled back; trying again is the person's call.
+      await this.options.queue.enqueue(RESTORE_JOB_NAME, payload, { jobId: taskId, attempts: 1 });
+    } catch (error) {
+      const message = `Could not enqueue the restore job: ${errorMessageOf(error)}`;
+      await moveTask(this.jobDeps, task, { status: 'failed', error_message: message, completed_at: at }, message);
+      throw error;
+    }
+    return task;
+  }
+
+  /** The job handler any queue calls for {@link RESTORE_JOB_NAME} jobs (bound: pass it as is). */
+  readonly executeRestoreJob = (payload: RestoreJobPayload, ctx: JobContext): Promise<RestoreJobResult> =>
+    runRestoreJob(this.jobDeps, payload, ctx);
+
+  /** Starts processing restore jobs on the queue, `concurrency` at once (default 1: restores are heavy). */
+  startWorker(options: { concurrency?: number } = {}): Worker {
+    return this.options.queue.process(RESTORE_JOB_NAME, this.executeRestoreJob as (payload: unknown, ctx: JobContext) => Promise<unknown>, {
+      concurrency: options.concurrency ?? 1,
+    });
+  }
+
+  /** A restore task, for polling clients (`result.restore` is its journal). */
+  async getRestore(taskId: string, actor: Actor | null = null): Promise<Task> {
+    const task = await this.loadRestoreTask(taskId);
+    await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_VIEW, environment_id: task.environment_id });
+    return task;
+  }
+
+  /**
+   * Cancels a restore. A queued one ends `failed` at once (its job then does nothing). A running
+   * one is asked to stop: in this process at once, in another at its next step; it then rolls
+   * back like any failure and ends `failed` with `E_CANCELLED`. Once its swap has begun a restore
+   * is finished (or rolled back on failure), never stopped half-way: a cancel then has no effect.
+   * A restore that already ended is returned unchanged.
+   */
+  async cancelRestore(taskId: string, actor: Actor | null = null): Promise<Task> {
+    const task = await this.loadRestoreTask(taskId);
+    await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_RESTORE, environment_id: task.environment_id });
+    if (task.status === 'pending' || task.status === 'queued') {
+      const message = `Cancelled${actor?.id ? ` by ${actor.id}` : ''} before it started`;
+      const ended = await moveTask(
+        this.jobDeps,
+        task,
+        {
+          status: 'failed',
+          error_message: message,
+          completed_at: this.clock.now().toISOString(),
+          result: { error: { code: 'E_CANCELLED', message, details: {} } },
+        },
+        message,
+      );
+      this.completions.announce(ended.id);
+      return ended;
+    }
+    if (task.status !== 'running') return task;
+    const journal = journalOf(task);
+    this.running.get(task.id)?.abort(new Error('cancelled on request'));
+    if (!journal) return task;
+    return this.options.tasks.update(
+      task.id,
+      { result: { ...task.result, restore: { ...journal, cancel_requested: true } } },
+      { status: 'running' },
+    );
+  }
+
+  /**
+   * Crash recovery of restores (see `recoverStaleRestores`): restores whose worker died are rolled
+   * back from their journal (or finished, when their cleanup had begun), nothing temporary is left
+   * and their task ends. Run it at start-up and every few minutes, with the backup service's.
+   */
+  recoverStale(now?: Date, options: RestoreRecoveryOptions = {}): Promise<RestoreRecoveryReport> {
+    return recoverStaleRestores({ ...this.jobDeps, queue: this.options.queue }, now ?? this.clock.now(), options);
+  }
+
+  private async loadRestoreTask(taskId: string): Promise<Task> {
+    assertId(taskId, 'task_id');
+    const task = await this.options.tasks.get(taskId);
+    if (!task || task.task_type !== 'restore') throw new NotFoundError('task', taskId);
+    return task;
+  }
+
+  private async assertNoOtherRestore(environmentId: string): Promise<void> {
+    if (!this.options.tasks.find) return;
+    const open = await this.options.tasks.find({
+      task_type: 'restore',
+      environment_id: environmentId,
+      status: ['pending', 'queued', 'running'],
+    });
+    if (open.length > 0) {
+      throw new RestoreError(
+        'E_RESTORE_IN_PROGRESS',
+        `Environment ${environmentId} already has a restore ${open[0]!.status} (task ${open[0]!.id})`,
+        {
+          details: { environment_id: environmentId, task_id: open[0]!.id },
+        },
+      );
+    }
+  }
+
+  /** new_database: the name and folder must be free, and the folder inside the target's filestore root. */
+  private async assertNewNamesFree(env: ResolvedEnvironment, input: RestoreRequest): Promise<void> {
+    const target: RestoreTarget = this.jobDeps.targets(env.source);
+    try {
+      const root = target.filestorePath === null ? null : parentFolder(target.filestorePath);
+      if (input.filestore_path !== null && root !== null && !isInside(input.filestore_path, root)) {
+        throw new ValidationError([{ field: 'filestore_path', message: `must be inside the filestore root ${root} of the target` }]);
+      }
+      if (await target.databaseExists(input.database_name!)) {
+        throw new RestoreError('E_RESTORE_TARGET_EXISTS', `Database ${input.database_name} already exists: choose another database_name`, {
+          details: { database: input.database_name },
+        });
+      }
+      const folder = input.filestore_path ?? (root === null ? null : `${root === '/' ? '' : root}/${input.database_name}`);
+      if (input.include_filestore && folder !== null && (await target.pathExists(folder))) {
+        throw new RestoreError('E_RESTORE_TARGET_EXISTS', `Folder ${folder} already exists: choose another filestore_path`, {
+          details: { filestore_path: folder },
+        });
+      }
+    } finally {
+      await target.close().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,334 @@
+import type { Backup, StorageConfig } from '../../domain/entities.js';
+import { DEFAULT_RETENTION, type RetentionSettings } from '../../domain/retention-classification.js';
+import { planRetention, type RetentionPlan } from '../../domain/retention-plan.js';
+import { BackupSdkError } from '../../errors/backup-sdk-error.js';
+import { ConflictError, NotFoundError, QuotaExceededError } from '../../errors/errors.js';
+import { systemClock, type Clock } from '../../ports/clock.js';
+import { nullEventSink, type EventSink, type SdkEvent } from '../../ports/events.js';
+import type { QuotaLookup, QuotaStatus } from '../../ports/quota.js';
+import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../../ports/repositories.js';
+import type { StorageProvider, StorageProviderFactory } from '../../ports/storage-provider.js';
+import { createStorageProvider } from '../../storage/registry.js';
+import { getQuotaStatus } from './quota.js';
+import type { ErrorCode } from '../../errors/error-codes.js';
+
+/** What a {@link RetentionService} is built from: the host's ports. */
+export interface RetentionServiceOptions {
+  backups: BackupRepository;
+  storageConfigs: StorageConfigRepository;
+  /** Each environment's retention settings; environments without a policy use the default settings (see docs/decisions.md#retention-classification). */
+  policies?: BackupPolicyRepository;
+  /** Builds storage providers (default: `createStorageProvider`). Providers it returns are closed after each cleanup. */
+  storageProviders?: StorageProviderFactory;
+  /** The host's plan limits, for {@link RetentionService.usage}; without one, quotas are unlimited. */
+  quota?: QuotaLookup;
+  clock?: Clock;
+  events?: EventSink;
+}
+
+/** One thing cleanup could not do. The record it concerns is left as it was, so the next run retries. */
+export interface RetentionCleanupError {
+  step: 'plan' | 'expire' | 'delete_storage' | 'promote';
+  environment_id: string | null;
+  backup_id: string | null;
+  /** The error's stable code (`E_STORAGE_UNAVAILABLE`, `E_NOT_FOUND`...), `E_UNEXPECTED` for a non-SDK error. */
+  code: ErrorCode;
+  message: string;
+  /** True when the next run may well succeed. */
+  transient: boolean;
+}
+
+/** The product's cleanup summary: counts of this run's own changes (a change another instance made first is not counted). */
+export interface RetentionCleanupResult {
+  expired: number;
+  deleted_storage: number;
+  promoted: number;
+  errors: RetentionCleanupError[];
+}
+
+function asCleanupError(
+  step: RetentionCleanupError['step'],
+  error: unknown,
+  environmentId: string | null,
+  backupId: string | null,
+): RetentionCleanupError {
+  if (error instanceof BackupSdkError)
+    return {
+      step,
+      environment_id: environmentId,
+      backup_id: backupId,
+      code: error.code,
+      message: error.message,
+      transient: error.transient,
+    };
+  return {
+    step,
+    environment_id: environmentId,
+    backup_id: backupId,
+    code: 'E_UNEXPECTED',
+    message: error instanceof Error ? error.message : String(error),
+    transient: false,
+  };
+}
+
+const KEY_FIELDS = ['database_key', 'filestore_key', 'manifest_key'] as const;
+
+/**
+ * GFS retention through the ports: the product's daily cleanup job and the quota query.
+ *
+ * Safe to run from several processes at once: every write is a compare-and-set on what was
+ * read, so a change another instance (or a user) made first wins, nothing is overwritten, and
+ * each storage config's usage counters drop exactly once per deleted object.
+ */
+export class RetentionService {
+  private readonly clock: Clock;
+  private readonly events: EventSink;
+  private readonly storageProviders: StorageProviderFactory;
+
+  constructor(private readonly options: RetentionServiceOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? nullEventSink;
+    this.storageProviders = options.storageProviders ?? createStorageProvider;
+  }
+
+  /** An organisation's backup storage use against its quota (the product's `GET /organizations/{id}/usage`). */
+  usage(organizationId: string): Promise<QuotaStatus> {
+    return getQuotaStatus({ backups: this.options.backups, ...(this.options.quota ? { quota: this.options.quota } : {}) }, organizationId);
+  }
+
+  /**
+   * The check before a manual backup (see docs/decisions.md#rate-limit-and-quota): resolves with the usage when the
+   * organisation is within its quota, throws `QuotaExceededError` (`E_QUOTA_EXCEEDED`) when not.
+   */
+  async assertWithinQuota(organizationId: string): Promise<QuotaStatus> {
+    const status = await this.usage(organizationId);
+    if (status.exceeded && status.limit_bytes !== null) throw new QuotaExceededError(organizationId, status.used_bytes, status.limit_bytes);
+    return status;
+  }
+
+  /** The retention settings that apply to an environment: its policy's, else the default settings. */
+  async settingsFor(environmentId: string): Promise<RetentionSettings> {
+    const policy = await this.options.policies?.getByEnvironment(environmentId);
+    return policy ?? DEFAULT_RETENTION;
+  }
+
+  /** What cleanup would do to one environment at `now` (a dry run: nothing is changed). */
+  async planEnvironment(environmentId: string, now: Date = this.clock.now()): Promise<RetentionPlan> {
+    const [settings, backups] = await Promise.all([
+      this.settingsFor(environmentId),
+      this.options.backups.find({ environment_id: environmentId, status: 'completed' }),
+    ]);
+    return planRetention(backups, settings, now);
+  }
+
+  /**
+   * The product's daily retention job, for every environment: (1) mark backups whose `expires_at`
+   * is before `now` as `expired` (never the newest completed one, never a permanent one);
+   * (2) delete the storage objects of `expired` and `deleted` backups, lower their storage
+   * config's usage counters and clear their keys (a missing object counts as deleted; a
+   * provider error leaves the record as it was and is reported, so the next run retries);
+   * (3) apply promotions (see docs/decisions.md#promotion). Emits `retention.*` events and returns the summary.
+   */
+  async runCleanup(now: Date = this.clock.now()): Promise<RetentionCleanupResult> {
+    const result: RetentionCleanupResult = { expired: 0, deleted_storage: 0, promoted: 0, errors: [] };
+    const at = now.toISOString();
+    this.emit('retention.cleanup_started', { now: at });
+
+    // Step 1: plan every environment, mark what expired.
+    const plans: { plan: RetentionPlan; records: Map<string, Backup> }[] = [];
+    let environmentIds: string[] = [];
+    try {
+      environmentIds = await this.options.backups.listEnvironmentIds({ status: 'completed' });
+    } catch (error) {
+      this.fail(result, asCleanupError('plan', error, null, null));
+    }
+    for (const environmentId of environmentIds) {
+      try {
+        const [settings, backups] = await Promise.all([
+          this.settingsFor(environmentId),
+          this.options.backups.find({ environment_id: environmentId, status: 'completed' }),
+        ]);
+        const plan = planRetention(backups, settings, now);
+        const records = new Map(backups.map((b) => [b.id, b]));
+        plans.push({ plan, records });
+        for (const e of plan.expire) {
+          const b = records.get(e.backup_id)!;
+          if (await this.expire(b, e.reason, result)) result.expired++;
+        }
+      } catch (error) {
+        this.fail(result, asCleanupError('plan', error, environmentId, null));
+      }
+    }
+
+    // Step 2: delete the objects of expired and deleted backups.
+    await this.deleteStorage(result);
+
+    // Step 3: promotions.
+    for (const { plan, records } of plans) {
+      for (const p of plan.promote) {
+        const b = records.get(p.backup_id)!;
+        try {
+          await this.options.backups.update(
+            b.id,
+            { retention_type: p.to, expires_at: p.expires_at },
+            { status: 'completed', retention_type: b.retention_type, expires_at: b.expires_at },
+          );
+          result.promoted++;
+          this.emit('retention.promoted', {
+            backup_id: b.id,
+            environment_id: b.environment_id,
+            from: p.from,
+            to: p.to,
+            previous_expires_at: p.previous_expires_at,
+            expires_at: p.expires_at,
+            reason: p.reason,
+          });
+        } catch (error) {
+          // Changed since it was read (another instance promoted it, or it was deleted): theirs wins.
+          if (error instanceof ConflictError || error instanceof NotFoundError) continue;
+          this.fail(result, asCleanupError('promote', error, b.environment_id, b.id));
+        }
+      }
+    }
+
+    this.emit('retention.cleanup_completed', {
+      now: at,
+      expired: result.expired,
+      deleted_storage: result.deleted_storage,
+      promoted: result.promoted,
+      errors: result.errors.length,
+    });
+    return result;
+  }
+
+  private async expire(b: Backup, reason: string, result: RetentionCleanupResult): Promise<boolean> {
+    try {
+      await this.options.backups.update(
+        b.id,
+        { status: 'expired' },
+        { status: 'completed', retention_type: b.retention_type, expires_at: b.expires_at },
+      );
+    } catch (error) {
+      // Changed since it was read (expired by another instance, deleted, re-tiered): theirs wins.
+      if (error instanceof ConflictError || error instanceof NotFoundError) return false;
+      this.fail(result, asCleanupError('expire', error, b.environment_id, b.id));
+      return false;
+    }
+    this.send({
+      type: 'backup.status',
+      data: {
+        backup_id: b.id,
+        environment_id: b.environment_id,
+        status: 'expired',
+        previous_status: 'completed',
+        message: reason,
+        timestamp: this.clock.now().toISOString(),
+      },
+    });
+    this.emit('retention.expired', {
+      backup_id: b.id,
+      environment_id: b.environment_id,
+      retention_type: b.retention_type,
+      expires_at: b.expires_at,
+      reason,
+    });
+    return true;
+  }
+
+  private async deleteStorage(result: RetentionCleanupResult): Promise<void> {
+    let candidates: Backup[];
+    try {
+      candidates = (await this.options.backups.find({ status: ['expired', 'deleted'] })).filter((b) =>
+        KEY_FIELDS.some((k) => b[k] !== null),
+      );
+    } catch (error) {
+      this.fail(result, asCleanupError('delete_storage', error, null, null));
+      return;
+    }
+    const configs = new Map<string, Promise<StorageConfig | null>>();
+    const providers = new Map<string, StorageProvider>();
+    try {
+      for (const b of candidates) {
+        try {
+          if (b.storage_config_id === null)
+            throw new NotFoundError('storage_config', '(none)', {
+              details: { reason: `backup ${b.id} has storage keys but no storage_config_id` },
+            });
+          const configId = b.storage_config_id;
+          if (!configs.has(configId)) configs.set(configId, this.options.storageConfigs.get(configId));
+          const config = await configs.get(configId)!;
+          if (!config) throw new NotFoundError('storage_config', configId);
+          let provider = providers.get(configId);
+          if (!provider) providers.set(configId, (provider = this.storageProviders(config)));
+          const keys = KEY_FIELDS.map((k) => b[k]).filter((k): k is string => k !== null);
+          for (const key of keys) {
+            try {
+              await provider.delete(key);
+            } catch (error) {
+              // Already gone counts as deleted.
+              if (!(
+                error instanceof BackupSdkError &&
+                error.code === 'E_STORAGE_NOT_FOUND' &&
+                (await provider.head(key).then(
+                  (h) => !h.exists,
+                  () => false,
+                ))
+              ))
+                throw error;
+            }
+          }
+          // Whoever clears the keys first (another cleanup, a purge) lowers the counters; the others stop here.
+          try {
+            await this.options.backups.update(
+              b.id,
+              { database_key: null, filestore_key: null, manifest_key: null },
+              { database_key: b.database_key, filestore_key: b.filestore_key, manifest_key: b.manifest_key },
+            );
+          } catch (error) {
+            if (error instanceof ConflictError || error instanceof NotFoundError) continue;
+            throw error;
+          }
+          result.deleted_storage++;
+          // Only a completed backup's object was counted (the pipeline adds 1 object and its ZIP bytes).
+          const counted = b.completed_at !== null;
+          if (counted) {
+            try {
+              await this.options.storageConfigs.adjustUsage(configId, { bytes: -b.compressed_size, objects: -1 });
+            } catch (error) {
+              this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
+            }
+          }
+          this.emit('retention.storage_deleted', {
+            backup_id: b.id,
+            environment_id: b.environment_id,
+            status: b.status,
+            storage_config_id: configId,
+            keys,
+            bytes: counted ? b.compressed_size : 0,
+          });
+        } catch (error) {
+          this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
+        }
+      }
+    } finally {
+      for (const p of providers.values()) await p.close().catch(() => undefined);
+    }
+  }
+
+  private fail(result: RetentionCleanupResult, error: RetentionCleanupError): void {
+    result.errors.push(error);
+    this.emit('retention.error', { ...error });
+  }
+
+  private emit(type: `retention.${string}`, data: Record<string, unknown>): void {
+    this.send({ type, data: { ...data, timestamp: this.clock.now().toISOString() } });
+  }
+
+  private send(event: SdkEvent): void {
+    try {
+      this.events.emit(event);
+    } catch {
+      // A sink must not throw; if one does, cleanup goes on.
+    }
+  }
+}
