@@ -65,7 +65,12 @@ export type { RestoreNames } from './domain/restore-names.js';
 export { PolicyService } from './services/scheduling/policy-service.js';
 export type { PolicyChange, PolicyChangeListener, PolicyChangeSource, PolicyServiceOptions } from './services/scheduling/policy-service.js';
 export { RetentionService } from './services/retention/retention-service.js';
-export type { RetentionCleanupError, RetentionCleanupResult, RetentionServiceOptions } from './services/retention/retention-service.js';
+export type {
+  RetentionCleanupError,
+  RetentionCleanupOptions,
+  RetentionCleanupResult,
+  RetentionServiceOptions,
+} from './services/retention/retention-service.js';
 export { getQuotaStatus } from './services/retention/quota.js';
 export type { QuotaDeps } from './services/retention/quota.js';
 export { Scheduler } from './services/scheduling/scheduler.js';
@@ -167,6 +172,7 @@ export type { RetentionCandidate, RetentionExpire, RetentionKeep, RetentionPlan,
 export { simulateRetention } from './domain/retention-simulator.js';
 export type {
   RetainedByTier,
+  RetentionLifetime,
   RetentionSimulationOptions,
   RetentionSimulationResult,
   RetentionSimulationSample,
@@ -279,6 +285,8 @@ export { BackupRunner } from './pipeline/backup-runner.js';
 export type { BackupRunnerDeps, RunBackupOptions } from './pipeline/backup-runner.js';
 export { verifyBackupArchive } from './pipeline/verify-archive.js';
 export type { ArchiveVerification, VerifyArchiveOptions } from './pipeline/verify-archive.js';
+export { readBackupManifest } from './pipeline/read-manifest.js';
+export type { ReadBackupManifestOptions } from './pipeline/read-manifest.js';
 export type { RestoreArchiveOptions, RestoreArchiveResult, RestoreProgress } from './pipeline/restore-runner.js';
 export type { RestoreLimits } from './pipeline/restore-limits.js';
 export { pgRestoreLister } from './pipeline/dump-lister.js';

@@ -46,6 +46,18 @@ export interface RetentionSimulationSample extends RetainedByTier {
   at: IsoDateTime;
 }
 
+/** One simulated backup's life: from its completion to the cleanup that expired it. */
+export interface RetentionLifetime {
+  id: string;
+  created_at: IsoDateTime;
+  /** The cleanup that expired it; null when it was still retained at the end. */
+  removed_at: IsoDateTime | null;
+  /** The tier it held last (after any promotions). */
+  retention_type: RetentionType;
+  /** The tier it was classified into when it completed. */
+  first_retention_type: RetentionType;
+}
+
 /** What {@link simulateRetention} observed. */
 export interface RetentionSimulationResult {
   policy: RetentionSettings;
@@ -70,6 +82,11 @@ export interface RetentionSimulationResult {
   steady_state: { min: RetainedByTier; max: RetainedByTier };
   /** The retained counts after every cleanup. */
   history: RetentionSimulationSample[];
+  /**
+   * Every completed backup's lifetime, oldest first: when it was made, when a cleanup expired it
+   * (null: still retained) and its tiers. Enough to draw what the policy keeps over time.
+   */
+  lifetimes: RetentionLifetime[];
 }
 
 function count(list: readonly RetentionCandidate[]): RetainedByTier {
@@ -116,6 +133,7 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
   let expired = 0;
   let promoted = 0;
   const history: RetentionSimulationSample[] = [];
+  const lifetimes = new Map<string, RetentionLifetime>();
   for (const e of events) {
     const at = new Date(e.at);
     if (e.kind === 'backup') {
@@ -135,6 +153,8 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
         created_at: at.toISOString(),
       });
       completedAt.push(e.at);
+      const id = `sim-${String(index).padStart(6, '0')}`;
+      lifetimes.set(id, { id, created_at: at.toISOString(), removed_at: null, retention_type: type, first_retention_type: type });
       continue;
     }
     const plan = planRetention(live, policy, at);
@@ -142,6 +162,8 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
     const changes = new Map(plan.promote.map((p) => [p.backup_id, p]));
     expired += gone.size;
     promoted += changes.size;
+    for (const id of gone) lifetimes.get(id)!.removed_at = at.toISOString();
+    for (const p of changes.values()) lifetimes.get(p.backup_id)!.retention_type = p.to;
     live = live
       .filter((b) => !gone.has(b.id))
       .map((b) => {
@@ -182,5 +204,6 @@ export function simulateRetention(options: RetentionSimulationOptions): Retentio
     reduction: baselineBytes === 0 ? 0 : 1 - retainedBytes / baselineBytes,
     steady_state: { min, max },
     history,
+    lifetimes: [...lifetimes.values()],
   };
 }

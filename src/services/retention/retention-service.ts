@@ -38,6 +38,15 @@ export interface RetentionCleanupError {
   transient: boolean;
 }
 
+/** Options of {@link RetentionService.runCleanup}. */
+export interface RetentionCleanupOptions {
+  /**
+   * Clean up this one environment only (its expiries, deletions and promotions); default: every
+   * environment with a completed backup, as the product's daily job does.
+   */
+  environment_id?: string;
+}
+
 /** The product's cleanup summary: counts of this run's own changes (a change another instance made first is not counted). */
 export interface RetentionCleanupResult {
   expired: number;
@@ -128,8 +137,9 @@ export class RetentionService {
    * config's usage counters and clear their keys (a missing object counts as deleted; a
    * provider error leaves the record as it was and is reported, so the next run retries);
    * (3) apply promotions (see docs/decisions.md#promotion). Emits `retention.*` events and returns the summary.
+   * With `options.environment_id`, only that environment's backups are touched.
    */
-  async runCleanup(now: Date = this.clock.now()): Promise<RetentionCleanupResult> {
+  async runCleanup(now: Date = this.clock.now(), options: RetentionCleanupOptions = {}): Promise<RetentionCleanupResult> {
     const result: RetentionCleanupResult = { expired: 0, deleted_storage: 0, promoted: 0, errors: [] };
     const at = now.toISOString();
     this.emit('retention.cleanup_started', { now: at });
@@ -138,7 +148,10 @@ export class RetentionService {
     const plans: { plan: RetentionPlan; records: Map<string, Backup> }[] = [];
     let environmentIds: string[] = [];
     try {
-      environmentIds = await this.options.backups.listEnvironmentIds({ status: 'completed' });
+      environmentIds =
+        options.environment_id !== undefined
+          ? [options.environment_id]
+          : await this.options.backups.listEnvironmentIds({ status: 'completed' });
     } catch (error) {
       this.fail(result, asCleanupError('plan', error, null, null));
     }
@@ -161,7 +174,7 @@ export class RetentionService {
     }
 
     // Step 2: delete the objects of expired and deleted backups.
-    await this.deleteStorage(result);
+    await this.deleteStorage(result, options.environment_id);
 
     // Step 3: promotions.
     for (const { plan, records } of plans) {
@@ -235,10 +248,11 @@ export class RetentionService {
     return true;
   }
 
-  private async deleteStorage(result: RetentionCleanupResult): Promise<void> {
+  private async deleteStorage(result: RetentionCleanupResult, environmentId: string | undefined): Promise<void> {
     let candidates: Backup[];
     try {
-      candidates = (await this.options.backups.find({ status: ['expired', 'deleted'] })).filter((b) =>
+      const filter = environmentId !== undefined ? { environment_id: environmentId } : {};
+      candidates = (await this.options.backups.find({ ...filter, status: ['expired', 'deleted'] })).filter((b) =>
         KEY_FIELDS.some((k) => b[k] !== null),
       );
     } catch (error) {

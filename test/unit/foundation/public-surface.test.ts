@@ -88,6 +88,7 @@ const ROOT = [
   'pgRestoreLister',
   'planKeepPolicy',
   'planRetention',
+  'readBackupManifest',
   'redactStorageConfig',
   'roleHasPermission',
   'simulateRetention',

@@ -6,6 +6,7 @@ import {
   ArchiveError,
   ChecksumMismatchError,
   MemoryStorageProvider,
+  readBackupManifest,
   verifyBackupArchive,
   type BackupManifest,
 } from '../../../src/index.js';
@@ -259,5 +260,29 @@ describe('verifyBackupArchive', () => {
     expect(error).toBeInstanceOf(ArchiveError);
     expect((error as ArchiveError).code).toBe('E_MANIFEST_VERSION');
     expect((error as Error).message).toMatch(/version "2.0".*upgrade odoo-backup-sdk/);
+  });
+});
+
+describe('readBackupManifest', () => {
+  it("reads the runner's manifest by range, far fewer bytes than the archive", async () => {
+    const h = await harness();
+    const done = await h.runner.run((await h.pending()).id);
+    const key = done.database_key!;
+    let read = 0;
+    const download = h.storage.download.bind(h.storage);
+    h.storage.download = async (k, options) => {
+      const stream = await download(k, options);
+      stream.on('data', (c: Buffer) => (read += c.length));
+      return stream;
+    };
+    const manifest = await readBackupManifest(h.storage, key);
+    expect(manifest).toMatchObject({ backup_id: done.id, database: { key, checksum: done.database_checksum } });
+    expect(read).toBeLessThan(done.compressed_size / 2);
+  });
+
+  it('rejects a missing object and a foreign one with E_ARCHIVE', async () => {
+    const storage = await store(Buffer.from('not a zip at all'));
+    await expect(readBackupManifest(storage, KEY)).rejects.toMatchObject({ code: 'E_ARCHIVE' });
+    await expect(readBackupManifest(storage, 'nope.zip')).rejects.toMatchObject({ code: 'E_ARCHIVE' });
   });
 });

@@ -205,6 +205,21 @@ describe('RetentionService.runCleanup', () => {
     });
   }
 
+  it('with environment_id, cleans up that environment only', async () => {
+    const w = await world('memory');
+    await season(w);
+    const result = await w.service().runCleanup(new Date('2026-03-20T03:00:00Z'), { environment_id: 'env-b' });
+    expect(result).toEqual({ expired: 4, deleted_storage: 4, promoted: 0, errors: [] });
+    expect((await w.backups.find({ environment_id: 'env-a' })).every((b) => b.status === 'completed' && b.database_key !== null)).toBe(
+      true,
+    );
+    expect(await w.service().runCleanup(new Date('2026-03-20T03:00:00Z'), { environment_id: 'env-a' })).toMatchObject({
+      expired: 8,
+      deleted_storage: 8,
+      promoted: 1,
+    });
+  });
+
   it('removes the objects of deleted backups; one that never completed was never counted', async () => {
     const w = await world('memory');
     const done = await stored(w, '2026-03-19T02:00:00Z', 'env-a', UTC, { retention_type: 'permanent', expires_at: null });

@@ -37,6 +37,13 @@ describe('simulateRetention', () => {
     // Nothing needed promoting: every week, month and year had its backup.
     expect(r.promoted).toBe(0);
     expect(r.expired).toBe(1095 - 23);
+    // One lifetime per completed backup; the retained ones have no end, the others ended at a cleanup.
+    expect(r.lifetimes).toHaveLength(1095);
+    const open = r.lifetimes.filter((l) => l.removed_at === null);
+    expect(open.map((l) => l.id).sort()).toEqual(r.retained_backups.map((b) => b.id).sort());
+    for (const l of r.lifetimes) if (l.removed_at !== null) expect(l.removed_at > l.created_at).toBe(true);
+    const daily = r.lifetimes.find((l) => l.retention_type === 'daily' && l.removed_at !== null)!;
+    expect(Date.parse(daily.removed_at!) - Date.parse(daily.created_at)).toBe(7 * 86_400_000 + 3_600_000);
   });
 
   it('lists the retained backups: the last days, the last Sundays, the 1sts of the last 11 months, the last two Jan 1sts', () => {
