@@ -1,6 +1,7 @@
 // A replace-mode restore, wired: a backup put back over its environment's own database and filestore,
 // Odoo stopped around the swap, the caller waiting for the outcome. Type-checked with the project
 // (`npm run typecheck`), not run (it needs your ports and your Odoo). See docs/restore.md.
+// In your app the import is 'odoo-backup-sdk' ('../src/index.js' is the SDK's source in its repository).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackupSdk, type BackupSdkPorts, type Task } from '../src/index.js';
 

@@ -1,10 +1,12 @@
 // `npm run check:package`: checks the package a user installs, not the repository.
 //  1. `npm pack` into a temp folder (prepack builds dist/ from scratch);
-//  2. publint on the tarball;
-//  3. attw (@arethetypeswrong/cli) on the tarball, profile "esm-only": the package ships ES modules
+//  2. every relative link in the tarball's Markdown lands on a file (and heading) inside it
+//     (scripts/markdown-links.mjs);
+//  3. publint on the tarball;
+//  4. attw (@arethetypeswrong/cli) on the tarball, profile "esm-only": the package ships ES modules
 //     only, and `require()` of it works through Node's require(esm) (20.19+), which attw's CommonJS
 //     resolution modes cannot model;
-//  4. a fresh app installs the tarball with only the package's real dependencies (plus pg, bullmq,
+//  5. a fresh app installs the tarball with only the package's real dependencies (plus pg, bullmq,
 //     @types/pg, @types/node and typescript, which a consumer adds), compiles a file importing every
 //     entry point with strict tsc, `skipLibCheck: false`, `module: nodenext`, and runs
 //     `require('odoo-backup-sdk')` and an `import()` of each entry point.
@@ -16,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brokenLinks } from './markdown-links.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const repoModules = join(root, 'node_modules');
@@ -96,6 +99,18 @@ step('npm pack (prepack builds dist/)', () => {
 });
 
 if (tarball) {
+  step('Markdown links resolve inside the tarball', () => {
+    const paths = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f.startsWith('package/') && !f.endsWith('/'))
+      .map((f) => f.slice('package/'.length));
+    const text = (path) => execFileSync('tar', ['-xzOf', tarball, `package/${path}`], { encoding: 'utf8' });
+    const files = new Map(paths.map((p) => [p, p.endsWith('.md') ? text(p) : null]));
+    const broken = brokenLinks(files);
+    if (broken.length > 0) throw new Error(broken.map((b) => `${b.file}:${b.line} ${b.target}: ${b.problem}`).join('\n'));
+    return `${[...files.keys()].filter((p) => p.endsWith('.md')).length} Markdown files, every relative link inside the tarball`;
+  });
+
   step('publint', () => run(process.execPath, [binOf('publint'), 'run', tarball, '--strict']));
 
   step('attw --profile esm-only', () =>
