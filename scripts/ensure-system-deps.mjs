@@ -42,11 +42,13 @@ const needs = [
   { ok: () => onPath('python3'), what: 'python3 (its zipfile module)', pkg: 'python3' },
   // A second, non-Node FTP/FTPS server for the storage contract (ftp-srv shares Node's TLS stack with the client).
   { ok: () => existsSync('/usr/sbin/vsftpd') || onPath('vsftpd'), what: 'vsftpd (FTP/FTPS server)', pkg: 'vsftpd' },
+  // The age reference tool: encrypted backups are checked to open with `age -d`, and age's own files with ours.
+  { ok: () => onPath('age'), what: 'age (file encryption)', pkg: 'age' },
 ];
 
 const missing = needs.filter((n) => !n.ok());
 if (missing.length === 0) {
-  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, igzip, openssl, unzip, python3 and vsftpd are installed');
+  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, igzip, openssl, unzip, python3, vsftpd and age are installed');
   process.exit(0);
 }
 

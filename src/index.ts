@@ -243,6 +243,7 @@ export type {
   UploadOptions,
   UploadResult,
 } from './ports/storage-provider.js';
+export type { IdentityScope, KeyProvider, RecipientScope } from './ports/key-provider.js';
 
 // ---- Storage: the factory, the providers and their options ----
 export { createStorageProvider } from './storage/registry.js';

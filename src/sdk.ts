@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './ports/clock.js';
 import type { EnvironmentResolver } from './ports/environment-resolver.js';
 import { nullEventSink, type EventSink } from './ports/events.js';
 import type { JobQueue } from './ports/job-queue.js';
+import type { KeyProvider } from './ports/key-provider.js';
 import { nullLogger, type Logger } from './ports/logger.js';
 import { nullNotifier, type Notifier } from './ports/notifier.js';
 import type { QuotaLookup } from './ports/quota.js';
@@ -48,11 +49,13 @@ export interface BackupSdkPorts {
   sources?: BackupSourceFactory;
   /** Job start / end / failure / retry lines (pino, console...). Default: nothing is logged. */
   logger?: Logger;
+  /** age keys: backups are encrypted to its recipients and opened with its identities. Default: none (unencrypted). */
+  keys?: KeyProvider;
 }
 
 /** The ports as the services got them: every default filled in. */
-export type ResolvedBackupSdkPorts = Required<Omit<BackupSdkPorts, 'authorize' | 'quota' | 'sources'>> &
-  Pick<BackupSdkPorts, 'authorize' | 'quota' | 'sources'>;
+export type ResolvedBackupSdkPorts = Required<Omit<BackupSdkPorts, 'authorize' | 'quota' | 'sources' | 'keys'>> &
+  Pick<BackupSdkPorts, 'authorize' | 'quota' | 'sources' | 'keys'>;
 
 /** Settings of the services `createBackupSdk` builds; all optional. */
 export interface BackupSdkOptions {

@@ -21,7 +21,10 @@ export interface Backup {
   status: BackupStatus;
   backup_type: BackupType;
   include_filestore: boolean;
-  /** Storage key of the ZIP (`organizations/{org}/projects/{project}/environments/{env}/{id}.zip`). */
+  /**
+   * Storage key of the ZIP (`organizations/{org}/projects/{project}/environments/{env}/{id}.zip`),
+   * ending `.zip.age` when the backup is encrypted.
+   */
   database_key: string | null;
   /** Always null for new backups: the filestore is inside the ZIP. */
   filestore_key: string | null;
@@ -33,8 +36,15 @@ export interface Backup {
   filestore_size: number;
   /** database_size + filestore_size. */
   total_size: number;
-  /** Bytes of the ZIP as stored. */
+  /** Bytes of the object as stored: the ZIP, or the age file holding it when encrypted. */
   compressed_size: number;
+  /**
+   * The age X25519 recipients (`age1…`) the stored object is encrypted to; null or absent when it
+   * is stored unencrypted. The record, not the object, says whether it is encrypted.
+   */
+  encryption_recipients?: string[] | null;
+  /** Lowercase hex SHA-256 of the object as stored, computed in flight; set when it is encrypted, else null or absent. */
+  stored_checksum?: string | null;
   started_at: IsoDateTime | null;
   completed_at: IsoDateTime | null;
   duration_seconds: number | null;

@@ -246,6 +246,30 @@ export const ERROR_CODES = {
     meaning: 'A backup archive is corrupt or hostile.',
     action: 'Do not use this archive; restore another backup.',
   },
+  E_ENCRYPTION_KEY: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'None of the identities given is for a recipient the backup was encrypted to; decided before any byte of the object is read.',
+    action:
+      'Pass (or have the KeyProvider return) an identity for one of the `details.recipients`; after a key rotation keep the old identities.',
+  },
+  E_ENCRYPTION_TRUNCATED: {
+    raisedAs: 'BackupSdkError',
+    meaning:
+      'An encrypted backup object is shorter than its record says, or its last chunk is not marked final: bytes are missing at its end.',
+    action: 'Do not use this object; restore from its copy or another backup.',
+  },
+  E_ENCRYPTION_TAMPERED: {
+    raisedAs: 'BackupSdkError',
+    meaning:
+      "An encrypted backup object does not authenticate: a chunk's or the header's MAC fails, an identity for a recorded recipient does not unwrap it, or the bytes disagree with the record about being encrypted.",
+    action: 'Treat the object as altered; restore from its copy or another backup, and check who can write to the storage.',
+  },
+  E_ENCRYPTION_REQUIRED: {
+    raisedAs: 'BackupSdkError',
+    meaning:
+      'The storage config or the backup policy requires encryption but the backup would be stored unencrypted (no recipient, or the bytes to upload are not age); nothing was uploaded.',
+    action: 'Have the KeyProvider return at least one age1 X25519 recipient for this environment and storage config.',
+  },
   E_MANIFEST_INVALID: {
     raisedAs: 'ArchiveError',
     meaning: 'manifest.json is missing, not JSON, or lacks required fields.',

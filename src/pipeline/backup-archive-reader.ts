@@ -7,12 +7,17 @@ import type { StorageProvider } from '../ports/storage-provider.js';
 import { byteReaderOf, checkArchiveStructure } from './archive-structure.js';
 import { crc32 } from './crc32.js';
 import { loadYauzl, openStorageRangeReader, type StorageRangeReader } from './storage-range-reader.js';
+import { AGE_MAGIC, identitiesFor, type AgeHeaderKey } from './age-header.js';
+import { openAgeObject } from './age-range-reader.js';
+import { encryptionTamperedError, encryptionTruncatedError } from './encryption-errors.js';
 
 /** A backup archive in storage whose structure and manifest were checked; its entries are read by range. */
 export interface OpenedBackupArchive {
   key: string;
-  /** Bytes of the ZIP in storage. */
+  /** Bytes of the ZIP (decrypted, when the object is encrypted). */
   size: number;
+  /** Bytes of the object in storage: the ZIP's, or the age file's when encrypted. */
+  stored_size: number;
   manifest: BackupManifest;
   /** `dump.sql`: stored (not deflated), its size equal to the manifest's. */
   dump: yauzl.Entry;
@@ -68,34 +73,96 @@ function readEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
   });
 }
 
+/** Options of {@link openBackupArchive}. */
+export interface OpenBackupArchiveOptions {
+  signal: AbortSignal;
+  maxManifestBytes?: number;
+  /**
+   * The record's `encryption_recipients`: non-empty when the object is age-encrypted (the record,
+   * not the bytes, says so; bytes that disagree are `E_ENCRYPTION_TAMPERED`).
+   */
+  recipients?: readonly string[] | null;
+  /** `AGE-SECRET-KEY-1…` identities to open an encrypted object with; those for other recipients are ignored. */
+  identities?: readonly string[];
+  /** The file key of an object this process just encrypted (the run's read-back), instead of identities. */
+  fileKey?: Uint8Array;
+  /** The record's `compressed_size`: an encrypted object shorter than this is `E_ENCRYPTION_TRUNCATED`. */
+  storedSize?: number | null;
+}
+
 /**
  * Opens a backup archive in storage by byte ranges and checks everything short of reading the two
  * big entries: a ZIP laid out as our writer lays it out holding only `dump.sql`,
  * `filestore.tar.gz` (optional) and `manifest.json` (no other entry, no duplicate, no
  * encryption, no deflated part, no zip bomb), a manifest of a known major version whose sizes
- * match the entries. Throws `ArchiveError` (or the provider's `StorageError`, `AbortedError`).
+ * match the entries. An age-encrypted object (`recipients` given) is decrypted on the fly, chunk
+ * by chunk as ranges are read. Throws `ArchiveError`, `E_ENCRYPTION_KEY` (before any read),
+ * `E_ENCRYPTION_TAMPERED`, `E_ENCRYPTION_TRUNCATED` (never wrapped as `E_ARCHIVE`), or the
+ * provider's `StorageError`, `AbortedError`.
  */
 export async function openBackupArchive(
   provider: StorageProvider,
   key: string,
-  options: { signal: AbortSignal; maxManifestBytes?: number },
+  options: OpenBackupArchiveOptions,
 ): Promise<OpenedBackupArchive> {
   const { signal } = options;
+  const recipients = options.recipients ?? [];
+  const headerKey: AgeHeaderKey | null =
+    recipients.length === 0
+      ? null
+      : options.fileKey
+        ? { fileKey: options.fileKey }
+        : { identities: await identitiesFor(key, recipients, options.identities ?? []) };
   const head = await provider.head(key);
   if (!head.exists) throw archiveError(`No archive at ${key} in ${provider.name} storage`, { key });
-  const reader = await openStorageRangeReader(provider, key, signal);
+  let reader: StorageRangeReader;
+  let size = head.size;
+  if (headerKey) {
+    const expected = options.storedSize;
+    if (typeof expected === 'number' && head.size < expected)
+      throw encryptionTruncatedError(key, `it is ${head.size} bytes but ${expected} were stored`, {
+        stored_size: head.size,
+        expected_size: expected,
+      });
+    if (typeof expected === 'number' && head.size > expected)
+      throw encryptionTamperedError(key, `it is ${head.size} bytes but ${expected} were stored`, {
+        stored_size: head.size,
+        expected_size: expected,
+      });
+    try {
+      const opened = await openAgeObject(provider, key, head.size, headerKey, signal);
+      reader = opened.reader;
+      size = opened.plaintextBytes;
+    } catch (error) {
+      throw archiveFailure(error, key, signal);
+    }
+  } else {
+    reader = await openStorageRangeReader(provider, key, signal);
+  }
   let zip: yauzl.ZipFile;
   try {
-    zip = await openZip(reader, head.size);
+    zip = await openZip(reader, size);
   } catch (error) {
     if (signal.aborted) throw new AbortedError('Archive verification', signal.reason);
+    if (error instanceof BackupSdkError) throw error;
+    if (!headerKey && (await startsWithAgeMagic(reader)))
+      throw encryptionTamperedError(key, 'its record says it is not encrypted but it is an age file', { part: 'header' });
     throw archiveError(`${key} is not a readable ZIP archive: ${(error as Error).message}`, { key }, error);
   }
   try {
-    return await checkOpened(zip, reader, key, head.size, options.maxManifestBytes ?? 1024 * 1024);
+    return await checkOpened(zip, reader, key, size, head.size, options.maxManifestBytes ?? 1024 * 1024);
   } catch (error) {
     zip.close();
     throw archiveFailure(error, key, signal);
+  }
+}
+
+/** Whether the object begins with age's magic line (asked only once it failed to open as a ZIP). */
+async function startsWithAgeMagic(reader: StorageRangeReader): Promise<boolean> {
+  try {
+    return (await byteReaderOf(reader)(0, AGE_MAGIC.length)).equals(AGE_MAGIC);
+  } catch {
+    return false;
   }
 }
 
@@ -111,6 +178,7 @@ async function checkOpened(
   reader: StorageRangeReader,
   key: string,
   archiveSize: number,
+  storedSize: number,
   maxManifest: number,
 ): Promise<OpenedBackupArchive> {
   const centralDirectoryOffset = cursorOf(zip);
@@ -176,6 +244,7 @@ async function checkOpened(
   return {
     key,
     size: archiveSize,
+    stored_size: storedSize,
     manifest,
     dump: dumpEntry,
     filestore: fsEntry ?? null,

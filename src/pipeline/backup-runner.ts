@@ -24,6 +24,10 @@ import { parsePgDumpHeader, type PgDumpHeader } from './pg-dump-header.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { verifyBackupArchive, type ArchiveVerification } from './verify-archive.js';
 import type { WarningCode } from '../errors/error-codes.js';
+import type { KeyProvider } from '../ports/key-provider.js';
+import { AgeEncryptStream, AgePrefixGuard } from './age-encrypt-stream.js';
+import { sealAgeHeader, type SealedAgeHeader } from './age-header.js';
+import { backupRecipients } from './backup-recipients.js';
 
 /**
  * `pg_dump -Z` level used when the caller does not choose one (see docs/decisions.md#dump-compression-level). Chosen from
@@ -45,6 +49,8 @@ export interface BackupRunnerDeps {
   storageProviders?: StorageProviderFactory;
   /** Default: `createBackupSource` (src/sources). */
   sources?: BackupSourceFactory;
+  /** The age recipients each backup is encrypted to (`[]`: unencrypted). Without one, backups are stored unencrypted. */
+  keys?: KeyProvider;
   clock?: Clock;
   events?: EventSink;
   /** Lists the dump during verification; default `pgRestoreLister()`; `null` checks checksums only. */
@@ -219,16 +225,20 @@ class Run {
     checkFilestoreCompressionLevel(env.filestore_compression_level, 'filestore_compression_level');
     const fsLevel = env.filestore_compression_level ?? this.deps.filestoreCompressionLevel ?? DEFAULT_FILESTORE_COMPRESSION_LEVEL;
     const storageConfig = await this.guard(this.storageConfig());
+    const recipients = await this.guard(backupRecipients(this.deps.keys, b, storageConfig.id));
+    // The header (the file key wrapped for each recipient) is written before anything starts.
+    const sealed: SealedAgeHeader | null = recipients.length > 0 ? await this.guard(sealAgeHeader(recipients)) : null;
     const retention = await this.guard(this.retentionSettings(b.environment_id));
     const createdAt = new Date(b.created_at);
     const retentionType: RetentionType = b.retention_type ?? classifyRetention(createdAt, retention);
     const expiresAt = computeExpiry(createdAt, retentionType, retention);
-    const key = backupStorageKey({
+    const zipKey = backupStorageKey({
       organization_id: b.organization_id,
       project_id: b.project_id,
       environment_id: b.environment_id,
       backup_id: b.id,
     });
+    const key = sealed ? `${zipKey}.age` : zipKey;
     const snapshot = { ...structuredClone(env.snapshot), timestamp: this.startedAt.toISOString() } as EnvironmentSnapshot;
     const provider = this.storageProviders(storageConfig);
     this.provider = provider;
@@ -237,6 +247,8 @@ class Run {
       started_at: this.startedAt.toISOString(),
       storage_config_id: storageConfig.id,
       database_key: key,
+      encryption_recipients: sealed ? [...recipients] : null,
+      stored_checksum: null,
       filestore_key: null,
       manifest_key: null,
       retention_type: retentionType,
@@ -251,22 +263,30 @@ class Run {
     const archive = new ArchiveWriter(this.startedAt);
     this.archive = archive;
     let archiveBytes = 0;
-    // Counts the archive bytes (compressed_size, progress); no hash needed for the whole ZIP.
+    // Counts the stored bytes (compressed_size, progress); an encrypted object is hashed too
+    // (stored_checksum: what a copy and `sha256sum` of the object are checked against).
     const counted = new MeasuringStream(
       (n) => {
         archiveBytes += n;
         this.progress.add(n);
       },
-      { hash: false },
+      { hash: sealed !== null },
     );
     this.body = counted;
     // The provider may attach its listeners late (the local one awaits a mkdir first): a failure
     // before that destroys `counted` with nobody listening, which Node turns into an uncaught
     // exception. The run learns of every failure through the upload promise and the latch.
     counted.on('error', () => undefined);
-    pipeline(archive.output, counted, () => undefined);
+    if (sealed) {
+      // Encrypted: ZIP -> age (header, nonce, sealed 64 KiB chunks) -> a check that the bytes
+      // about to be uploaded are age's (fail closed, whatever the stages before did) -> counting.
+      pipeline(archive.output, new AgeEncryptStream(sealed), new AgePrefixGuard(), counted, () => undefined);
+    } else {
+      pipeline(archive.output, counted, () => undefined);
+    }
     this.phase = 'upload';
-    const upload = provider.upload(key, counted as Readable, { contentType: 'application/zip', signal: this.controller.signal });
+    const contentType = sealed ? 'application/octet-stream' : 'application/zip';
+    const upload = provider.upload(key, counted as Readable, { contentType, signal: this.controller.signal });
     this.upload = upload;
     upload.catch((error: unknown) => {
       this.causes.push(error);
@@ -338,7 +358,7 @@ class Run {
     if (verify) {
       this.phase = 'verify';
       this.progress.enter('verifying');
-      verification = await this.verify(provider, key, database, filestore);
+      verification = await this.verify(provider, key, database, filestore, sealed, compressedSize);
     }
 
     this.phase = 'finalize';
@@ -351,6 +371,7 @@ class Run {
       filestore_size: filestore?.size ?? 0,
       total_size: database.size + (filestore?.size ?? 0),
       compressed_size: compressedSize,
+      stored_checksum: sealed ? counted.result().sha256 : null,
       database_checksum: database.sha256,
       filestore_checksum: filestore?.sha256 ?? null,
       expires_at: expiresAt ? expiresAt.toISOString() : null,
@@ -444,12 +465,21 @@ class Run {
     key: string,
     database: Measurement,
     filestore: Measurement | null,
+    sealed: SealedAgeHeader | null,
+    storedSize: number,
   ): Promise<Partial<Backup>> {
     try {
       const result: ArchiveVerification = await this.guard(
         verifyBackupArchive(provider, key, {
           signal: this.controller.signal,
-          expected: { database_checksum: database.sha256, filestore_checksum: filestore?.sha256 ?? null },
+          expected: {
+            database_checksum: database.sha256,
+            filestore_checksum: filestore?.sha256 ?? null,
+            encryption_recipients: this.record.encryption_recipients ?? null,
+            size: storedSize,
+          },
+          // The run reads back with the file key it holds: workers may hold recipients only.
+          ...(sealed ? { fileKey: sealed.fileKey } : {}),
           ...(this.deps.dumpLister !== undefined ? { lister: this.deps.dumpLister } : {}),
         }),
       );

@@ -26,8 +26,19 @@ export interface RestoreArchiveOptions {
   database: string;
   /** Temporary folder: created and filled (it must not exist); null skips the filestore. Never the target's own. */
   filestoreFolder: string | null;
-  /** From the Backup record, cross-checked with the manifest before anything is created. */
-  expected?: { size?: number | null; database_checksum?: string | null; filestore_checksum?: string | null };
+  /**
+   * From the Backup record, cross-checked with the object and its manifest before anything is
+   * created. `size` is the bytes stored (`compressed_size`); non-empty `encryption_recipients`
+   * say the object is age-encrypted.
+   */
+  expected?: {
+    size?: number | null;
+    database_checksum?: string | null;
+    filestore_checksum?: string | null;
+    encryption_recipients?: readonly string[] | null;
+  };
+  /** `AGE-SECRET-KEY-1…` identities for an encrypted backup; none for one of its recipients is `E_ENCRYPTION_KEY`. */
+  identities?: readonly string[];
   /** `pg_restore -j` (default 1: the dump streams; above, the target stages it in a temp file). */
   jobs?: number;
   /** Tar and gzip bomb bounds; defaults `DEFAULT_RESTORE_LIMITS`. */
@@ -76,7 +87,12 @@ export async function restoreArchive(options: RestoreArchiveOptions): Promise<Re
   const created = { database: false, folder: false };
   let archive: OpenedBackupArchive | null = null;
   try {
-    archive = await openBackupArchive(storage, key, { signal });
+    archive = await openBackupArchive(storage, key, {
+      signal,
+      recipients: options.expected?.encryption_recipients ?? null,
+      storedSize: options.expected?.size ?? null,
+      ...(options.identities ? { identities: options.identities } : {}),
+    });
     const manifest = archive.manifest;
     crossCheck(archive, options.expected);
     report(options, 'verify', 0, 0);
@@ -139,10 +155,10 @@ function checkOptions(options: RestoreArchiveOptions): void {
 function crossCheck(archive: OpenedBackupArchive, expected: RestoreArchiveOptions['expected']): void {
   if (!expected) return;
   const { manifest } = archive;
-  if (typeof expected.size === 'number' && expected.size !== archive.size)
-    throw archiveError(`${archive.key} is ${archive.size} bytes but the backup record says ${expected.size}`, {
+  if (typeof expected.size === 'number' && expected.size !== archive.stored_size)
+    throw archiveError(`${archive.key} is ${archive.stored_size} bytes but the backup record says ${expected.size}`, {
       key: archive.key,
-      size: archive.size,
+      size: archive.stored_size,
       expected_size: expected.size,
     });
   if (expected.database_checksum)

@@ -1,4 +1,4 @@
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable, type Transform } from 'node:stream';
 import type yauzl from 'yauzl';
 import { loadOnce } from '../adapters/load-once.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
@@ -33,18 +33,33 @@ function rangeReaderClass(zip: typeof yauzl) {
     }
 
     override _readStreamForRange(start: number, end: number): Readable {
-      const out = new PassThrough();
-      if (end <= start) {
-        out.end();
-        return out;
-      }
-      this.provider.download(this.key, { range: { start, end: end - 1 }, ...(this.signal ? { signal: this.signal } : {}) }).then(
-        // pipeline() also ends the download when yauzl closed `out` before the download
-        // started (a hand-wired 'close' listener would come too late and leave it running).
-        (stream) => pipeline(stream, out, () => undefined),
-        (error: unknown) => out.destroy(error as Error),
-      );
-      return out;
+      return downloadRange(this.provider, this.key, start, end, this.signal);
     }
   };
+}
+
+/**
+ * A stream of `key`'s bytes [start, end), through `through` when given (the decrypting reader
+ * opens chunks on the way), available at once while the download starts.
+ */
+export function downloadRange(
+  provider: StorageProvider,
+  key: string,
+  start: number,
+  end: number,
+  signal: AbortSignal | undefined,
+  through?: Transform,
+): Readable {
+  const out = new PassThrough();
+  if (end <= start) {
+    out.end();
+    return out;
+  }
+  provider.download(key, { range: { start, end: end - 1 }, ...(signal ? { signal } : {}) }).then(
+    // pipeline() also ends the download when yauzl closed `out` before the download
+    // started (a hand-wired 'close' listener would come too late and leave it running).
+    (stream) => (through ? pipeline(stream, through, out, () => undefined) : pipeline(stream, out, () => undefined)),
+    (error: unknown) => out.destroy(error as Error),
+  );
+  return out;
 }

@@ -21,8 +21,21 @@ import { pgRestoreLister, type DumpLister, type DumpListing } from './dump-liste
 export interface VerifyArchiveOptions {
   /** Lists the dump's TOC; default `pgRestoreLister()`. `null` skips listing (checksums only). */
   lister?: DumpLister | null;
-  /** Checksums the archive must also match (from the Backup record), beyond its own manifest. */
-  expected?: { database_checksum?: string | null; filestore_checksum?: string | null };
+  /**
+   * From the Backup record: checksums the archive must also match beyond its own manifest; the
+   * recipients it is encrypted to (non-empty: the object is age-encrypted, opened with
+   * `identities`); the bytes stored (`compressed_size`: an encrypted object shorter is truncated).
+   */
+  expected?: {
+    database_checksum?: string | null;
+    filestore_checksum?: string | null;
+    encryption_recipients?: readonly string[] | null;
+    size?: number | null;
+  };
+  /** `AGE-SECRET-KEY-1…` identities for an encrypted backup; none for one of its recipients is `E_ENCRYPTION_KEY`, before any read. */
+  identities?: readonly string[];
+  /** The file key of an object this process just encrypted (a run's read-back), instead of identities. */
+  fileKey?: Uint8Array;
   /** Aborting stops reading and rejects with an `AbortedError`. */
   signal?: AbortSignal;
   /** Largest manifest accepted, in bytes (default 1 MiB). */
@@ -49,7 +62,7 @@ export interface ArchiveVerification {
  * constant memory whatever the archive size.
  *
  * Throws `ArchiveError` (corrupt or hostile archive, unknown manifest version),
- * `ChecksumMismatchError`, `SourceError` (`E_SOURCE_PG_RESTORE`) or the provider's `StorageError`.
+ * `E_ENCRYPTION_KEY` / `E_ENCRYPTION_TAMPERED` / `E_ENCRYPTION_TRUNCATED` for an encrypted one, `ChecksumMismatchError`, `SourceError` (`E_SOURCE_PG_RESTORE`) or the provider's `StorageError`.
  */
 export async function verifyBackupArchive(
   provider: StorageProvider,
@@ -57,7 +70,14 @@ export async function verifyBackupArchive(
   options: VerifyArchiveOptions = {},
 ): Promise<ArchiveVerification> {
   const signal = options.signal ?? new AbortController().signal;
-  const archive = await openBackupArchive(provider, key, { signal, maxManifestBytes: options.maxManifestBytes });
+  const archive = await openBackupArchive(provider, key, {
+    signal,
+    maxManifestBytes: options.maxManifestBytes,
+    recipients: options.expected?.encryption_recipients ?? null,
+    storedSize: options.expected?.size ?? null,
+    ...(options.identities ? { identities: options.identities } : {}),
+    ...(options.fileKey ? { fileKey: options.fileKey } : {}),
+  });
   try {
     return await verifyOpened(archive, options, signal);
   } catch (error) {

@@ -13,3 +13,4 @@ export * from './backup-source.js';
 export * from './quota.js';
 export * from './restore-target.js';
 export * from './logger.js';
+export * from './key-provider.js';

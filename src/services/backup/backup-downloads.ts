@@ -59,7 +59,15 @@ export async function openDownload(
   }
   // The provider's connection lives as long as the stream.
   stream.once('close', () => void provider.close().catch(() => undefined));
-  return { backup_id: backup.id, filename: `${backup.id}.zip`, content_type: 'application/zip', size: backup.compressed_size, stream };
+  // An encrypted backup is served as stored (an age file holding the ZIP): `age -d` opens it.
+  const encrypted = (backup.encryption_recipients ?? []).length > 0;
+  return {
+    backup_id: backup.id,
+    filename: encrypted ? `${backup.id}.zip.age` : `${backup.id}.zip`,
+    content_type: encrypted ? 'application/octet-stream' : 'application/zip',
+    size: backup.compressed_size,
+    stream,
+  };
 }
 
 /** The storage config and key of a completed backup; refuses any other status. */

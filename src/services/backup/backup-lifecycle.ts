@@ -164,6 +164,8 @@ export const CLEAN_TRY_FIELDS: Partial<Backup> = Object.freeze({
   filestore_size: 0,
   total_size: 0,
   compressed_size: 0,
+  encryption_recipients: null,
+  stored_checksum: null,
   started_at: null,
   completed_at: null,
   duration_seconds: null,

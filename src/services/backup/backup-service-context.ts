@@ -93,7 +93,7 @@ function announcingStatusChanges(sink: EventSink, hub: TaskCompletionHub): Event
 /** The ports a default {@link BackupRunner} is built from (a backup or restore service's options). */
 export type BackupRunnerPorts = Pick<
   BackupServiceOptions,
-  'backups' | 'storageConfigs' | 'environments' | 'policies' | 'sources' | 'runnerOptions'
+  'backups' | 'storageConfigs' | 'environments' | 'policies' | 'sources' | 'runnerOptions' | 'keys'
 >;
 
 /** The SDK's backup pipeline over a service's ports, with its clock, events and storage providers. */
@@ -107,6 +107,7 @@ export function defaultBackupRunner(
     environments: options.environments,
     ...(options.policies ? { policies: options.policies } : {}),
     ...(options.sources ? { sources: options.sources } : {}),
+    ...(options.keys ? { keys: options.keys } : {}),
     ...shared,
     ...options.runnerOptions,
   });

@@ -12,6 +12,7 @@ import type { RateLimiter } from '../../ports/rate-limiter.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
+import type { KeyProvider } from '../../ports/key-provider.js';
 import type { BackupExecutor } from './backup-job.js';
 
 // The options and result types of BackupService, in a module of their own so that the service's
@@ -46,6 +47,8 @@ export interface BackupServiceOptions {
   sources?: BackupSourceFactory;
   /** Replaces the pipeline (default: a `BackupRunner` over the same ports). */
   runner?: BackupExecutor;
+  /** Encryption keys: the recipients new backups are encrypted to, the identities verification and restores open them with. */
+  keys?: KeyProvider;
   /** Settings of the default runner: `pg_dump` compression level, the dump lister used by verification. */
   runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister'>;
   clock?: Clock;
@@ -100,12 +103,13 @@ export interface DeleteBackupOptions {
   purge?: boolean;
 }
 
-/** A streaming download of a backup's ZIP. */
+/** A streaming download of a backup's object as stored: its ZIP, or the age file holding it. */
 export interface BackupDownload {
   backup_id: string;
-  /** `{backup_id}.zip`, for a Content-Disposition header. */
+  /** `{backup_id}.zip`, or `{backup_id}.zip.age` when encrypted, for a Content-Disposition header. */
   filename: string;
-  content_type: 'application/zip';
+  /** `application/zip`, or `application/octet-stream` for an age file. */
+  content_type: 'application/zip' | 'application/octet-stream';
   /** Bytes of the whole object (`compressed_size`). */
   size: number;
   /** The object's bytes; read it to the end or destroy it. */

@@ -36,6 +36,8 @@ export function newBackupRecord(p: NewBackupParams): Backup {
     filestore_size: 0,
     total_size: 0,
     compressed_size: 0,
+    encryption_recipients: null,
+    stored_checksum: null,
     started_at: null,
     completed_at: null,
     duration_seconds: null,

@@ -8,6 +8,7 @@ import { downloadable } from './backup-downloads.js';
 import { errorDetailsOf, errorMessageOf } from './backup-lifecycle.js';
 import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
 import { errorLogFields } from '../../logging/log-lines.js';
+import { encryptedArchiveOptions } from '../shared/backup-identities.js';
 
 /** Options of `BackupService.verifyBackup`. */
 export interface VerifyBackupOptions {
@@ -31,11 +32,13 @@ export interface BackupVerificationResult {
 /**
  * `BackupService.verifyBackup`: reads a completed backup's object back from storage and checks it
  * (`verifyBackupArchive`: ZIP structure, manifest, SHA-256 of each part against the record, the
- * dump's table of contents), then records the outcome. Passed: `is_verified: true`, `verified_at`
+ * dump's table of contents; an encrypted one opened with the key provider's identities), then
+ * records the outcome. Passed: `is_verified: true`, `verified_at`
  * now, `verification_error: null`. Failed: `is_verified: false`, `verified_at: null`,
  * `verification_error` the reason, and a `W_VERIFICATION_FAILED` warning event — the same record
  * the pipeline leaves after a failed read-back. A check that could not run (aborted, timed out,
- * storage unreachable: a transient storage error) throws and records nothing.
+ * storage unreachable: a transient storage error; no identity for an encrypted backup's
+ * recipients: `E_ENCRYPTION_KEY`) throws and records nothing.
  */
 export async function verifyBackup(
   ctx: BackupServiceContext,
@@ -51,7 +54,13 @@ export async function verifyBackup(
   let failure: unknown = null;
   try {
     verification = await verifyBackupArchive(provider, key, {
-      expected: { database_checksum: backup.database_checksum, filestore_checksum: backup.filestore_checksum },
+      expected: {
+        database_checksum: backup.database_checksum,
+        filestore_checksum: backup.filestore_checksum,
+        encryption_recipients: backup.encryption_recipients ?? null,
+        size: backup.compressed_size,
+      },
+      ...(await encryptedArchiveOptions(ctx.options.keys, backup)),
       ...(lister !== undefined ? { lister } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -96,6 +105,8 @@ export async function verifyBackup(
 /** Whether an error says something about the archive (recorded) rather than that the check could not run (thrown). */
 function isVerdict(error: unknown, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted || error instanceof AbortedError || error instanceof TimeoutError) return false;
+  // No identity for the backup's recipients (or none from the key provider): the check could not run.
+  if (error instanceof BackupSdkError && (error.code === 'E_ENCRYPTION_KEY' || error.code === 'E_ADAPTER')) return false;
   if (error instanceof BackupSdkError && error.code.startsWith('E_STORAGE') && error.code !== 'E_STORAGE_NOT_FOUND')
     return !error.transient;
   return true;

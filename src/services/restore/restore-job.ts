@@ -27,6 +27,8 @@ import { checkTargetFacts, checkVersions } from './restore-compatibility.js';
 import { hasBegun, journalOf, JournalWriter, type RestoreJournal, type RestoreStep } from './restore-journal.js';
 import { dropPrevious, performSwap, rollBack, type RestoreHooks, type RestoreSwapContext } from './restore-swap.js';
 import type { TaskCompletionHub } from '../shared/task-completion.js';
+import type { KeyProvider } from '../../ports/key-provider.js';
+import { encryptedArchiveOptions } from '../shared/backup-identities.js';
 
 /** The queue name of restore jobs. */
 export const RESTORE_JOB_NAME = 'restore';
@@ -80,6 +82,8 @@ export interface RestoreJobDeps extends LifecycleDeps {
   /** Abort controllers of the restores running in this process, by task id (for `cancelRestore`). */
   running: Map<string, AbortController>;
   completions?: TaskCompletionHub;
+  /** Identities of encrypted backups. */
+  keys?: KeyProvider;
 }
 
 /**
@@ -169,10 +173,12 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
           target: target!,
           database: journal.names.temp_database,
           filestoreFolder: journal.target_folder === null ? null : journal.names.temp_folder,
+          ...(await encryptedArchiveOptions(deps.keys, backup)),
           expected: {
             size: backup.compressed_size,
             database_checksum: backup.database_checksum,
             filestore_checksum: backup.filestore_checksum,
+            ...(backup.encryption_recipients?.length ? { encryption_recipients: backup.encryption_recipients } : {}),
           },
           jobs: journal.request.jobs,
           signal,

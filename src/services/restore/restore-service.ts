@@ -18,6 +18,7 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository,
 import type { RestoreTarget, RestoreTargetFactory } from '../../ports/restore-target.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
+import type { KeyProvider } from '../../ports/key-provider.js';
 import { createRestoreTarget } from '../../sources/create-restore-target.js';
 import { createStorageProvider } from '../../storage/registry.js';
 import { authorizeCall } from '../shared/authorize-call.js';
@@ -55,6 +56,8 @@ export interface RestoreServiceOptions {
   storageProviders?: StorageProviderFactory;
   /** Builds backup sources for the pre-restore backup's default runner (default: `createBackupSource`). */
   sources?: BackupSourceFactory;
+  /** Encryption keys: recipients of the pre-restore backup, identities of encrypted backups restored. */
+  keys?: KeyProvider;
   /** Runs the pre-restore backup (default: a `BackupRunner` over the same ports). */
   backupRunner?: BackupExecutor;
   /** Settings of the default backup runner. */
@@ -113,6 +116,7 @@ export class RestoreService {
       ids: this.ids,
       running: this.running,
       completions: this.completions,
+      ...(options.keys ? { keys: options.keys } : {}),
     };
   }
 
