@@ -280,6 +280,17 @@ export const ERROR_CODES = {
     meaning: "The archive's manifest has a major version this SDK does not know.",
     action: 'Upgrade odoo-backup-sdk to read it.',
   },
+  E_IMPORT_UNSAFE: {
+    raisedAs: 'ArchiveError',
+    meaning:
+      'A plain SQL script to import could make psql do more than run SQL (a meta-command, a client_encoding other than UTF8, text psql could read two ways); `details.line` and `details.reason` say where and why. Nothing was created.',
+    action: 'Do not import this file; dump the database again with pg_dump (plain or -Fc) from a source you trust.',
+  },
+  E_IMPORT_FORMAT: {
+    raisedAs: 'ArchiveError',
+    meaning: 'A file to import is none of the formats the SDK reads (an Odoo backup ZIP, a pg_dump -Fc dump, an odoo-backup-sdk archive). Nothing was created.',
+    action: 'Check the file; export it again from Odoo or with pg_dump -Fc.',
+  },
   E_BACKUP: {
     raisedAs: 'BackupSdkError',
     meaning: 'A backup failed on an unexpected error; `details.phase` says where.',
