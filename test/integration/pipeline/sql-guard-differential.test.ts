@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlScriptGuard } from '../../../src/pipeline/sql-script-guard.js';
+import { createOdooFixture, tableDigests } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
 
 /**
@@ -93,15 +94,26 @@ function script(random: () => number, n: number): string {
   return lines.join('\n') + '\n';
 }
 
-function psql(input: Buffer): Promise<string> {
-  return new Promise((resolve) => {
+function psql(input: Buffer, db = DB): Promise<string> {
+  return new Promise((resolve, reject) => {
     const child = execFile(
       join(server.binDir, 'psql'),
-      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `SIG=${SIG}`, '-d', DB, '-f', '-'],
-      { env: { ...process.env, ...server.env(), PGCLIENTENCODING: 'UTF8' }, timeout: 20_000 },
-      (_error, stdout) => resolve(String(stdout)),
+      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-v', `SIG=${SIG}`, '-d', db, '-f', '-'],
+      { env: { ...process.env, ...server.env(), PGCLIENTENCODING: 'UTF8' }, timeout: 60_000, maxBuffer: 1 << 26 },
+      (error, stdout) => (db !== DB && error ? reject(error) : resolve(String(stdout))),
     );
     child.stdin!.end(input);
+  });
+}
+
+function pgDumpPlain(db: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      join(server.binDir, 'pg_dump'),
+      ['--no-owner', '-d', db],
+      { env: { ...process.env, ...server.env() }, encoding: 'buffer', maxBuffer: 1 << 28 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
   });
 }
 
@@ -156,4 +168,37 @@ describe('SqlScriptGuard against psql', () => {
     });
     expect(printed).toBeGreaterThan(8);
   }, 180_000);
+
+  it('lets a real pg_dump of an Odoo-shaped database through unchanged, and psql restores it equal', async () => {
+    const fixture = await createOdooFixture(server, { dbName: 'guard_src', databaseMb: 1, filestoreMb: 0 });
+    // What else Odoo databases and their modules hold: functions, views with regular expressions,
+    // non-ASCII comments, data with tabs, backslashes and lines that look like commands.
+    await server.query(
+      'guard_src',
+      String.raw`CREATE FUNCTION touch_write_date() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.write_date := now(); RETURN NEW; END $$;
+        CREATE TRIGGER res_partner_touch BEFORE UPDATE ON res_partner FOR EACH ROW EXECUTE FUNCTION touch_write_date();
+        CREATE VIEW partner_digits AS SELECT id, regexp_replace(coalesce(phone, ''), '\D', '', 'g') AS digits FROM res_partner WHERE name ~ '^\w';
+        COMMENT ON TABLE res_partner IS 'Partenaires (sociétés, 人)';
+        CREATE TABLE odd_rows (id int, body text);
+        INSERT INTO odd_rows VALUES (1, E'tab	here\\! not a command
+\\.
+end'), (2, NULL), (3, '\.');`,
+    );
+    try {
+      const dump = await pgDumpPlain('guard_src');
+      const out = await buffer(Readable.from([dump]).pipe(new SqlScriptGuard()));
+      // pg_dump 15.14 and later write \restrict KEY first and \unrestrict KEY last: the guard leaves both out.
+      const restrictLines = /^\\(un)?restrict [A-Za-z0-9]+\n/gm;
+      expect(dump.toString('latin1').match(restrictLines)?.length ?? 0).toBeLessThanOrEqual(2);
+      expect(out.toString('latin1')).toBe(dump.toString('latin1').replace(restrictLines, ''));
+      await server.createDatabase('guard_copy');
+      await psql(out, 'guard_copy');
+      expect(await tableDigests(server, 'guard_copy')).toEqual(await tableDigests(server, 'guard_src'));
+      expect(await server.query('guard_copy', 'SELECT body FROM odd_rows ORDER BY id')).toEqual(
+        await server.query('guard_src', 'SELECT body FROM odd_rows ORDER BY id'),
+      );
+    } finally {
+      await fixture.cleanup();
+    }
+  }, 120_000);
 });
