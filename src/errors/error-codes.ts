@@ -288,7 +288,8 @@ export const ERROR_CODES = {
   },
   E_IMPORT_FORMAT: {
     raisedAs: 'ArchiveError',
-    meaning: 'A file to import is none of the formats the SDK reads (an Odoo backup ZIP, a pg_dump -Fc dump, an odoo-backup-sdk archive). Nothing was created.',
+    meaning:
+      'A file to import is none of the formats the SDK reads (an Odoo backup ZIP, a pg_dump -Fc dump, an odoo-backup-sdk archive). Nothing was created.',
     action: 'Check the file; export it again from Odoo or with pg_dump -Fc.',
   },
   E_BACKUP: {
