@@ -135,7 +135,7 @@ export { BACKUP_TRANSITIONS, TASK_TRANSITIONS } from './domain/status-machine.js
 export { Permission, ROLE_PERMISSIONS, roleHasPermission } from './domain/permissions.js';
 export type { Role } from './domain/permissions.js';
 export { parseManifest } from './domain/manifest.js';
-export type { BackupManifest, ManifestDatabase, ManifestFilestore } from './domain/manifest.js';
+export type { BackupManifest, FilestoreCompressor, ManifestDatabase, ManifestFilestore } from './domain/manifest.js';
 
 // ---- Input validation (zod schemas of the request bodies and queries) ----
 export {

@@ -41,6 +41,22 @@ export interface ManifestDatabase {
   archive_version?: string | null;
 }
 
+/**
+ * What gzipped the filestore tarball (`filestore.compressor` in a manifest): `igzip` on the
+ * source host, or `zlib-adaptive` (the SDK's own, in the backup's process); archives of earlier
+ * releases were made by `igzip`, `pigz` or `gzip` and have no such field. Any gzip reader reads
+ * them all alike; the field is for reports and for restore figures (igzip's output inflates more
+ * slowly than stored blocks).
+ */
+export interface FilestoreCompressor {
+  /** `igzip`, `zlib-adaptive`, or another tool's name in archives of later releases. */
+  tool: string;
+  /** The gzip level (1-9). */
+  level: number;
+  /** The tool's version line, when known. */
+  version?: string;
+}
+
 /** The `filestore` part of a manifest (null when the archive holds no filestore). */
 export interface ManifestFilestore {
   /** Always null: the tarball is inside the ZIP. */
@@ -50,6 +66,8 @@ export interface ManifestFilestore {
   /** Lowercase hex SHA-256 of the tar.gz. */
   checksum: string;
   format: 'tar.gz';
+  /** Added: what gzipped the tarball, at which level (absent in archives of earlier releases). */
+  compressor?: FilestoreCompressor;
 }
 
 /** The archive manifest. Unknown extra fields are kept when parsing. */
@@ -89,7 +107,7 @@ export interface ManifestInput {
     pg_dump_version?: string | null;
     archive_version?: string | null;
   };
-  filestore: { size: number; checksum: string } | null;
+  filestore: { size: number; checksum: string; compressor?: FilestoreCompressor } | null;
   include_filestore: boolean;
   environment_snapshot: EnvironmentSnapshot | null;
   retention: { type: RetentionType; expires_at: string | null };
@@ -116,7 +134,15 @@ export function buildManifest(input: ManifestInput): BackupManifest {
       ...(input.database.pg_dump_version !== undefined ? { pg_dump_version: input.database.pg_dump_version } : {}),
       ...(input.database.archive_version !== undefined ? { archive_version: input.database.archive_version } : {}),
     },
-    filestore: input.filestore ? { key: null, size: input.filestore.size, checksum: input.filestore.checksum, format: 'tar.gz' } : null,
+    filestore: input.filestore
+      ? {
+          key: null,
+          size: input.filestore.size,
+          checksum: input.filestore.checksum,
+          format: 'tar.gz',
+          ...(input.filestore.compressor ? { compressor: { ...input.filestore.compressor } } : {}),
+        }
+      : null,
     environment_snapshot: input.environment_snapshot,
     retention: { type: input.retention.type, expires_at: input.retention.expires_at },
     include_filestore: input.include_filestore,
@@ -154,6 +180,9 @@ const ManifestSchema = z.looseObject({
       size,
       checksum: sha256Hex,
       format: z.literal('tar.gz'),
+      compressor: z
+        .looseObject({ tool: z.string().min(1), level: z.number().int().min(0).max(9), version: z.string().optional() })
+        .optional(),
     })
     .nullable(),
   environment_snapshot: z.looseObject({}).nullable(),

@@ -2,7 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import type { Backup, StorageConfig } from '../domain/entities.js';
 import type { BackupStatus, RetentionType } from '../domain/enums.js';
 import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
-import { ARCHIVE_ENTRIES, buildManifest, serializeManifest, type BackupManifest } from '../domain/manifest.js';
+import { ARCHIVE_ENTRIES, buildManifest, serializeManifest, type BackupManifest, type FilestoreCompressor } from '../domain/manifest.js';
 import { DEFAULT_RETENTION, classifyRetention, computeExpiry, type RetentionSettings } from '../domain/retention-classification.js';
 import { assertBackupTransition } from '../domain/status-machine.js';
 import { backupStorageKey } from '../domain/storage-keys.js';
@@ -339,7 +339,18 @@ class Run {
     this.phase = 'upload';
     await this.move('uploading', {});
     this.progress.enter('uploading', ARCHIVE_ENTRIES.MANIFEST);
-    const manifest = this.manifest(env, key, database, filestore, retentionType, expiresAt, snapshot, level, dumpHeader);
+    const manifest = this.manifest(
+      env,
+      key,
+      database,
+      filestore,
+      retentionType,
+      expiresAt,
+      snapshot,
+      level,
+      dumpHeader,
+      fsStream?.compressor,
+    );
     archive.addBuffer(ARCHIVE_ENTRIES.MANIFEST, serializeManifest(manifest));
     archive.end();
     const stored = (await this.guard(upload)) as { size: number };
@@ -434,6 +445,7 @@ class Run {
     snapshot: EnvironmentSnapshot,
     level: number,
     header: PgDumpHeader | null,
+    compressor: FilestoreCompressor | undefined,
   ): BackupManifest {
     const b = this.record;
     return buildManifest({
@@ -451,7 +463,7 @@ class Run {
         pg_dump_version: header?.pg_dump_version ?? null,
         archive_version: header?.archive_version ?? null,
       },
-      filestore: filestore ? { size: filestore.size, checksum: filestore.sha256 } : null,
+      filestore: filestore ? { size: filestore.size, checksum: filestore.sha256, ...(compressor ? { compressor } : {}) } : null,
       include_filestore: b.include_filestore,
       environment_snapshot: snapshot,
       retention: { type: retentionType, expires_at: expiresAt ? expiresAt.toISOString() : null },

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FilestoreCompressor } from '../domain/manifest.js';
 import type { SourceConfig } from '../domain/source-config.js';
 
 /**
@@ -17,6 +18,11 @@ export interface SourceStream {
   readonly done: Promise<void>;
   /** Stops the tool (kills the local or remote process). Idempotent. */
   abort(): void;
+  /**
+   * For a filestore tarball: what gzipped it and at which level, recorded in the manifest as
+   * `filestore.compressor`. Optional: a source that does not say leaves the field out.
+   */
+  readonly compressor?: FilestoreCompressor;
 }
 
 /** Options for starting a source stream. */
@@ -35,7 +41,8 @@ export interface DumpOptions extends SourceStreamOptions {
 export interface FilestoreOptions extends SourceStreamOptions {
   /**
    * gzip level (1-9) of the filestore tarball. The SDK's sources compress with ISA-L's `igzip` at
-   * levels 1-3 or `pigz` where the source host has one, else `gzip`; the default is `DEFAULT_FILESTORE_COMPRESSION_LEVEL`.
+   * levels 1-3 where the source host has it, else in this process (`zlib-adaptive`: stored blocks
+   * for incompressible data, zlib at this level for the rest); the default is `DEFAULT_FILESTORE_COMPRESSION_LEVEL`.
    */
   compressionLevel?: number;
 }
@@ -51,7 +58,7 @@ export interface BackupSource {
   /** Starts `pg_dump -Fc` of the environment's database and streams its output. */
   dumpDatabase(options?: DumpOptions): Promise<SourceStream>;
   /**
-   * Starts `tar -czf -` of the filestore folder (igzip, pigz or gzip) and streams its output; resolves `null` when
+   * Starts `tar -czf -` of the filestore folder (igzip, or a plain tar gzipped in this process) and streams its output; resolves `null` when
    * the folder does not exist (a new environment: the pipeline records filestore_size 0 and a
    * warning rather than failing).
    */

@@ -2,7 +2,9 @@ import { AbortedError } from '../errors/errors.js';
 import type { BackupSource, DumpOptions, FilestoreOptions, SourceStream } from '../ports/backup-source.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
 import { checkFilestoreCompressionLevel } from './gzip-tool.js';
+import { gzipInProcess } from './in-process-gzip.js';
 import { checkCompressionLevel } from './pg-dump-command.js';
+import type { TarCompression } from './tar-command.js';
 import { startToolStream } from './tool-stream.js';
 
 /** How a {@link CommandBackupSource} builds its two commands. */
@@ -18,11 +20,15 @@ export interface SourceCommands {
    */
   dumpCommand(compressionLevel: number | undefined): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
   /**
-   * The `tar` command gzipping at `compressionLevel` (default
-   * `DEFAULT_FILESTORE_COMPRESSION_LEVEL`; with igzip or pigz where the host has one, found once
-   * per source) and where it runs, or null when there is no filestore folder.
+   * The `tar` command for `compressionLevel` (default `DEFAULT_FILESTORE_COMPRESSION_LEVEL`), the
+   * compression it was built for (igzip where the host has it, found once per source; else
+   * `zlib-adaptive`: a plain tar this process gzips) and where it runs, or null when there is no
+   * filestore folder.
    */
-  filestoreCommand(signal?: AbortSignal, compressionLevel?: number): Promise<{ spec: CommandSpec; where?: string } | null>;
+  filestoreCommand(
+    signal?: AbortSignal,
+    compressionLevel?: number,
+  ): Promise<{ spec: CommandSpec; compression: TarCompression; where?: string } | null>;
 }
 
 /**
@@ -45,14 +51,14 @@ export class CommandBackupSource implements BackupSource {
 
   async archiveFilestore(options: FilestoreOptions = {}): Promise<SourceStream | null> {
     checkFilestoreCompressionLevel(options.compressionLevel, 'compressionLevel');
-    let command: { spec: CommandSpec; where?: string } | null;
+    let command: Awaited<ReturnType<SourceCommands['filestoreCommand']>>;
     try {
       command = await this.commands.filestoreCommand(options.signal, options.compressionLevel);
     } catch (error) {
       throw options.signal?.aborted ? new AbortedError('tar', options.signal.reason) : error;
     }
     if (!command) return null;
-    return startToolStream({
+    const tar = await startToolStream({
       runner: this.commands.runner,
       spec: command.spec,
       tool: 'tar',
@@ -60,6 +66,9 @@ export class CommandBackupSource implements BackupSource {
       where: command.where,
       signal: options.signal,
     });
+    const { gzip, level } = command.compression;
+    const compressor = { tool: gzip.tool, level, ...('version' in gzip ? { version: gzip.version } : {}) };
+    return gzip.tool === 'zlib-adaptive' ? { ...gzipInProcess(tar, level), compressor } : { ...tar, compressor };
   }
 
   async close(): Promise<void> {

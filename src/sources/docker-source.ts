@@ -42,7 +42,7 @@ export function dockerFilestorePath(config: DockerSource): string {
 /**
  * `docker exec -- <odoo_container> tar -czf - -C <filestore_root> -- <db>`: the product's filestore
  * command (`--` ends docker's options before the container name); with `compression`, gzipped
- * by igzip, pigz or gzip at that level (see {@link tarArgs}).
+ * by igzip in the container, or a plain tar this process gzips (see {@link tarArgs}).
  */
 export function dockerTarArgv(config: DockerSource, compression?: TarCompression): string[] {
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
@@ -89,7 +89,8 @@ export function dockerSourceCommands(config: DockerSource, options: DockerComman
         signal,
       });
       if (!exists) return null;
-      return { spec: { argv: dockerTarArgv(config, { gzip: await gzipTool(level, signal), level }) }, where };
+      const compression = { gzip: await gzipTool(level, signal), level };
+      return { spec: { argv: dockerTarArgv(config, compression) }, compression, where };
     },
   };
 }

@@ -13,17 +13,24 @@ export const DEFAULT_FILESTORE_COMPRESSION_LEVEL = 1;
 export const IGZIP_MAX_LEVEL = 3;
 
 /**
- * The gzip compressor chosen where a source's `tar` runs, fastest first:
+ * What gzips the filestore tarball. The sources choose, per source instance:
  *
- * - `igzip` (ISA-L, Debian package `isal`): at levels 1-3 it compresses the bench filestore about
- *   3x faster than pigz on two cores while using a twelfth of the CPU, on one core, with output
- *   within half a percent of pigz's size;
- * - `pigz` (parallel gzip, one thread per core of that host);
- * - plain `gzip` (one core).
+ * - `igzip` (ISA-L, Debian package `isal`) on the source host, at levels 1-3, when it is installed:
+ *   the fastest backup and the least CPU on the Odoo host;
+ * - otherwise `zlib-adaptive`: the host's `tar` writes a plain tar and this process gzips it
+ *   (`AdaptiveGzipStream`: stored blocks for what does not compress, zlib at the level for the
+ *   rest, off the main thread). On the bench data it beat `pigz` on two cores in time and in the
+ *   source host's CPU, and `gzip -1` by 3-5x, over SSH too (docs/pipeline.md).
  *
- * All three write one standard gzip stream. `version` is the tool's own first line, for reports.
+ * `pigz` and `gzip` are kept for callers of {@link tarArgs} that name them. All of them write one
+ * standard gzip stream. `version` is the tool's own first line (for `zlib-adaptive`, Node's and
+ * zlib's versions), for the manifest and reports.
  */
-export type GzipTool = { tool: 'igzip'; version: string } | { tool: 'pigz'; version: string } | { tool: 'gzip' };
+export type GzipTool =
+  { tool: 'igzip'; version: string } | { tool: 'pigz'; version: string } | { tool: 'gzip' } | { tool: 'zlib-adaptive'; version: string };
+
+/** The in-process compressor's {@link GzipTool}: Node's and its zlib's versions. */
+export const IN_PROCESS_GZIP: GzipTool = { tool: 'zlib-adaptive', version: `node ${process.version}, zlib ${process.versions.zlib}` };
 
 /** Throws a `ValidationError` unless `level` is a whole number 1-9 (or undefined): gzip has no level 0. */
 export function checkFilestoreCompressionLevel(level: number | undefined, field = 'filestoreCompressionLevel'): void {
@@ -65,9 +72,8 @@ export async function probeVersion(
 }
 
 /**
- * The fastest compressor for `level` where `runner` runs: `igzip` for levels 1-3 when installed,
- * else `pigz` when installed, else `gzip`. Probes only what it needs (`igzip --version` first for
- * levels 1-3, then `pigz --version`).
+ * The compressor for `level` where `runner` runs: `igzip` for levels 1-3 when installed there,
+ * else {@link IN_PROCESS_GZIP}. Probes `igzip --version` only for levels 1-3.
  */
 export async function detectGzipTool(
   runner: CommandRunner,
@@ -94,7 +100,7 @@ function probeOnce(probe: (signal?: AbortSignal) => Promise<string | null>): (si
 }
 
 /**
- * {@link detectGzipTool} memoized for one source instance: each tool is probed at most once (the
+ * {@link detectGzipTool} memoized for one source instance: igzip is probed at most once (the
  * first filestore archive that needs the answer asks, later ones reuse it).
  */
 export function gzipToolOnce(
@@ -102,13 +108,11 @@ export function gzipToolOnce(
   prefix: readonly string[] = [],
 ): (level: number, signal?: AbortSignal) => Promise<GzipTool> {
   const igzip = probeOnce((signal) => probeVersion(runner, 'igzip', prefix, { signal }));
-  const pigz = probeOnce((signal) => probeVersion(runner, 'pigz', prefix, { signal }));
   return async (level, signal) => {
     if (level <= IGZIP_MAX_LEVEL) {
       const version = await igzip(signal);
       if (version !== null) return { tool: 'igzip', version };
     }
-    const version = await pigz(signal);
-    return version !== null ? { tool: 'pigz', version } : { tool: 'gzip' };
+    return IN_PROCESS_GZIP;
   };
 }

@@ -28,8 +28,8 @@ export interface LocalCommandsOptions {
 /**
  * The commands of a {@link LocalSource}: `pg_dump -Fc [-Z<level>] --host --port --username
  * --no-password --dbname=dbname='<db>'` with the password in PGPASSWORD (environment, never
- * argv), and `tar -czf - -C <parent> -- <folder>` of the filestore folder, gzipped by igzip or pigz
- * when the host has one (see {@link tarArgs}).
+ * argv), and `tar -cf - -C <parent> -- <folder>` of the filestore folder, gzipped by igzip when
+ * the host has it, else in this process (see {@link tarArgs}).
  */
 export function localSourceCommands(config: LocalSource, options: LocalCommandsOptions): SourceCommands {
   const { runner, remote = false, where } = options;
@@ -57,8 +57,8 @@ export function localSourceCommands(config: LocalSource, options: LocalCommandsO
         ? await probeFolder(runner, [], config.filestore_path, { where, signal })
         : await localFolderExists(config.filestore_path);
       if (!exists) return null;
-      const gzip = await gzipTool(level, signal);
-      return { spec: { argv: ['tar', ...tarArgs(parent, name, { gzip, level })] }, where };
+      const compression = { gzip: await gzipTool(level, signal), level };
+      return { spec: { argv: ['tar', ...tarArgs(parent, name, compression)] }, compression, where };
     },
   };
 }

@@ -39,7 +39,8 @@ const GZIP_DEFAULT_LEVEL = 6;
  * (`igzip -<level>` for levels 1-3, `pigz -<level>` on all its cores, or `gzip -<level>`; the
  * output is one standard gzip stream whichever it is), through `tar -I` so tar still reports the
  * compressor's failure in its own exit status. Plain `-z` is kept for gzip at its default level
- * (any tar, BusyBox included, has it).
+ * (any tar, BusyBox included, has it). For `zlib-adaptive` it is a plain `tar -cf -`: this
+ * process gzips it.
  */
 export function tarArgs(parent: string, name: string, compression?: TarCompression): string[] {
   const target = ['-C', parent, '--', name];
@@ -48,6 +49,7 @@ export function tarArgs(parent: string, name: string, compression?: TarCompressi
   if (compression?.gzip.tool === 'igzip' && compression.level > IGZIP_MAX_LEVEL) {
     throw new ValidationError([{ field: 'level', message: `igzip has levels 1-${IGZIP_MAX_LEVEL}, got ${compression.level}` }]);
   }
+  if (compression?.gzip.tool === 'zlib-adaptive') return ['-cf', '-', ...target];
   if (!compression || (compression.gzip.tool === 'gzip' && compression.level === GZIP_DEFAULT_LEVEL)) return ['-czf', '-', ...target];
   return ['-I', `${compression.gzip.tool} -${compression.level}`, '-cf', '-', ...target];
 }

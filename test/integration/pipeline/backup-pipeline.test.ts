@@ -110,6 +110,8 @@ describe('backup pipeline on a real PostgreSQL', () => {
     for await (const c of manifestStream) chunks.push(c as Buffer);
     const manifest = parseManifest(Buffer.concat(chunks));
     expect(manifest.database).toMatchObject({ name: DB, size: done.database_size, checksum: done.database_checksum, compression_level: 1 });
+    // igzip is installed on the test hosts (scripts/ensure-system-deps.mjs): it made the tarball.
+    expect(manifest.filestore?.compressor).toMatchObject({ tool: 'igzip', level: 1, version: expect.stringContaining('igzip') });
     expect(JSON.stringify(manifest)).not.toContain(server.password);
     // Versions read in flight from the dump's header.
     const [{ v }] = (await server.query<{ v: string }>(DB, "SELECT current_setting('server_version') AS v")) as [{ v: string }];

@@ -123,6 +123,12 @@ describe('docker source (through a fake docker executable)', () => {
       ['exec', '--', 'env42_odoo', 'igzip', '--version'],
       ['exec', '--', 'env42_odoo', 'tar', '-I', 'igzip -1', '-cf', '-', '-C', fixture.filestoreRoot, '--', dbName],
     ]);
+    // Above igzip's levels the container writes a plain tar and this process gzips it.
+    await writeFile(logFile, '');
+    const adaptive = await createBackupSource(dockerConfig()).archiveFilestore({ compressionLevel: 6 });
+    expect(adaptive!.compressor).toMatchObject({ tool: 'zlib-adaptive', level: 6 });
+    expect(await extractedDigests(adaptive!, work, dbName)).toEqual(await fixture.filestoreDigest());
+    expect(loggedCalls().at(-1)).toEqual(['exec', '--', 'env42_odoo', 'tar', '-cf', '-', '-C', fixture.filestoreRoot, '--', dbName]);
     expect(noMarkers(markers)).toBe(true);
   });
 

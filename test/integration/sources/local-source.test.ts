@@ -248,61 +248,60 @@ describe('local source: filestore compressor', () => {
     return bin;
   }
 
-  it('gzips with igzip at levels 1-3 and pigz above where the host has both, each probed once per source; standard .tar.gz', async () => {
+  it('gzips with igzip at levels 1-3 where the host has it and in this process above, igzip probed once per source; standard .tar.gz', async () => {
     const runner = new RecordingRunner();
     const source = createBackupSource(localConfig(), { runner });
+    const compressors = [];
     for (const level of [1, 3, 6, 1]) {
       const tarball = await source.archiveFilestore({ compressionLevel: level });
+      compressors.push({ tool: tarball!.compressor?.tool, level: tarball!.compressor?.level });
       expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
     }
-    expect(runner.argvs.filter((argv) => argv[0] === 'igzip' || argv[0] === 'pigz')).toEqual([
-      ['igzip', '--version'],
-      ['pigz', '--version'],
+    expect(compressors).toEqual([
+      { tool: 'igzip', level: 1 },
+      { tool: 'igzip', level: 3 },
+      { tool: 'zlib-adaptive', level: 6 },
+      { tool: 'igzip', level: 1 },
     ]);
+    expect(runner.argvs.filter((argv) => argv[0] === 'igzip' || argv[0] === 'pigz')).toEqual([['igzip', '--version']]);
     const tars = runner.argvs.filter((argv) => argv[0] === 'tar');
     expect(tars.map((argv) => argv.slice(1, 3))).toEqual([
       ['-I', 'igzip -1'],
       ['-I', 'igzip -3'],
-      ['-I', 'pigz -6'],
+      ['-cf', '-'],
       ['-I', 'igzip -1'],
     ]);
     expect(await detectGzipTool(new LocalCommandRunner(), 1)).toMatchObject({
       tool: 'igzip',
       version: expect.stringMatching(/^igzip .*\d+\.\d+/),
     });
-    expect(await detectGzipTool(new LocalCommandRunner(), 4)).toMatchObject({
-      tool: 'pigz',
-      version: expect.stringMatching(/^pigz \d+\.\d+/),
-    });
+    expect(await detectGzipTool(new LocalCommandRunner(), 4)).toMatchObject({ tool: 'zlib-adaptive' });
   });
 
-  it('without igzip, pigz takes every level', async () => {
+  it('without igzip (pigz or not), a plain tar gzipped in this process at every level: same files back, igzip probed once', async () => {
     const runner = new RecordingRunner(await pathWith('bin-without-igzip', ['tar', 'gzip', 'sh', 'pigz']));
+    expect(await detectGzipTool(runner, 3)).toMatchObject({ tool: 'zlib-adaptive', version: expect.stringContaining('zlib') });
     const source = createBackupSource(localConfig(), { runner });
-    const tarball = await source.archiveFilestore({ compressionLevel: 1 });
-    expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
-    expect(runner.argvs.map((argv) => argv.slice(0, 3))).toEqual([
-      ['igzip', '--version'],
-      ['pigz', '--version'],
-      ['tar', '-I', 'pigz -1'],
-    ]);
-  });
-
-  it('falls back to gzip on a PATH with neither: gzip -N through tar -I, plain -z at level 6, same files back', async () => {
-    const runner = new RecordingRunner(await pathWith('bin-without-pigz', ['tar', 'gzip', 'sh']));
-    expect(await detectGzipTool(runner, 3)).toEqual({ tool: 'gzip' });
-    const source = createBackupSource(localConfig(), { runner });
-    for (const level of [3, 6]) {
+    for (const level of [1, 6]) {
       const tarball = await source.archiveFilestore({ compressionLevel: level });
+      expect(tarball!.compressor).toMatchObject({ tool: 'zlib-adaptive', level });
       expect(await extractedDigests(tarball!, work, folder())).toEqual(await fixture.filestoreDigest());
     }
-    const tars = runner.argvs.filter((argv) => argv[0] === 'tar');
-    expect(tars.map((argv) => argv.slice(1, 3))).toEqual([
-      ['-I', 'gzip -3'],
-      ['-czf', '-'],
+    expect(runner.argvs.map((argv) => argv.slice(0, 3))).toEqual([
+      ['igzip', '--version'],
+      ['igzip', '--version'],
+      ['tar', '-cf', '-'],
+      ['tar', '-cf', '-'],
     ]);
-    // The probes above, then the source's own: each tool once per source, a missing one included.
-    expect(runner.argvs.filter((argv) => argv[0] === 'igzip')).toHaveLength(2);
-    expect(runner.argvs.filter((argv) => argv[0] === 'pigz')).toHaveLength(2);
+  });
+
+  it('an abort reaches the reader of an in-process gzip as E_ABORTED, and done rejects too', async () => {
+    const runner = new RecordingRunner(await pathWith('bin-without-igzip', ['tar', 'gzip', 'sh', 'pigz']));
+    const source = createBackupSource(localConfig(), { runner });
+    const controller = new AbortController();
+    const tarball = await source.archiveFilestore({ signal: controller.signal });
+    controller.abort();
+    await expect(collect(tarball!.stream)).rejects.toMatchObject({ code: 'E_ABORTED' });
+    await expect(tarball!.done).rejects.toBeInstanceOf(AbortedError);
   });
 });

@@ -115,6 +115,10 @@ describe('ssh source', () => {
       const tarball = await source.archiveFilestore();
       expect(tarball).not.toBeNull();
       expect(await extractedDigests(tarball!, work, fixture.filestorePath.split('/').pop()!)).toEqual(await fixture.filestoreDigest());
+      // Above igzip's levels the remote sends a plain tar and this process gzips it: the same files.
+      const adaptive = await source.archiveFilestore({ compressionLevel: 6 });
+      expect(adaptive!.compressor).toMatchObject({ tool: 'zlib-adaptive', level: 6 });
+      expect(await extractedDigests(adaptive!, work, fixture.filestorePath.split('/').pop()!)).toEqual(await fixture.filestoreDigest());
       expect(
         await createBackupSource(sshSource(passwordTarget(), remoteLocal({}, join(work, `missing ${marker}`)))).archiveFilestore(),
       ).toBeNull();

@@ -49,6 +49,20 @@ describe('manifest', () => {
     expect(parseManifest(serializeManifest(m))).toEqual(m);
   });
 
+  it('records what gzipped the filestore (filestore.compressor); manifests of earlier releases have none and still parse', () => {
+    const compressor = { tool: 'zlib-adaptive', level: 1, version: 'node v20.20.2, zlib 1.3' };
+    const m = buildManifest({ ...input, filestore: { ...input.filestore, compressor } });
+    expect(m.filestore?.compressor).toEqual(compressor);
+    expect(parseManifest(serializeManifest(m)).filestore?.compressor).toEqual(compressor);
+    const earlier = buildManifest(input);
+    expect(earlier.filestore).not.toHaveProperty('compressor');
+    expect(parseManifest(serializeManifest(earlier)).filestore).toEqual(earlier.filestore);
+    const bad = { ...m, filestore: { ...m.filestore, compressor: { tool: '', level: 'fast' } } };
+    expect(() => parseManifest(JSON.stringify(bad))).toThrow(
+      expect.objectContaining({ code: 'E_MANIFEST_INVALID', message: expect.stringContaining('filestore.compressor.level') }),
+    );
+  });
+
   it('filestore is null when the archive holds none', () => {
     expect(buildManifest({ ...input, filestore: null, include_filestore: false }).filestore).toBeNull();
   });

@@ -54,6 +54,13 @@ describe('tar arguments', () => {
     expect(tarArgs('/fs', 'db', { gzip: pigz, level: 6 })).toEqual(['-I', 'pigz -6', '-cf', '-', '-C', '/fs', '--', 'db']);
   });
 
+  it('writes a plain tar for the in-process compressor (zlib-adaptive), whatever the level', () => {
+    const adaptive = { tool: 'zlib-adaptive', version: 'node v20, zlib 1.3' } as const;
+    expect(tarArgs('/fs', 'db', { gzip: adaptive, level: 1 })).toEqual(['-cf', '-', '-C', '/fs', '--', 'db']);
+    expect(tarArgs('/fs', 'db', { gzip: adaptive, level: 9 })).toEqual(['-cf', '-', '-C', '/fs', '--', 'db']);
+    expect(() => tarArgs('/fs', 'db', { gzip: adaptive, level: 0 })).toThrow(ValidationError);
+  });
+
   it('gzips with igzip at levels 1-3 and refuses it above (ISA-L has no level 4)', () => {
     const igzip = { tool: 'igzip', version: 'igzip command line interface 2.30.0' } as const;
     expect(tarArgs('/fs', 'db', { gzip: igzip, level: 1 })).toEqual(['-I', 'igzip -1', '-cf', '-', '-C', '/fs', '--', 'db']);
