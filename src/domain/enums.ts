@@ -51,6 +51,8 @@ export const TaskStatus = {
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 /** Every {@link TaskStatus}. */
 export const TASK_STATUSES = Object.values(TaskStatus) as readonly TaskStatus[];
+/** Statuses of a task that has not ended: it holds its environment when it was created exclusively. */
+export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'queued', 'running'];
 
 /** What a task does. */
 export const TaskType = {

@@ -85,6 +85,20 @@ export interface TaskRepository {
    * need it (they say so with a clear error when it is missing).
    */
   find?(filter: TaskFilter): Promise<Task[]>;
+  /**
+   * Creates `task` only when its environment has no other active (`pending`, `queued` or
+   * `running`) task that was itself created through `createExclusive`; otherwise throws
+   * `ConflictError` (with `details.active_task_id` when the repository can tell) and writes
+   * nothing. Restores (and, later, drills and imports) claim their environment this way.
+   *
+   * The check and the insert must be ONE atomic step for every caller of every process: a
+   * unique index over the environment of active exclusive tasks (what the PostgreSQL
+   * repository does), a transaction holding a lock on the environment, or a synchronous
+   * check-and-insert in a single-threaded store. A `find` followed by a `create` is not enough:
+   * two concurrent calls both find nothing and both create. Optional so repositories written
+   * before it still type-check; restores refuse to start (`E_UNSUPPORTED`) without it.
+   */
+  createExclusive?(task: Task): Promise<Task>;
 }
 
 /** A change to a storage config's usage counters, applied atomically. */

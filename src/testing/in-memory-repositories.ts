@@ -1,4 +1,5 @@
 import type { Backup, BackupPolicy, StorageConfig, Task } from '../domain/entities.js';
+import { ACTIVE_TASK_STATUSES } from '../domain/enums.js';
 import { ConflictError, NotFoundError } from '../errors/errors.js';
 import type {
   BackupFilter,
@@ -138,8 +139,24 @@ export class InMemoryTaskRepository implements TaskRepository {
   constructor(clock?: Pick<Clock, 'now'>) {
     this.table = new InMemoryTable<Task>('task', clock ? () => clock.now() : undefined);
   }
+  /** Ids of the tasks created through {@link InMemoryTaskRepository.createExclusive}. */
+  private readonly exclusive = new Set<string>();
   async create(task: Task): Promise<Task> {
     return this.table.insert(task);
+  }
+  /** Check and insert run in one synchronous step, so no other call can come between them. */
+  async createExclusive(task: Task): Promise<Task> {
+    for (const id of this.exclusive) {
+      const other = this.table.rows.get(id);
+      if (other && other.environment_id === task.environment_id && ACTIVE_TASK_STATUSES.includes(other.status)) {
+        throw new ConflictError(`Environment ${task.environment_id} already has an active ${other.task_type} task (${other.id})`, {
+          details: { entity: 'task', id: task.id, environment_id: task.environment_id, active_task_id: other.id },
+        });
+      }
+    }
+    const created = this.table.insert(task);
+    this.exclusive.add(task.id);
+    return created;
   }
   async get(id: string): Promise<Task | null> {
     return this.table.get(id);

@@ -21,9 +21,14 @@ export class JsonbTable<T extends { id: string }> {
     private readonly now: () => Date,
   ) {}
 
-  async insert(record: T, conflictMessage?: string): Promise<T> {
+  /** Inserts `record`; `columns` are extra columns of the row beside `data` (their names are the SDK's own, never input). */
+  async insert(record: T, conflictMessage?: string, columns: Record<string, unknown> = {}): Promise<T> {
+    const extra = Object.keys(columns);
     try {
-      await this.client.query(`INSERT INTO ${this.table} (id, data) VALUES ($1, $2::jsonb)`, [record.id, JSON.stringify(record)]);
+      await this.client.query(
+        `INSERT INTO ${this.table} (id, data${extra.map((c) => `, ${c}`).join('')}) VALUES ($1, $2::jsonb${extra.map((_, i) => `, $${i + 3}`).join('')})`,
+        [record.id, JSON.stringify(record), ...Object.values(columns)],
+      );
     } catch (error) {
       if (isUniqueViolation(error)) {
         // The primary key is a duplicate id; any other unique index carries its own meaning (one policy per environment).
@@ -33,7 +38,7 @@ export class JsonbTable<T extends { id: string }> {
             ? `${this.entity} ${record.id} already exists`
             : (conflictMessage ?? `${this.entity} ${record.id} conflicts with an existing record`),
           {
-            details: { entity: this.entity, id: record.id },
+            details: { entity: this.entity, id: record.id, duplicate_id: duplicateId },
           },
         );
       }

@@ -1,5 +1,5 @@
 import type { Backup, BackupPolicy, StorageConfig, Task } from '../../domain/entities.js';
-import { NotFoundError } from '../../errors/errors.js';
+import { ConflictError, NotFoundError } from '../../errors/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type {
   BackupFilter,
@@ -158,6 +158,24 @@ export class PostgresTaskRepository implements TaskRepository {
   }
   create(task: Task): Promise<Task> {
     return this.t.insert(task);
+  }
+  /**
+   * One INSERT: the partial unique index over the environment of active exclusive tasks makes
+   * every concurrent caller but one fail, in this process or any other.
+   */
+  async createExclusive(task: Task): Promise<Task> {
+    try {
+      return await this.t.insert(task, undefined, { exclusive: true });
+    } catch (error) {
+      if (!(error instanceof ConflictError) || (error.details as { duplicate_id?: boolean }).duplicate_id) throw error;
+      const { rows } = await this.t.client.query<{ id: string }>(
+        `SELECT id FROM ${this.t.table} WHERE exclusive AND data->>'environment_id' = $1 AND (data->>'status') IN ('pending', 'queued', 'running') LIMIT 1`,
+        [task.environment_id],
+      );
+      throw new ConflictError(`Environment ${task.environment_id} already has an active task${rows[0] ? ` (${rows[0].id})` : ''}`, {
+        details: { entity: 'task', id: task.id, environment_id: task.environment_id, ...(rows[0] ? { active_task_id: rows[0].id } : {}) },
+      });
+    }
   }
   get(id: string): Promise<Task | null> {
     return this.t.get(id);

@@ -2,7 +2,9 @@
  * DDL for the PostgreSQL repositories. Each table keeps the whole record as `jsonb` (the wire
  * format, so new fields need no migration) plus expression indexes on the fields the SDK filters
  * on. Compare-and-set updates are single `UPDATE ... WHERE data @> $where` statements, atomic
- * under any isolation level.
+ * under any isolation level. Tasks created through `createExclusive` carry `exclusive = true`,
+ * and a partial unique index allows one active such task per environment: the database itself
+ * decides which of two concurrent restore requests wins.
  */
 
 /** Table names used by {@link postgresSchemaSql}; override the prefix to share a database. */
@@ -38,6 +40,9 @@ CREATE TABLE IF NOT EXISTS ${t.policies} (id text PRIMARY KEY, data jsonb NOT NU
 CREATE UNIQUE INDEX IF NOT EXISTS ${t.policies}_env_uq ON ${t.policies} ((data->>'environment_id'));
 CREATE INDEX IF NOT EXISTS ${t.policies}_due_idx ON ${t.policies} ((data->>'next_backup_at')) WHERE (data->>'is_enabled') = 'true';
 CREATE TABLE IF NOT EXISTS ${t.tasks} (id text PRIMARY KEY, data jsonb NOT NULL);
+ALTER TABLE ${t.tasks} ADD COLUMN IF NOT EXISTS exclusive boolean NOT NULL DEFAULT false;
+CREATE UNIQUE INDEX IF NOT EXISTS ${t.tasks}_one_active_exclusive_uq ON ${t.tasks} ((data->>'environment_id'))
+  WHERE exclusive AND (data->>'status') IN ('pending', 'queued', 'running');
 CREATE TABLE IF NOT EXISTS ${t.storageConfigs} (id text PRIMARY KEY, data jsonb NOT NULL);
 CREATE INDEX IF NOT EXISTS ${t.storageConfigs}_org_idx ON ${t.storageConfigs} ((data->>'organization_id'));
 `;

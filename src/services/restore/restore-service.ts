@@ -5,7 +5,7 @@ import { Permission } from '../../domain/permissions.js';
 import { parentFolder, isInside } from '../../domain/restore-names.js';
 import { RestoreRequestSchema, type RestoreRequest, type RestoreRequestInput } from '../../domain/restore-request.js';
 import { parseInput } from '../../domain/validation.js';
-import { NotFoundError, ValidationError } from '../../errors/errors.js';
+import { ConflictError, NotFoundError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
 import { RestoreError } from '../../errors/restore-error.js';
 import type { Actor, Authorizer } from '../../ports/authorizer.js';
 import type { BackupSourceFactory } from '../../ports/backup-source.js';
@@ -161,12 +161,12 @@ export class RestoreService {
         },
       );
     }
-    await this.assertNoOtherRestore(environmentId);
+    const createExclusive = this.exclusiveCreate();
     if (input.mode === 'new_database') await this.assertNewNamesFree(env, input);
 
     const at = this.clock.now().toISOString();
     const taskId = this.ids();
-    let task = await this.options.tasks.create({
+    let task = await createExclusive({
       id: taskId,
       task_type: 'restore',
       status: 'pending',
@@ -273,22 +273,34 @@ export class RestoreService {
     return task;
   }
 
-  private async assertNoOtherRestore(environmentId: string): Promise<void> {
-    if (!this.options.tasks.find) return;
-    const open = await this.options.tasks.find({
-      task_type: 'restore',
-      environment_id: environmentId,
-      status: ['pending', 'queued', 'running'],
-    });
-    if (open.length > 0) {
-      throw new RestoreError(
-        'E_RESTORE_IN_PROGRESS',
-        `Environment ${environmentId} already has a restore ${open[0]!.status} (task ${open[0]!.id})`,
-        {
-          details: { environment_id: environmentId, task_id: open[0]!.id },
-        },
+  /**
+   * The one atomic step that claims the environment: the repository creates the task only when
+   * no other restore is active there (see `TaskRepository.createExclusive`), so of concurrent
+   * requests, in one process or many, exactly one is accepted; the others get
+   * `E_RESTORE_IN_PROGRESS` and nothing is written for them.
+   */
+  private exclusiveCreate(): (task: Task) => Promise<Task> {
+    const tasks = this.options.tasks;
+    if (!tasks.createExclusive) {
+      throw new UnsupportedOperationError(
+        'restore',
+        'this TaskRepository',
+        'it needs createExclusive() to accept one restore per environment atomically (docs/restore.md)',
       );
     }
+    return async (task) => {
+      try {
+        return await tasks.createExclusive!(task);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        const active = (error.details as { active_task_id?: unknown }).active_task_id;
+        throw new RestoreError(
+          'E_RESTORE_IN_PROGRESS',
+          `Environment ${task.environment_id} already has a restore queued or running${typeof active === 'string' ? ` (task ${active})` : ''}`,
+          { details: { environment_id: task.environment_id, ...(typeof active === 'string' ? { task_id: active } : {}) }, cause: error },
+        );
+      }
+    };
   }
 
   /** new_database: the name and folder must be free, and the folder inside the target's filestore root. */

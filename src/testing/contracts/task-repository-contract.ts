@@ -10,7 +10,9 @@ export type TaskRepositoryFactory = () => TaskRepository | Promise<TaskRepositor
 
 /**
  * The {@link TaskRepository} contract as named checks: round trip, duplicate ids, copies in and
- * out, updates, compare-and-set with one winner among concurrent workers.
+ * out, updates, compare-and-set with one winner among concurrent workers, and (when the
+ * repository has `createExclusive`) one active exclusive task per environment among concurrent
+ * callers.
  */
 export function taskRepositoryChecks(factory: TaskRepositoryFactory): ContractCheck[] {
   const check = (name: string, fn: (repo: TaskRepository) => Promise<void>): ContractCheck => ({
@@ -92,6 +94,39 @@ export function taskRepositoryChecks(factory: TaskRepositoryFactory): ContractCh
       );
       found[0]!.status = 'failed';
       assert.equal((await repo.get(b.id))!.status, 'queued');
+    }),
+    check('createExclusive (when implemented): one active exclusive task per environment; ended ones free it', async (repo) => {
+      if (!repo.createExclusive) return;
+      const env = randomUUID();
+      // Plain tasks never hold the environment, and an exclusive one elsewhere does not either.
+      await repo.create(makeTask({ environment_id: env, task_type: 'restore', status: 'running' }));
+      await repo.createExclusive(makeTask({ environment_id: randomUUID(), task_type: 'restore' }));
+      const first = await repo.createExclusive(makeTask({ environment_id: env, task_type: 'restore' }));
+      for (const status of ['pending', 'queued', 'running'] as const) {
+        if (status !== 'pending') await repo.update(first.id, { status });
+        const refused = makeTask({ environment_id: env, task_type: 'restore' });
+        await rejectsWithCode(() => repo.createExclusive!(refused), 'E_CONFLICT', `while the first task is ${status}`);
+        assert.equal(await repo.get(refused.id), null, 'a refused task must not be stored');
+      }
+      await repo.update(first.id, { status: 'failed' });
+      const second = await repo.createExclusive(makeTask({ environment_id: env, task_type: 'restore', status: 'queued' }));
+      await repo.update(second.id, { status: 'completed' });
+      assert.deepEqual((await repo.get(second.id))?.status, 'completed');
+      await repo.createExclusive(makeTask({ environment_id: env, task_type: 'restore' }));
+    }),
+    check('createExclusive (when implemented): of concurrent calls for one environment exactly one creates its task', async (repo) => {
+      if (!repo.createExclusive) return;
+      for (const count of [2, 10]) {
+        const env = randomUUID();
+        const tasks = Array.from({ length: count }, () => makeTask({ environment_id: env, task_type: 'restore' }));
+        const outcome = await race(count, (i) => repo.createExclusive!(tasks[i]!));
+        assert.equal(outcome.fulfilled.length, 1, `${count} concurrent calls: ${outcome.fulfilled.length} created their task`);
+        allHaveCode(
+          outcome.rejected.map((r) => r.reason),
+          'E_CONFLICT',
+        );
+        for (const { i } of outcome.rejected) assert.equal(await repo.get(tasks[i]!.id), null, 'a refused task must not be stored');
+      }
     }),
   ];
 }

@@ -37,6 +37,11 @@ export class CountingTaskRepository extends InMemoryTaskRepository {
     this.created.push(t);
     return t;
   }
+  override async createExclusive(task: Task): Promise<Task> {
+    const t = await super.createExclusive(task);
+    this.created.push(t);
+    return t;
+  }
 }
 
 /** Options of {@link makeHarness}. */

@@ -15,6 +15,7 @@ import type {
   UsageDelta,
   Where,
 } from '../../../src/index.js';
+import { ConflictError } from '../../../src/index.js';
 import {
   FakeClock,
   InMemoryBackupPolicyRepository,
@@ -184,6 +185,18 @@ class TaskCasIgnoresWhere extends InMemoryTaskRepository {
   }
 }
 
+/** createExclusive as find-then-create (check-then-act): concurrent calls all find nothing and all create. */
+class TaskExclusiveCheckThenCreate extends InMemoryTaskRepository {
+  private readonly mine = new Set<string>();
+  override async createExclusive(task: Task): Promise<Task> {
+    const active = await this.find({ environment_id: task.environment_id, status: ['pending', 'queued', 'running'] });
+    if (active.some((t) => this.mine.has(t.id))) throw new ConflictError('environment busy');
+    const created = await this.create(task);
+    this.mine.add(task.id);
+    return created;
+  }
+}
+
 /** adjustUsage as a read-modify-write with an await in between: concurrent updates get lost. */
 class StorageLostUpdate extends InMemoryStorageConfigRepository {
   override async adjustUsage(id: string, delta: UsageDelta): Promise<StorageConfig> {
@@ -346,10 +359,13 @@ describe('contract suites catch broken adapters', () => {
     ]);
   });
 
-  it('TaskRepository: CAS ignoring where', async () => {
+  it('TaskRepository: CAS ignoring where, createExclusive as check-then-create', async () => {
     expect(await failingChecks(taskRepositoryChecks(() => new TaskCasIgnoresWhere()))).toEqual([
       'a compare-and-set whose where does not match fails with E_CONFLICT and changes nothing',
       'of concurrent workers starting one queued task exactly one wins',
+    ]);
+    expect(await failingChecks(taskRepositoryChecks(() => new TaskExclusiveCheckThenCreate()))).toEqual([
+      'createExclusive (when implemented): of concurrent calls for one environment exactly one creates its task',
     ]);
   });
 

@@ -8,6 +8,7 @@ import {
   ValidationError,
   type RestoreJournal,
   type RestoreProgressEvent,
+  type TaskRepository,
 } from '../../../src/index.js';
 import { journalOf } from '../../../src/services/restore/restore-journal.js';
 import { fakeRestoreTargetFactory } from '../../../src/testing/index.js';
@@ -181,6 +182,43 @@ describe('RestoreService: refusals before anything is touched', () => {
       code: 'E_RESTORE_IN_PROGRESS',
       details: { task_id: first.id },
     });
+  });
+
+  it.each([2, 10])('of %i requests at once onto one environment (records 20 ms late) exactly one is accepted', async (count) => {
+    const h = await makeRestoreHarness();
+    // Every repository call waits 20 ms first: a find-then-create would let every request through.
+    const late = new Proxy(h.tasks, {
+      get: (repo, key) => {
+        const value = Reflect.get(repo, key, repo) as unknown;
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return (value as (...a: unknown[]) => unknown).apply(repo, args);
+        };
+      },
+    });
+    const service = h.build(h.restoreQueue, { tasks: late });
+    const written = h.tasks.created.length;
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, () => service.restoreBackup(h.backup.id, { mode: 'replace' })));
+    const accepted = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(accepted).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'E_RESTORE_IN_PROGRESS' });
+    expect(h.tasks.created.length - written).toBe(1);
+    expect(h.restoreQueue.jobsInfo()).toHaveLength(1);
+  });
+
+  it('refuses restores when the task records cannot claim an environment atomically (no createExclusive)', async () => {
+    const h = await makeRestoreHarness();
+    const withoutIt: TaskRepository = {
+      create: (t) => h.tasks.create(t),
+      get: (id) => h.tasks.get(id),
+      update: (id, patch, where) => h.tasks.update(id, patch, where),
+      find: (filter) => h.tasks.find(filter),
+    };
+    const written = h.tasks.created.length;
+    const service = h.build(h.restoreQueue, { tasks: withoutIt });
+    await expect(service.restoreBackup(h.backup.id, { mode: 'replace' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    expect(h.tasks.created.length).toBe(written);
   });
 
   it.each([
