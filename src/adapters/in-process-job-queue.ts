@@ -172,9 +172,9 @@ export class InProcessJobQueue implements JobQueue {
     };
   }
 
-  async getJob(jobId: string): Promise<JobInfo | null> {
+  async getJob(jobId: string, name?: string): Promise<JobInfo | null> {
     const job = this.jobs.get(jobId);
-    return job ? info(job) : null;
+    return job && (name === undefined || job.name === name) ? info(job) : null;
   }
 
   async deadLetters(): Promise<DeadLetter[]> {

@@ -65,8 +65,14 @@ export interface JobQueue {
   enqueue(name: string, payload: unknown, options: JobOptions): Promise<JobInfo>;
   /** Runs jobs of `name` with `handler`, at most `concurrency` at once. */
   process(name: string, handler: JobHandler, options?: { concurrency?: number }): Worker;
-  /** The job, or null when the queue no longer knows it (finished and removed, or lost). */
-  getJob(jobId: string): Promise<JobInfo | null>;
+  /**
+   * The job, or null when the queue no longer knows it (finished and removed, or lost). With
+   * `name`, only a job of that name counts, and null means "the queue looked where jobs of that
+   * name live and none has this id": crash recovery passes the job's own name and treats a job
+   * of another name as unknown, never as lost. A queue that cannot answer for a name must throw
+   * rather than return null.
+   */
+  getJob(jobId: string, name?: string): Promise<JobInfo | null>;
   /** Jobs that failed for good, oldest first. */
   deadLetters(): Promise<DeadLetter[]>;
 }

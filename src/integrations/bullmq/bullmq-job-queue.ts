@@ -8,11 +8,15 @@ export interface BullMqJobQueueOptions {
   /** Prefix of the BullMQ queue names; each job name gets its own queue `${prefix}.${name}` (default `odoo-backup-sdk`). */
   prefix?: string;
   /**
-   * Job names this instance should know for {@link BullMqJobQueue.getJob} and
-   * {@link BullMqJobQueue.deadLetters} before it has enqueued or processed any (default `['backup']`).
+   * Job names this instance should know for {@link BullMqJobQueue.getJob} without a name and
+   * {@link BullMqJobQueue.deadLetters} before it has enqueued or processed any (default
+   * `['backup', 'restore']`, the SDK's own). `getJob` with a name always looks in that name's queue.
    */
   jobNames?: readonly string[];
 }
+
+/** The SDK's own job names (backups and restores), known to every instance from the start. */
+const DEFAULT_JOB_NAMES: readonly string[] = ['backup', 'restore'];
 
 /** What is stored as BullMQ job data: the SDK payload plus the retry schedule and the last error. */
 interface StoredJob {
@@ -72,7 +76,7 @@ export class BullMqJobQueue implements JobQueue {
 
   constructor(private readonly options: BullMqJobQueueOptions) {
     this.prefix = options.prefix ?? 'odoo-backup-sdk';
-    for (const name of options.jobNames ?? ['backup']) this.queue(name);
+    for (const name of options.jobNames ?? DEFAULT_JOB_NAMES) this.queue(name);
   }
 
   private queueName(name: string): string {
@@ -138,7 +142,15 @@ export class BullMqJobQueue implements JobQueue {
     return { close: () => worker.close() };
   }
 
-  async getJob(jobId: string): Promise<JobInfo | null> {
+  /**
+   * With `name`, asks that name's BullMQ queue (opened on demand: any process can answer for any
+   * name); without, every queue this instance knows.
+   */
+  async getJob(jobId: string, name?: string): Promise<JobInfo | null> {
+    if (name !== undefined) {
+      const job = await this.queue(name).getJob(toBullId(jobId));
+      return job ? this.info(job, name) : null;
+    }
     for (const [name, q] of this.queues) {
       const job = await q.getJob(toBullId(jobId));
       if (job) return this.info(job, name);

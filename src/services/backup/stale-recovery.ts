@@ -5,6 +5,7 @@ import type { JobInfo, JobQueue } from '../../ports/job-queue.js';
 import { announceOutcome, errorMessageOf, moveBackup, moveTask, removeLeftoverObject, type LifecycleDeps } from './backup-lifecycle.js';
 import type { TaskCompletionHub } from '../shared/task-completion.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
+import { BACKUP_JOB_NAME } from './backup-job.js';
 
 /** What `recoverStaleBackups` (run by {@link BackupService.recoverStale}) needs. */
 export interface StaleRecoveryDeps extends LifecycleDeps {
@@ -78,7 +79,12 @@ export async function recoverStaleBackups(
 async function recoverOne(deps: StaleRecoveryDeps, backup: Backup, now: Date): Promise<RecoveredBackup | null> {
   const task = backup.task_id ? await deps.tasks.get(backup.task_id) : null;
   const jobId = task?.job_id ?? backup.task_id;
-  const job = jobId ? await deps.queue.getJob(jobId) : null;
+  // The job is asked for under its own name: a backup job, or the restore job a pre-restore
+  // backup runs inside (its task is the restore's). Task types and job names are the same words.
+  const jobName = task?.task_type ?? BACKUP_JOB_NAME;
+  const job = jobId ? await deps.queue.getJob(jobId, jobName) : null;
+  // A job under another name means the queue could not answer for this one: unknown, not lost.
+  if (job && job.name !== jobName) return null;
   if (job && job.state !== 'completed' && job.state !== 'failed') return null;
   const jobState = job ? job.state : 'missing';
 

@@ -3,7 +3,7 @@ import { ConflictError, UnsupportedOperationError } from '../../errors/errors.js
 import type { JobInfo, JobQueue } from '../../ports/job-queue.js';
 import { errorMessageOf } from '../backup/backup-lifecycle.js';
 import { journalOf } from './restore-journal.js';
-import { recoverRestoreTask, type RestoreJobDeps } from './restore-job.js';
+import { recoverRestoreTask, RESTORE_JOB_NAME, type RestoreJobDeps } from './restore-job.js';
 
 /** Options of `recoverStaleRestores`. */
 export interface RestoreRecoveryOptions {
@@ -56,7 +56,10 @@ export async function recoverStaleRestores(
     if (task.status === 'failed' && (!journal || journal.outcome !== null || journal.begun.length === 0)) continue;
     if ((task.status === 'pending' || task.status === 'queued') && now.getTime() - Date.parse(task.created_at) < grace) continue;
     try {
-      const job = task.job_id ? await deps.queue.getJob(task.job_id) : null;
+      // Asked under the job's own name; a job under another name means the queue could not
+      // answer for restores: unknown, never lost (a live worker may be running it).
+      const job = task.job_id ? await deps.queue.getJob(task.job_id, RESTORE_JOB_NAME) : null;
+      if (job && job.name !== RESTORE_JOB_NAME) continue;
       if (job && job.state !== 'completed' && job.state !== 'failed') continue;
       const jobState = job ? job.state : 'missing';
       const reason =

@@ -117,6 +117,12 @@ export function jobQueueChecks(factory: () => JobQueue | Promise<JobQueue>, opti
     check('getJob of an unknown id is null', async (env) => {
       assert.equal(await env.queue.getJob(`${env.name}-missing`), null);
     }),
+    check('getJob with a name finds the job under its own name only', async (env) => {
+      const jobId = `${env.name}-named`;
+      await env.queue.enqueue(env.name, { v: 1 }, { jobId, delayMs: 60_000 });
+      assert.equal((await env.queue.getJob(jobId, env.name))?.name, env.name);
+      assert.equal(await env.queue.getJob(jobId, `${env.name}-other`), null, 'a job of another name must not answer for this one');
+    }),
     check('enqueue is idempotent per jobId: the first job stands and runs once', async (env) => {
       const jobId = `${env.name}-same`;
       const first = await env.queue.enqueue(env.name, { v: 1 }, { jobId });
