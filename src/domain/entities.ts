@@ -90,6 +90,11 @@ export interface BackupPolicy {
   storage_config_id: string | null;
   notify_on_success: boolean;
   notify_on_failure: boolean;
+  /**
+   * Refuse to store this environment's backups unencrypted (`E_ENCRYPTION_REQUIRED`, before any
+   * tool starts or byte is uploaded). Absent on policies stored before the field existed: false.
+   */
+  require_encryption?: boolean;
   last_backup_at: IsoDateTime | null;
   last_backup_status: BackupStatus | null;
   next_backup_at: IsoDateTime | null;
@@ -114,6 +119,11 @@ export interface StorageConfig {
   credentials: Record<string, string> | null;
   /** Passed through to providers that support it (S3 `StorageClass`). */
   storage_class: string | null;
+  /**
+   * Refuse to store a backup here unencrypted (`E_ENCRYPTION_REQUIRED`, before any tool starts or
+   * byte is uploaded). Absent on configs stored before the field existed: false.
+   */
+  require_encryption?: boolean;
   /** Usage counters, updated atomically through `StorageConfigRepository.adjustUsage`. */
   total_size_bytes: number;
   object_count: number;

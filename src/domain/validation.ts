@@ -97,6 +97,7 @@ const policyFields = {
   storage_config_id: UuidSchema.nullable(),
   notify_on_success: z.boolean(),
   notify_on_failure: z.boolean(),
+  require_encryption: z.boolean(),
 };
 
 /** The product's `BackupPolicyCreate`, with the default settings for omitted fields. */
@@ -112,6 +113,7 @@ export const BackupPolicyCreateSchema = z.strictObject({
   storage_config_id: policyFields.storage_config_id.optional().transform((v) => v ?? null),
   notify_on_success: policyFields.notify_on_success.default(false),
   notify_on_failure: policyFields.notify_on_failure.default(true),
+  require_encryption: policyFields.require_encryption.default(false),
 });
 /** A validated {@link BackupPolicyCreateSchema} with defaults applied. */
 export type BackupPolicyCreate = z.output<typeof BackupPolicyCreateSchema>;
@@ -131,6 +133,7 @@ export const BackupPolicyUpdateSchema = z.strictObject({
   storage_config_id: policyFields.storage_config_id.optional(),
   notify_on_success: policyFields.notify_on_success.optional(),
   notify_on_failure: policyFields.notify_on_failure.optional(),
+  require_encryption: policyFields.require_encryption.optional(),
 });
 /** A validated policy update. */
 export type BackupPolicyUpdate = z.output<typeof BackupPolicyUpdateSchema>;

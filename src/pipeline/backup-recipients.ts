@@ -1,4 +1,4 @@
-import type { Backup } from '../domain/entities.js';
+import type { Backup, BackupPolicy, StorageConfig } from '../domain/entities.js';
 import { checkAgeRecipients } from '../domain/age-keys.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import type { KeyProvider } from '../ports/key-provider.js';
@@ -33,4 +33,36 @@ export async function backupRecipients(
     );
   }
   return [...checkAgeRecipients(recipients, 'keys.recipients')];
+}
+
+/** Whether the storage config or the environment's policy asks that backups be stored encrypted only. */
+export function encryptionRequired(
+  config: Pick<StorageConfig, 'require_encryption'>,
+  policy: Pick<BackupPolicy, 'require_encryption'> | null,
+): boolean {
+  return config.require_encryption === true || policy?.require_encryption === true;
+}
+
+/**
+ * Fail closed: refuses (`E_ENCRYPTION_REQUIRED`) a backup that would be stored unencrypted where
+ * the storage config or the policy requires encryption.
+ */
+export function assertEncryptionAllowed(
+  recipients: readonly string[],
+  config: Pick<StorageConfig, 'id' | 'require_encryption'>,
+  policy: Pick<BackupPolicy, 'id' | 'require_encryption'> | null,
+): void {
+  if (recipients.length > 0 || !encryptionRequired(config, policy)) return;
+  const by = config.require_encryption === true ? `storage config ${config.id}` : `the backup policy ${policy?.id ?? ''}`.trim();
+  throw new BackupSdkError(
+    'E_ENCRYPTION_REQUIRED',
+    `${by} requires encryption but no recipient was given for this backup: nothing was stored`,
+    {
+      details: {
+        storage_config_id: config.id,
+        storage_config_requires: config.require_encryption === true,
+        policy_requires: policy?.require_encryption === true,
+      },
+    },
+  );
 }

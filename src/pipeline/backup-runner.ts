@@ -27,7 +27,7 @@ import type { WarningCode } from '../errors/error-codes.js';
 import type { KeyProvider } from '../ports/key-provider.js';
 import { AgeEncryptStream, AgePrefixGuard } from './age-encrypt-stream.js';
 import { sealAgeHeader, type SealedAgeHeader } from './age-header.js';
-import { backupRecipients } from './backup-recipients.js';
+import { assertEncryptionAllowed, backupRecipients } from './backup-recipients.js';
 
 /**
  * `pg_dump -Z` level used when the caller does not choose one (see docs/decisions.md#dump-compression-level). Chosen from
@@ -225,10 +225,13 @@ class Run {
     checkFilestoreCompressionLevel(env.filestore_compression_level, 'filestore_compression_level');
     const fsLevel = env.filestore_compression_level ?? this.deps.filestoreCompressionLevel ?? DEFAULT_FILESTORE_COMPRESSION_LEVEL;
     const storageConfig = await this.guard(this.storageConfig());
+    const policy = this.deps.policies ? await this.guard(this.deps.policies.getByEnvironment(b.environment_id)) : null;
+    const retention: RetentionSettings = policy ?? DEFAULT_RETENTION;
     const recipients = await this.guard(backupRecipients(this.deps.keys, b, storageConfig.id));
+    // Fail closed, on every path that runs a backup (manual, scheduled, pre-operation, direct).
+    assertEncryptionAllowed(recipients, storageConfig, policy);
     // The header (the file key wrapped for each recipient) is written before anything starts.
     const sealed: SealedAgeHeader | null = recipients.length > 0 ? await this.guard(sealAgeHeader(recipients)) : null;
-    const retention = await this.guard(this.retentionSettings(b.environment_id));
     const createdAt = new Date(b.created_at);
     const retentionType: RetentionType = b.retention_type ?? classifyRetention(createdAt, retention);
     const expiresAt = computeExpiry(createdAt, retentionType, retention);
@@ -519,11 +522,6 @@ class Run {
           ]);
     }
     return config;
-  }
-
-  private async retentionSettings(environmentId: string): Promise<RetentionSettings> {
-    const policy = this.deps.policies ? await this.deps.policies.getByEnvironment(environmentId) : null;
-    return policy ?? DEFAULT_RETENTION;
   }
 
   /** Compare-and-set status move (src/domain/status-machine.ts), with a `backup.status` event. */

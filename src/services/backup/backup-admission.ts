@@ -8,6 +8,7 @@ import type { QuotaStatus } from '../../ports/quota.js';
 import { authorizeCall } from '../shared/authorize-call.js';
 import type { BackupServiceContext } from './backup-service-context.js';
 import { getQuotaStatus } from '../retention/quota.js';
+import { assertEncryptionAllowed, backupRecipients, encryptionRequired } from '../../pipeline/backup-recipients.js';
 
 /** A backup request that passed admission: where it runs and the organisation's quota state. */
 export interface BackupAdmission {
@@ -20,7 +21,9 @@ export interface BackupAdmission {
  * The one step that may refuse a backup request before anything is written: the environment
  * exists, the authorize hook allows `project.backups.create`, a storage config is there to use
  * (the requested one of the same organisation, else the default), the organisation is within its
- * quota (manual backups only: the others go on over quota, with a warning later), and a manual
+ * quota (manual backups only: the others go on over quota, with a warning later), a backup that
+ * would be stored unencrypted where the config or the policy requires encryption is refused
+ * (`E_ENCRYPTION_REQUIRED`; the runner checks again), and a manual
  * backup by a person is within the rate limit (the rate limit is consumed last, so a request
  * refused for another reason does not use up the caller's allowance).
  */
@@ -39,6 +42,7 @@ export async function admitBackupRequest(
     organization_id: env.organization_id,
   });
   const config = await pickStorageConfig(ctx, env, request.storage_config_id);
+  await checkEncryption(ctx, env, config);
   const quota = await getQuotaStatus(
     { backups: ctx.backups, ...(ctx.options.quota ? { quota: ctx.options.quota } : {}) },
     env.organization_id,
@@ -70,4 +74,12 @@ async function consumeRateLimit(ctx: BackupServiceContext, actor: Actor): Promis
   const { limit, windowSeconds } = ctx.rateLimit;
   const decision = await ctx.rateLimiter.consume(`manual-backup:${key}`, limit, windowSeconds);
   if (!decision.allowed) throw new RateLimitError(key, limit, windowSeconds, decision.retry_after_seconds);
+}
+
+/** Fail closed before anything is created: where encryption is required, the key provider must give recipients now. */
+async function checkEncryption(ctx: BackupServiceContext, env: ResolvedEnvironment, config: StorageConfig): Promise<void> {
+  const policy = ctx.policies ? await ctx.policies.getByEnvironment(env.environment_id) : null;
+  if (!encryptionRequired(config, policy)) return;
+  const recipients = await backupRecipients(ctx.options.keys, env, config.id);
+  assertEncryptionAllowed(recipients, config, policy);
 }

@@ -42,6 +42,7 @@ const CreateSchema = z.strictObject({
   credentials: z.unknown().optional(),
   is_default: z.boolean().default(false),
   storage_class: storageClass.default(null),
+  require_encryption: z.boolean().default(false),
 });
 
 const UpdateSchema = z.strictObject({
@@ -51,6 +52,7 @@ const UpdateSchema = z.strictObject({
   credentials: z.unknown().optional(),
   is_default: z.boolean().optional(),
   storage_class: storageClass.optional(),
+  require_encryption: z.boolean().optional(),
 });
 
 /** A backup in these states has no object in storage, so it does not keep its config alive. */
@@ -124,6 +126,7 @@ export class StorageConfigService {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(patch.is_default !== undefined ? { is_default: patch.is_default } : {}),
         ...(patch.storage_class !== undefined ? { storage_class: patch.storage_class } : {}),
+        ...(patch.require_encryption !== undefined ? { require_encryption: patch.require_encryption } : {}),
         provider: checked.provider,
         settings: checked.settings,
         credentials: checked.credentials,
@@ -235,6 +238,7 @@ export class StorageConfigService {
       settings: checked.settings,
       credentials: checked.credentials,
       storage_class: base.data.storage_class,
+      require_encryption: base.data.require_encryption,
       total_size_bytes: 0,
       object_count: 0,
       last_used_at: null,

@@ -25,6 +25,7 @@ describe('StorageConfigService.create', () => {
       settings: { bucket: 'odoo-backups', region: 'eu-west-1', part_size_mb: 16 },
       credentials: { access_key_id: '[redacted]', secret_access_key: '[redacted]' },
       storage_class: null,
+      require_encryption: false,
       total_size_bytes: 0,
       object_count: 0,
       last_used_at: null,
