@@ -93,6 +93,7 @@ describe('BackupPolicyCreate', () => {
       storage_config_id: null,
       notify_on_success: false,
       notify_on_failure: true,
+      require_encryption: false,
     });
   });
   const edges: [string, number, number][] = [
