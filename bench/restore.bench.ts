@@ -21,6 +21,11 @@
  *
  * Targets: ours <= 1.10x the raw tools (with pigz, the stricter; gzip is reported too), summed
  * over all rounds; peak RSS <= 200 MB. Figures go to bench/results/restore.json.
+ *
+ * With `BENCH_HIDE_FAST_GZIP=1` (bench/hide-fast-gzip.ts) igzip and pigz are hidden from the PATH
+ * of the bench and all it starts: the backup's filestore is then gzipped in process
+ * (`zlib-adaptive`), the raw side decompresses with `gzip -d`, and the target is ours <= 1.10x
+ * `createdb` + `pg_restore -j<cores>` + `tar -xzf`.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +33,14 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { BackupRunner, createRestoreTarget, createStorageProvider, type LocalSource, type StorageConfig } from '../src/index.js';
+import {
+  BackupRunner,
+  createRestoreTarget,
+  createStorageProvider,
+  parseManifest,
+  type LocalSource,
+  type StorageConfig,
+} from '../src/index.js';
 import { restoreArchive } from '../src/pipeline/restore-runner.js';
 import {
   InMemoryBackupRepository,
@@ -41,6 +53,7 @@ import { startPostgres } from '../test/servers/postgres.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
 import { writeBenchResults } from './bench-results.js';
+import { hideFastGzip } from './hide-fast-gzip.js';
 import { settle } from './settle.js';
 import { toolVersion } from './tool-version.js';
 import { compiledChild, runBench } from './compiled-child.js';
@@ -110,8 +123,16 @@ function timed(argv: string[], env: Record<string, string> = {}): Promise<number
   });
 }
 
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 async function main(): Promise<void> {
   if (!(SCALE > 0)) throw new Error('BENCH_SCALE must be a positive number');
+  // Before anything starts a tool: every child inherits the PATH without igzip and pigz.
+  const hidden = hideFastGzip();
   const pg = await startPostgres();
   const work = mkdtempSync(join(tmpdir(), 'obsdk-bench-restore-'));
   const log = (line: string) => console.error(`[restore] ${line}`);
@@ -147,7 +168,14 @@ async function main(): Promise<void> {
     });
     const done = await runner.run((await backups.create(makeBackup(env, config.id))).id, { verify: false });
     const key = done.database_key!;
-    log(`backup: ${(done.database_size! / MB).toFixed(0)} MB dump, ${(done.filestore_size! / MB).toFixed(0)} MB filestore.tar.gz`);
+    const manifest = parseManifest(
+      await readAll(await openArchiveEntry(createStorageProvider(config), done.database_key!, 'manifest.json')),
+    );
+    const compressor = manifest.filestore?.compressor ?? null;
+    log(
+      `backup: ${(done.database_size! / MB).toFixed(0)} MB dump, ${(done.filestore_size! / MB).toFixed(0)} MB filestore.tar.gz ` +
+        `(${compressor ? `${compressor.tool} -${compressor.level}` : 'compressor not recorded'}${hidden ? `; hidden from PATH: ${hidden.join(', ')}` : ''})`,
+    );
 
     // The archive's parts as files, for the raw tools.
     const provider = createStorageProvider(config);
@@ -250,6 +278,8 @@ async function main(): Promise<void> {
       scale: SCALE,
       data: { database_bytes: databaseBytes, filestore_bytes: files.bytes, filestore_files: files.files },
       machine: { cpus: cores, node: process.version, pigz: pigzVersion ?? 'no pigz', igzip: igzipVersion ?? 'no igzip' },
+      hidden_from_path: hidden ?? [],
+      filestore_compressor: compressor,
       dump_mb: done.database_size! / MB,
       filestore_tar_gz_mb: done.filestore_size! / MB,
       decompress,
@@ -259,12 +289,13 @@ async function main(): Promise<void> {
       ratio_with_igzip: ratioIgzip,
       ratios_per_round: rounds.map((r) => r.ours.seconds! / r.raw_seconds),
       peak_rss_mb: peak,
-      targets: { restore_le_1_10x_raw: ratio <= 1.1, peak_rss_le_200mb: peak <= 200 },
+      targets: { restore_le_1_10x_raw: ratio <= 1.1, restore_le_1_10x_tar_xzf: ratioGzip <= 1.1, peak_rss_le_200mb: peak <= 200 },
     };
     log(
       `target restore <= 1.10x raw (pg_restore -j${cores} + ${decompress} | tar -x): ${ratio.toFixed(3)}x over ${rounds.length} rounds ` +
         `(${results.ratios_per_round.map((x) => x.toFixed(3)).join(', ')}) ${ratio <= 1.1 ? 'PASS' : 'FAIL'}; with tar -xzf: ${ratioGzip.toFixed(3)}x; with igzip -d: ${ratioIgzip?.toFixed(3) ?? '-'}x`,
     );
+    log(`target restore <= 1.10x raw with tar -xzf: ${ratioGzip.toFixed(3)}x ${ratioGzip <= 1.1 ? 'PASS' : 'FAIL'}`);
     log(`target peak RSS <= 200 MB: ${peak} MB ${peak <= 200 ? 'PASS' : 'FAIL'}`);
     writeBenchResults('restore', results);
     console.log(JSON.stringify(results, null, 2));
