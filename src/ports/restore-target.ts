@@ -16,6 +16,16 @@ export interface RestoreDumpOptions extends RestoreStepOptions {
   jobs?: number;
 }
 
+/** Options of {@link RestoreTarget.runSqlScript}. */
+export interface RunSqlScriptOptions extends RestoreStepOptions {
+  /**
+   * Write `\restrict <random key>` before the script when the target's psql honours it safely
+   * (15.19, 16.15, 17.11, 18.6 and later): psql then refuses every meta-command the script holds.
+   * Default true.
+   */
+  restrict?: boolean;
+}
+
 /** Facts the restore checks before it touches anything (compatibility step). */
 export interface RestoreTargetFacts {
   /** `server_version_num` of the target PostgreSQL, e.g. 150018. */
@@ -32,6 +42,12 @@ export interface RestoreTargetFacts {
   odooVersion: string | null;
   /** Free bytes where the filestore folder lives, when the tool can tell. */
   filestoreFreeBytes: number | null;
+  /**
+   * The role is a superuser or a member of `pg_execute_server_program`: plain SQL run as it can
+   * run programs on the database host (`COPY ... FROM PROGRAM`). Imports of plain SQL refuse such
+   * a role unless asked. Undefined when the target cannot tell (treated as privileged).
+   */
+  privilegedRole?: boolean;
 }
 
 /**
@@ -66,6 +82,13 @@ export interface RestoreTarget {
   listDump(dump: Readable, options?: RestoreStepOptions): Promise<string>;
   /** Runs `pg_restore --no-owner -d database` with the dump on stdin (or staged to a file for `jobs > 1`). */
   restoreDump(database: string, dump: Readable, options?: RestoreDumpOptions): Promise<void>;
+  /**
+   * Runs a plain SQL script (pg_dump's plain format) into `database` with
+   * `psql -X -v ON_ERROR_STOP=1 -f -`, client encoding UTF8, query output discarded. The script
+   * must already have passed the SDK's plain-SQL guard (imports stage it only once it has): psql
+   * obeys every meta-command it reads. Optional: targets without it cannot import plain SQL.
+   */
+  runSqlScript?(database: string, script: Readable, options?: RunSqlScriptOptions): Promise<void>;
   /**
    * Creates `folder` (which must not exist) and extracts the uncompressed tar stream into it with
    * `tar -x --no-same-owner --no-same-permissions`. The stream has already been checked entry by entry.

@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import { SourceError, ValidationError } from '../errors/errors.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
-import type { RestoreDumpOptions, RestoreStepOptions, RestoreTarget, RestoreTargetFacts } from '../ports/restore-target.js';
+import type {
+  RestoreDumpOptions,
+  RestoreStepOptions,
+  RestoreTarget,
+  RestoreTargetFacts,
+  RunSqlScriptOptions,
+} from '../ports/restore-target.js';
+import { psqlHonoursRestrict, restrictedScript } from './psql-restrict.js';
 import { quoteConninfoValue } from './pg-dump-command.js';
 import { checkAbsolutePath, checkInsideRoot, checkRestoreDatabaseName } from './restore-names.js';
 import { runTool, runToolCommand, type ToolRun } from './run-tool.js';
@@ -74,13 +81,14 @@ export class CommandRestoreTarget implements RestoreTarget {
       MAINTENANCE_DATABASE,
       [
         `SELECT current_setting('server_version_num'), current_user, r.rolcreatedb OR r.rolsuper, ` +
-          `(SELECT r.rolsuper OR pg_has_role(current_user, d.datdba, 'MEMBER') FROM pg_database d WHERE d.datname = ${quoteSqlLiteral(this.database)}) ` +
+          `(SELECT r.rolsuper OR pg_has_role(current_user, d.datdba, 'MEMBER') FROM pg_database d WHERE d.datname = ${quoteSqlLiteral(this.database)}), ` +
+          `r.rolsuper OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') ` +
           `FROM pg_roles r WHERE r.rolname = current_user`,
       ],
       'restore_inspect',
       options.signal,
     );
-    const [version = '', role = '', create = '', owns = ''] = row.replace(/\n$/, '').split('\0');
+    const [version = '', role = '', create = '', owns = '', privileged = ''] = row.replace(/\n$/, '').split('\0');
     this.serverVersion = Number(version);
     const restore = await this.c.pgClient('pg_restore');
     const versionText = await this.run('pg_restore', this.c.db, [restore.program, '--version'], 'restore_inspect', options.signal);
@@ -92,6 +100,7 @@ export class CommandRestoreTarget implements RestoreTarget {
       ownsDatabase: owns === '' ? null : owns === 't',
       odooVersion: owns === '' ? null : await this.odooVersion(options.signal),
       filestoreFreeBytes: await this.freeBytes(options.signal),
+      privilegedRole: privileged !== 'f',
     };
   }
 
@@ -190,6 +199,32 @@ export class CommandRestoreTarget implements RestoreTarget {
       // No signal: the staging file goes even when the restore was aborted.
       await this.run('shell', this.c.db, ['rm', '-f', '--', staged], 'restore_dump').catch(() => undefined);
     }
+  }
+
+  async runSqlScript(database: string, script: Readable, options: RunSqlScriptOptions = {}): Promise<void> {
+    checkRestoreDatabaseName(database);
+    const client = await this.c.pgClient('psql');
+    let input = script;
+    if (options.restrict !== false) {
+      const version = await this.run('psql', this.c.db, [client.program, '--version'], 'restore_sql', options.signal);
+      if (psqlHonoursRestrict(version)) input = restrictedScript(script);
+    }
+    // --output=/dev/null: a script's query results are not ours to hold in memory.
+    const argv = [
+      client.program,
+      ...client.connection,
+      '--no-psqlrc',
+      '--quiet',
+      '--set=ON_ERROR_STOP=1',
+      '--output=/dev/null',
+      `--dbname=dbname=${quoteConninfoValue(database)}`,
+      '--file=-',
+    ];
+    await this.run('psql', this.c.db, argv, 'restore_sql', options.signal, {
+      input,
+      env: { ...client.env, PGCLIENTENCODING: 'UTF8' },
+      secrets: client.secrets,
+    });
   }
 
   async extractFilestore(folder: string, tar: Readable, options: RestoreStepOptions = {}): Promise<void> {
