@@ -287,6 +287,7 @@ export type { BackupRunnerDeps, RunBackupOptions } from './pipeline/backup-runne
 export { verifyBackupArchive } from './pipeline/verify-archive.js';
 export type { ArchiveVerification, VerifyArchiveOptions } from './pipeline/verify-archive.js';
 export { readBackupManifest } from './pipeline/read-manifest.js';
+export { detectArchiveFormat, type ArchiveFormat, type DetectArchiveFormatOptions } from './pipeline/detect-archive-format.js';
 export type { ReadBackupManifestOptions } from './pipeline/read-manifest.js';
 export type { RestoreArchiveOptions, RestoreArchiveResult, RestoreProgress } from './pipeline/restore-runner.js';
 export type { RestoreLimits } from './pipeline/restore-limits.js';

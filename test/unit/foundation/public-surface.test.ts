@@ -89,6 +89,7 @@ const ROOT = [
   'planKeepPolicy',
   'planRetention',
   'readBackupManifest',
+  'detectArchiveFormat',
   'redactStorageConfig',
   'roleHasPermission',
   'simulateRetention',
