@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { BackupSdkError, BackupService, type Actor, type EventSink, type SdkEvent } from '../src/index.js';
+import { BackupCreateSchema, BackupSdkError, BackupService, parseInput, type Actor, type EventSink, type SdkEvent } from '../src/index.js';
 import {
   FakeBackupSource,
   InMemoryBackupPolicyRepository,
@@ -81,8 +81,9 @@ export function createBackupHttpServer(service: BackupService, sse: SseHub): Ser
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && url.pathname === '/api/v1/events/stream') return sse.attach(res);
       if ((m = /^\/api\/v1\/backups\/environments\/([^/]+)\/backups$/.exec(url.pathname))) {
+        // The body is unparsed JSON: parseInput checks it (ValidationError naming each bad field), then the typed call.
         if (req.method === 'POST')
-          return send(res, 201, await service.createBackup(m[1]!, (await readJson(req)) as Record<string, unknown>, actor));
+          return send(res, 201, await service.createBackup(m[1]!, parseInput(BackupCreateSchema, await readJson(req)), actor));
         if (req.method === 'GET') return send(res, 200, await service.listBackups(m[1]!, q, actor));
       }
       if (req.method === 'GET' && (m = /^\/api\/v1\/backups\/environments\/([^/]+)\/summary$/.exec(url.pathname)))

@@ -60,7 +60,14 @@ export type { RestoreJournal, RestoreOutcome, RestoreStep } from './services/res
 export type { RestoreHooks, RestoreSwapContext } from './services/restore/restore-swap.js';
 export type { RecoveredRestore, RestoreRecoveryOptions, RestoreRecoveryReport } from './services/restore/restore-recovery.js';
 export { RestoreRequestSchema } from './domain/restore-request.js';
-export type { RestoreMode, RestoreRequest, RestoreRequestInput } from './domain/restore-request.js';
+export type {
+  NewDatabaseRestoreInput,
+  ReplaceRestoreInput,
+  RestoreMode,
+  RestoreRequest,
+  RestoreRequestCommon,
+  RestoreRequestInput,
+} from './domain/restore-request.js';
 export type { RestoreNames } from './domain/restore-names.js';
 export { PolicyService } from './services/scheduling/policy-service.js';
 export type { PolicyChange, PolicyChangeListener, PolicyChangeSource, PolicyServiceOptions } from './services/scheduling/policy-service.js';
@@ -117,7 +124,13 @@ export type { ErrorCode, ErrorCodeInfo, ErrorCodeOf, WarningCode, WarningCodeInf
 
 // ---- Entities and their value sets ----
 export type { Backup, BackupPolicy, IsoDateTime, StorageConfig, Task } from './domain/entities.js';
-export type { EnvironmentSnapshot } from './domain/environment-snapshot.js';
+export type {
+  EnvironmentSnapshot,
+  EnvironmentSnapshotInput,
+  SnapshotEnvironment,
+  SnapshotProject,
+  SnapshotVm,
+} from './domain/environment-snapshot.js';
 export {
   BACKUP_STATUSES,
   BACKUP_TYPES,

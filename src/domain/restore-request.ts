@@ -81,18 +81,86 @@ export const RestoreRequestSchema = z
       }
     }
   })
-  .transform((r) => ({
-    target_environment_id: r.target_environment_id ?? null,
-    mode: r.mode,
-    database_name: r.database_name ?? null,
-    filestore_path: r.filestore_path ?? null,
-    include_filestore: r.include_filestore,
-    pre_restore_backup: r.mode === 'replace' ? (r.pre_restore_backup ?? true) : false,
-    jobs: r.jobs,
-    force: r.force,
-    keep_previous: r.keep_previous,
-  }));
-/** A validated {@link RestoreRequestSchema} with defaults applied. */
-export type RestoreRequest = z.output<typeof RestoreRequestSchema>;
-/** What callers may send as a {@link RestoreRequest}. */
-export type RestoreRequestInput = z.input<typeof RestoreRequestSchema>;
+  .transform((r): RestoreRequest =>
+    r.mode === 'new_database'
+      ? {
+          target_environment_id: r.target_environment_id ?? null,
+          mode: 'new_database',
+          // The refinement above made it required in this mode.
+          database_name: r.database_name!,
+          filestore_path: r.filestore_path ?? null,
+          include_filestore: r.include_filestore,
+          pre_restore_backup: false,
+          jobs: r.jobs,
+          force: r.force,
+          keep_previous: r.keep_previous,
+        }
+      : {
+          target_environment_id: r.target_environment_id ?? null,
+          mode: 'replace',
+          database_name: null,
+          filestore_path: null,
+          include_filestore: r.include_filestore,
+          pre_restore_backup: r.pre_restore_backup ?? true,
+          jobs: r.jobs,
+          force: r.force,
+          keep_previous: r.keep_previous,
+        },
+  );
+
+/** The fields both restore modes take (see {@link RestoreRequestSchema} for their defaults). */
+export interface RestoreRequestCommon {
+  /** Where to restore (default: the backup's own environment); it must belong to the backup's organisation. */
+  target_environment_id?: string | null;
+  /** `false` restores the database only (default `true`). */
+  include_filestore?: boolean;
+  /** `pg_restore -j`, 1..32 (default 1). */
+  jobs?: number;
+  /** Allow a backup of another Odoo major version than the target's (default `false`). */
+  force?: boolean;
+  /** `replace`: keep the previous database and folder instead of dropping them after success (default `false`). */
+  keep_previous?: boolean;
+}
+
+/** A restore into a new database beside the environment's own. */
+export interface NewDatabaseRestoreInput extends RestoreRequestCommon {
+  mode: 'new_database';
+  /** The new database; it must not exist. */
+  database_name: string;
+  /** Where the copy's filestore goes, inside the target's filestore root (default `<root>/<database_name>`). */
+  filestore_path?: string | null;
+  /** A new database touches no existing data: there is nothing to back up first. */
+  pre_restore_backup?: false | null;
+}
+
+/** A restore over the environment's own database and filestore. */
+export interface ReplaceRestoreInput extends RestoreRequestCommon {
+  mode: 'replace';
+  /** Refused: replace restores over the environment's own database. */
+  database_name?: null;
+  /** Refused: replace restores over the environment's own filestore. */
+  filestore_path?: null;
+  /** Back up the target before swapping (default `true`). */
+  pre_restore_backup?: boolean | null;
+}
+
+/**
+ * What callers may send to `RestoreService.restoreBackup`: one shape per mode, so that
+ * `{ mode: 'replace', database_name: 'x' }` or a `new_database` request without a name does not
+ * compile. A parsed {@link RestoreRequest} is one too (`parseInput(RestoreRequestSchema, body)`).
+ */
+export type RestoreRequestInput = NewDatabaseRestoreInput | ReplaceRestoreInput;
+
+/** A validated {@link RestoreRequestSchema} with defaults applied, one shape per mode. */
+export type RestoreRequest =
+  | (Required<Omit<NewDatabaseRestoreInput, 'pre_restore_backup' | 'target_environment_id' | 'filestore_path'>> & {
+      target_environment_id: string | null;
+      filestore_path: string | null;
+      pre_restore_backup: false;
+    })
+  | (Required<Omit<ReplaceRestoreInput, 'pre_restore_backup' | 'target_environment_id' | 'database_name' | 'filestore_path'>> & {
+      target_environment_id: string | null;
+      database_name: null;
+      filestore_path: null;
+      pre_restore_backup: boolean;
+    });

@@ -1,4 +1,4 @@
-import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
+import type { EnvironmentSnapshotInput } from '../domain/environment-snapshot.js';
 import type { SourceConfig } from '../domain/source-config.js';
 
 /** What the SDK needs to know of one environment, as the host answers it. */
@@ -16,8 +16,11 @@ export interface ResolvedEnvironment {
    * `filestoreCompressionLevel`: e.g. 6 for a filestore of mostly text documents.
    */
   filestore_compression_level?: number;
-  /** The product's environment_snapshot, without secrets (the SDK sets `timestamp`). */
-  snapshot: Omit<EnvironmentSnapshot, 'timestamp'>;
+  /**
+   * The product's environment_snapshot, without secrets (the SDK sets `timestamp`):
+   * `environment.id`, `.name`, `.db_name` and `project.id`, `.name` are required.
+   */
+  snapshot: EnvironmentSnapshotInput;
 }
 
 /** The host's lookup of environments. */

@@ -1,4 +1,5 @@
 import type { StorageConfig } from '../../domain/entities.js';
+import { missingSnapshotFields } from '../../domain/environment-snapshot.js';
 import { Permission } from '../../domain/permissions.js';
 import type { BackupCreate } from '../../domain/validation.js';
 import { NotFoundError, QuotaExceededError, RateLimitError, ValidationError } from '../../errors/errors.js';
@@ -35,6 +36,14 @@ export async function admitBackupRequest(
 ): Promise<BackupAdmission> {
   const env = await ctx.options.environments.resolve(environmentId);
   if (!env) throw new NotFoundError('environment', environmentId);
+  const missing = missingSnapshotFields(env.snapshot);
+  if (missing.length > 0) {
+    // The host's resolver is at fault, not the caller: say so, before anything is written.
+    throw new ValidationError(
+      missing.map((field) => ({ field, message: 'is required (a non-empty string) in the snapshot the environment resolver returns' })),
+      `The environment resolver returned environment ${environmentId} without ${missing.join(', ')}`,
+    );
+  }
   await authorizeCall(ctx.options.authorize, {
     actor,
     permission: Permission.BACKUPS_CREATE,

@@ -32,7 +32,7 @@ import { newBackupRecord } from './new-backup-record.js';
 export async function createBackup(
   ctx: BackupServiceContext,
   environmentId: string,
-  input: BackupCreateInput | Record<string, unknown>,
+  input: BackupCreateInput,
   actor: Actor | null,
 ): Promise<BackupCreatedResponse> {
   assertId(environmentId, 'environment_id');

@@ -67,17 +67,17 @@ export class BackupService {
    * given one, else by date under the environment's policy); creates the Task and the Backup and
    * enqueues the job. Returns the product's 201 body. Every refusal throws before anything is written.
    *
+   * `input` is typed, so a misspelt field does not compile; it is validated at run time all the
+   * same (for JavaScript callers). Code that holds an unparsed body (an HTTP handler) parses it
+   * first: `createBackup(id, parseInput(BackupCreateSchema, req.body), actor)`.
+   *
    * @throws ValidationError bad input, or no storage config to use (`E_STORAGE_CONFIG_MISSING`)
    * @throws NotFoundError unknown environment or storage config
    * @throws PermissionDeniedError the authorize hook said no
    * @throws QuotaExceededError a manual backup while the organisation is over quota
    * @throws RateLimitError too many manual backups for this key
    */
-  createBackup(
-    environmentId: string,
-    input: BackupCreateInput | Record<string, unknown> = {},
-    actor: Actor | null = null,
-  ): Promise<BackupCreatedResponse> {
+  createBackup(environmentId: string, input: BackupCreateInput = {}, actor: Actor | null = null): Promise<BackupCreatedResponse> {
     return createBackup(this.ctx, environmentId, input, actor);
   }
 

@@ -128,12 +128,17 @@ export class RestoreService {
    * is taken; then creates the Task and enqueues the job. Returns the task (`queued`). Every
    * refusal throws before anything is written.
    *
+   * `request` is typed per mode ({@link RestoreRequestInput}), so `{ mode: 'replace', database_name }`
+   * does not compile; it is validated at run time all the same (for JavaScript callers). Code that
+   * holds an unparsed body (an HTTP handler) parses it first:
+   * `restoreBackup(id, parseInput(RestoreRequestSchema, req.body), actor)`.
+   *
    * @throws ValidationError bad input
    * @throws NotFoundError unknown backup or environment
    * @throws PermissionDeniedError the authorize hook said no
    * @throws RestoreError `E_RESTORE_NOT_RESTORABLE`, `E_RESTORE_IN_PROGRESS`, `E_RESTORE_TARGET_EXISTS`
    */
-  async restoreBackup(backupId: string, request: RestoreRequestInput | Record<string, unknown>, actor: Actor | null = null): Promise<Task> {
+  async restoreBackup(backupId: string, request: RestoreRequestInput, actor: Actor | null = null): Promise<Task> {
     assertId(backupId, 'backup_id');
     const input = parseInput(RestoreRequestSchema, request);
     assertActor(actor);

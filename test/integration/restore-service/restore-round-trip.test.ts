@@ -15,6 +15,7 @@ import {
   defaultDockerSource,
   RestoreService,
   type ResolvedEnvironment,
+  type RestoreRequestInput,
   type LocalSource,
   type SourceConfig,
   type StorageConfig,
@@ -138,7 +139,7 @@ afterAll(async () => {
 });
 
 /** A RestoreService on its own queue with one worker slot; runs one restore to its end. */
-async function restore(backupId: string, request: Record<string, unknown>): Promise<Task> {
+async function restore(backupId: string, request: RestoreRequestInput): Promise<Task> {
   const queue = new InMemoryJobQueue();
   const restores = new RestoreService({ backups, tasks, storageConfigs, policies, environments: resolver, queue, events });
   const worker = restores.startWorker({ concurrency: 1 });

@@ -6,6 +6,7 @@ import {
   type RestoreArchiveCall,
   type RestoreArchiveFn,
   type RestoreHooks,
+  type RestoreRequestInput,
   type RestoreServiceOptions,
 } from '../../../src/index.js';
 import { FakeRestoreTarget, fakeRestoreTargetFactory, InMemoryJobQueue } from '../../../src/testing/index.js';
@@ -127,7 +128,7 @@ export async function makeRestoreHarness(options: RestoreHarnessOptions = {}) {
     folders: [...target.folders.keys()].filter((p) => p.includes('__restore_') || p.includes('__previous_')),
   });
   /** Asks for a restore, runs its job to the end, and returns the task. */
-  const run = async (request: Record<string, unknown>, service = restores, queue = restoreQueue) => {
+  const run = async (request: RestoreRequestInput, service = restores, queue = restoreQueue) => {
     const worker = service.startWorker();
     const task = await service.restoreBackup(backup.id, request, { id: 'user-1' });
     await queue.idle();

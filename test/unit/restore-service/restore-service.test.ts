@@ -166,7 +166,8 @@ describe('RestoreService: refusals before anything is touched', () => {
       { mode: 'replace', jobs: 0 },
       { mode: 'replace', extra: 1 },
     ]) {
-      await expect(h.restores.restoreBackup(h.backup.id, bad), JSON.stringify(bad)).rejects.toBeInstanceOf(ValidationError);
+      // As an untyped (JavaScript) caller sends them: validated at run time.
+      await expect(h.restores.restoreBackup(h.backup.id, bad as never), JSON.stringify(bad)).rejects.toBeInstanceOf(ValidationError);
     }
     await expect(h.restores.restoreBackup(h.backup.id, { mode: 'replace' }, { id: 'u' })).rejects.toBeInstanceOf(PermissionDeniedError);
     expect(h.tasks.created.length).toBe(written);
