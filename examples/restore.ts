@@ -2,7 +2,6 @@
 // Odoo stopped around the swap, the caller waiting for the outcome. Type-checked with the project
 // (`npm run typecheck`), not run (it needs your ports and your Odoo). See docs/restore.md.
 // In your app the import is 'odoo-backup-sdk' ('../src/index.js' is the SDK's source in its repository).
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackupSdk, type BackupSdkPorts, type Task } from '../src/index.js';
 
 /** The host's own way to stop and start an environment's Odoo (systemd, docker, an orchestrator...). */
@@ -29,12 +28,9 @@ export async function wireRestores(ports: BackupSdkPorts, odoo: OdooControl) {
   /** Restores `backupId` over its environment; resolves with the task once it ended (`completed` or `failed`). */
   async function restoreOver(backupId: string, user: { id: string }): Promise<Task> {
     const queued = await sdk.restores.restoreBackup(backupId, { mode: 'replace' }, user);
-    // Polling works from any process; a UI follows `restore.status` / `restore.progress` / `task.status` events.
-    for (;;) {
-      const task = await sdk.restores.getRestore(queued.id, user);
-      if (task.status === 'completed' || task.status === 'failed') return task; // failed: task.result.error has the code
-      await sleep(2000);
-    }
+    // Sees a worker of any process (re-reads the task every 2 s); a UI follows `restore.status` /
+    // `restore.progress` / `task.status` events instead. A failure resolves: task.result.error has the code.
+    return sdk.restores.waitForRestore(queued.id, { timeoutMs: 6 * 3_600_000 }, user);
   }
   return { sdk, restoreOver };
 }

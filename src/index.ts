@@ -46,7 +46,7 @@ export { BACKUP_JOB_NAME } from './services/backup/backup-job.js';
 export type { BackupExecutor, BackupJobPayload, BackupJobResult } from './services/backup/backup-job.js';
 export type { RecoveredBackup, StaleRecoveryOptions, StaleRecoveryReport } from './services/backup/stale-recovery.js';
 export { RestoreService } from './services/restore/restore-service.js';
-export type { RestoreServiceOptions } from './services/restore/restore-service.js';
+export type { RestoreServiceOptions, WaitForRestoreOptions } from './services/restore/restore-service.js';
 export { RESTORE_JOB_NAME } from './services/restore/restore-job.js';
 export type {
   RestoreArchiveCall,

@@ -1,10 +1,10 @@
 import type { Backup } from '../../domain/entities.js';
 import type { BackupStatus } from '../../domain/enums.js';
 import { Permission } from '../../domain/permissions.js';
-import { AbortedError, NotFoundError, ValidationError } from '../../errors/errors.js';
+import { NotFoundError } from '../../errors/errors.js';
 import type { Actor } from '../../ports/authorizer.js';
 import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
-import { startJobDeadline } from '../shared/job-timeout.js';
+import { waitUntilSettled } from '../shared/wait-until-settled.js';
 
 /** Options of `BackupService.waitForBackup`. */
 export interface WaitForBackupOptions {
@@ -38,31 +38,21 @@ export async function waitForBackup(
   actor: Actor | null,
 ): Promise<Backup> {
   const timeoutMs = options.timeoutMs ?? longestJobMs(ctx);
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0))
-    throw new ValidationError([{ field: 'timeoutMs', message: 'must be a positive number' }]);
   let backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
-  const operation = `Waiting for backup ${backupId}`;
-  if (options.signal?.aborted) throw new AbortedError(operation, options.signal.reason);
-  const deadline = startJobDeadline(ctx.clock, timeoutMs, operation, options.signal);
-  try {
-    await ctx.backupChanges.waitFor(
-      backupId,
-      async () => {
-        const current = await ctx.backups.get(backupId);
-        if (!current) throw new NotFoundError('backup', backupId);
-        backup = current;
-        return SETTLED.has(current.status);
-      },
-      ctx.clock,
-      ctx.pollMs,
-      deadline.signal,
-    );
-  } catch (error) {
-    if (deadline.timeoutError) throw deadline.timeoutError;
-    if (options.signal?.aborted) throw new AbortedError(operation, options.signal.reason);
-    throw error;
-  } finally {
-    deadline.dispose();
-  }
+  await waitUntilSettled({
+    hub: ctx.backupChanges,
+    id: backupId,
+    isSettled: async () => {
+      const current = await ctx.backups.get(backupId);
+      if (!current) throw new NotFoundError('backup', backupId);
+      backup = current;
+      return SETTLED.has(current.status);
+    },
+    clock: ctx.clock,
+    pollMs: ctx.pollMs,
+    timeoutMs,
+    signal: options.signal,
+    operation: `Waiting for backup ${backupId}`,
+  });
   return backup;
 }

@@ -38,6 +38,7 @@ import {
 import { recoverStaleRestores, type RestoreRecoveryOptions, type RestoreRecoveryReport } from './restore-recovery.js';
 import type { RestoreHooks } from './restore-swap.js';
 import { TaskCompletionHub } from '../shared/task-completion.js';
+import { waitUntilSettled } from '../shared/wait-until-settled.js';
 
 /** What a {@link RestoreService} is built from: the host's ports plus optional settings. */
 export interface RestoreServiceOptions {
@@ -71,8 +72,24 @@ export interface RestoreServiceOptions {
   authorize?: Authorizer;
   /** Time limit of one restore job (default six hours). */
   jobTimeoutMs?: number;
+  /**
+   * How often `waitForRestore` re-reads the task when no in-process signal arrives, in ms of the
+   * clock (default 2000): what a worker in another process changed is seen within that time.
+   */
+  completionPollMs?: number;
   /** New record ids (default: random UUIDs). */
   ids?: () => string;
+}
+
+/** Options of {@link RestoreService.waitForRestore}. */
+export interface WaitForRestoreOptions {
+  /** Stop waiting (the restore goes on) when this aborts: rejects with `AbortedError` (`E_ABORTED`). */
+  signal?: AbortSignal;
+  /**
+   * Give up after this long on the service's clock: rejects with `TimeoutError` (`E_TIMEOUT`); the
+   * restore goes on. Default: the job's time limit (`jobTimeoutMs`) plus a minute.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -222,6 +239,34 @@ export class RestoreService {
   async getRestore(taskId: string, actor: Actor | null = null): Promise<Task> {
     const task = await this.loadRestoreTask(taskId);
     await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_VIEW, environment_id: task.environment_id });
+    return task;
+  }
+
+  /**
+   * Waits until a restore task ended and resolves with it: `completed`, or `failed` (a failure
+   * resolves, it does not throw: read `error_message` and `result.error.code`); `result.restore`
+   * is its journal. Wakes when a job of this process ends it and re-reads the task every
+   * `completionPollMs` of the clock, so it also sees workers in other processes. Asks
+   * `project.backups.view`, as {@link RestoreService.getRestore} does.
+   *
+   * @throws TimeoutError (`E_TIMEOUT`) after `timeoutMs`; the restore goes on
+   * @throws AbortedError (`E_ABORTED`) when `signal` aborts; the restore goes on
+   */
+  async waitForRestore(taskId: string, options: WaitForRestoreOptions = {}, actor: Actor | null = null): Promise<Task> {
+    let task = await this.getRestore(taskId, actor);
+    await waitUntilSettled({
+      hub: this.completions,
+      id: task.id,
+      isSettled: async () => {
+        task = await this.loadRestoreTask(taskId);
+        return task.status === 'completed' || task.status === 'failed';
+      },
+      clock: this.clock,
+      pollMs: this.options.completionPollMs ?? 2000,
+      timeoutMs: options.timeoutMs ?? this.jobDeps.jobTimeoutMs + 60_000,
+      signal: options.signal,
+      operation: `Waiting for restore ${taskId}`,
+    });
     return task;
   }
 

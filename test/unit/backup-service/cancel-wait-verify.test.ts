@@ -14,7 +14,7 @@ import {
   type Logger,
 } from '../../../src/index.js';
 import { FakeBackupSource } from '../../../src/testing/index.js';
-import { alice, backupReaches, eventually, makeHarness, quiet, T0 } from './harness.js';
+import { alice, backupReaches, eventually, makeHarness, outcomeAtTimeout, quiet, T0 } from './harness.js';
 
 /** A dump lister that never answers until its signal aborts: holds a run in its verifying phase. */
 const hangingLister: DumpLister = (dump: Readable, { signal }) =>
@@ -144,14 +144,7 @@ describe('waitForBackup', () => {
   it('throws E_TIMEOUT after timeoutMs of the clock, and the backup goes on', async () => {
     const h = await makeHarness();
     const created = await h.service.createBackup(h.env.environment_id, {}, alice);
-    let outcome: unknown = 'waiting';
-    const sleeps = h.clock.pendingSleeps;
-    const waiting = h.service.waitForBackup(created.id, { timeoutMs: 30_000 }).catch((e: unknown) => (outcome = e));
-    await eventually('the wait to start its clock', () => h.clock.pendingSleeps >= sleeps + 2); // its deadline and its re-read
-    await h.clock.advance(29_999);
-    expect(outcome).toBe('waiting');
-    await h.clock.advance(1);
-    await waiting;
+    const outcome = await outcomeAtTimeout(h.clock, 30_000, () => h.service.waitForBackup(created.id, { timeoutMs: 30_000 }));
     expect(outcome).toBeInstanceOf(TimeoutError);
     expect(outcome).toMatchObject({ code: 'E_TIMEOUT' });
     expect((await h.backups.get(created.id))!.status).toBe('pending');

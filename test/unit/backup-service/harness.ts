@@ -186,6 +186,22 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
   }
 }
 
+/**
+ * Starts `wait` (a waitForBackup / waitForRestore with `timeoutMs`) and proves it is still
+ * waiting 1 ms before `timeoutMs` of the clock and rejects at it; returns what it rejected with.
+ */
+export async function outcomeAtTimeout(clock: FakeClock, timeoutMs: number, wait: () => Promise<unknown>): Promise<unknown> {
+  let outcome: unknown = 'waiting';
+  const sleeps = clock.pendingSleeps;
+  const waiting = wait().catch((e: unknown) => (outcome = e));
+  await eventually('the wait to start its clock', () => clock.pendingSleeps >= sleeps + 2); // its deadline and its re-read
+  await clock.advance(timeoutMs - 1);
+  if (outcome !== 'waiting') throw new Error(`the wait ended before its time-out: ${String(outcome)}`);
+  await clock.advance(1);
+  await waiting;
+  return outcome;
+}
+
 /** Waits until no job is running or ready to run: what is left waits on the clock (or is done). */
 export async function quiet(h: Harness): Promise<void> {
   await eventually('the queue to be quiet', () => h.queue.jobsInfo().every((j) => j.state !== 'active' && j.state !== 'waiting'));
