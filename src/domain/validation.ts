@@ -13,7 +13,7 @@ import { isValidTimeZone } from './zoned-time.js';
 /** A UUID (any version), as the product's ids are. */
 export const UuidSchema = z.uuid({ message: 'must be a UUID' });
 
-/** True when `expr` is a 5-field cron expression cron-parser accepts. */
+/** True when `expr` is a standard 5-field cron expression that fires. */
 export function isValidCron(expr: string): boolean {
   return cronProblem(expr) === null;
 }
@@ -22,30 +22,102 @@ export function isValidCron(expr: string): boolean {
 const CRON_ITEM = String.raw`(?:\*|(?:[0-9]+|[A-Za-z]{3})(?:-(?:[0-9]+|[A-Za-z]{3}))?)(?:/[0-9]+)?`;
 const STANDARD_CRON_FIELD = new RegExp(`^${CRON_ITEM}(?:,${CRON_ITEM})*$`);
 const CRON_FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
+/** Lowest and highest value of each field (day of week 7 is Sunday, as 0). */
+const CRON_RANGES = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+] as const;
+const MONTH_NAMES = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const MONTH_WORDS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+/** Longest month lengths (February has 29 days in leap years). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A field's token as a number: digits, or a month or day name in its own field; NaN otherwise. */
+function cronValue(token: string, field: number): number {
+  if (/^[0-9]+$/.test(token)) return Number(token);
+  const names = field === 3 ? MONTH_NAMES : field === 4 ? DAY_NAMES : [];
+  const at = names.indexOf(token.toLowerCase());
+  return at < 0 ? Number.NaN : field === 3 ? at + 1 : at;
+}
+
+/**
+ * The values a field matches, or why it is wrong, in our own words (cron-parser's messages do not
+ * say which field they mean).
+ */
+function expandCronField(text: string, field: number): number[] | string {
+  const name = CRON_FIELD_NAMES[field]!;
+  const [min, max] = CRON_RANGES[field]!;
+  const values = new Set<number>();
+  for (const item of text.split(',')) {
+    const [range = '', stepText] = item.split('/');
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (step === 0) return `${name} "${item}" has a step of 0`;
+    const [from, last] = range === '*' ? [min, max] : range.split('-').map((t) => cronValue(t, field));
+    if (from === undefined || Number.isNaN(from) || (last !== undefined && Number.isNaN(last)))
+      return `${name} "${item}" holds an unknown name (months are JAN-DEC, days SUN-SAT)`;
+    // `a/n` runs from a to the field's end, as in every cron.
+    const to = last ?? (stepText === undefined ? from : max);
+    for (const v of [from, to]) if (v < min || v > max) return `${name} ${v} is outside ${min}-${max}`;
+    if (from > to) return `${name} range "${range}" runs backwards`;
+    for (let v = from; v <= to; v += step) values.add(v);
+  }
+  return [...values];
+}
 
 function cronProblem(expr: string): string | null {
   if (typeof expr !== 'string') return 'must be a string';
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5 || fields[0] === '')
     return `must have exactly 5 fields (minute hour day-of-month month day-of-week), got ${fields[0] === '' ? 0 : fields.length}`;
+  const expanded: number[][] = [];
   for (const [i, field] of fields.entries()) {
-    // Names (JAN, MON) belong to the month and day-of-week fields only; cron-parser checks the rest.
+    // Names (JAN, MON) belong to the month and day-of-week fields only.
     const syntaxOk = STANDARD_CRON_FIELD.test(field) && (i >= 3 || /^[0-9*,/-]+$/.test(field));
     if (!syntaxOk)
       return `has a non-standard ${CRON_FIELD_NAMES[i]} field "${field}" (use numbers, names, *, ranges a-b, lists a,b and steps /n; ? L W # H are not supported)`;
+    const values = expandCronField(field, i);
+    if (typeof values === 'string') return values;
+    expanded.push(values);
+  }
+  // With day-of-week `*`, only the days of the month count: they must fall in some month named.
+  const [, , days, months] = expanded as [number[], number[], number[], number[], number[]];
+  if (fields[4] === '*' && !months.some((m) => days.some((d) => d <= DAYS_IN_MONTH[m - 1]!))) {
+    const monthWords = months.map((m) => MONTH_WORDS[m - 1]).join(' or ');
+    return `never fires: day-of-month ${fields[2]} never falls in ${monthWords}`;
   }
   try {
     CronExpressionParser.parse(fields.join(' '), { tz: 'UTC' });
     return null;
-  } catch (error) {
-    return `is not a valid cron expression (${error instanceof Error ? error.message : String(error)})`;
+  } catch {
+    // Every fault cron-parser knows is caught above; its own words (which name no field) stay out.
+    return 'is not a valid cron expression';
   }
 }
 
-/** A standard 5-field cron expression (0 and 7 are Sunday). */
+/**
+ * A standard 5-field cron expression (0 and 7 are Sunday) that fires. Its issues carry
+ * `params.code: 'E_INVALID_CRON'`, which {@link parseInput} reports as that code.
+ */
 export const CronSchema = z.string().superRefine((value, ctx) => {
   const problem = cronProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { code: 'E_INVALID_CRON' } });
 });
 
 function timeZoneProblem(timeZone: string): string | null {
@@ -209,12 +281,24 @@ export function toValidationIssues(error: z.ZodError, input?: unknown): Validati
 
 /**
  * Validates `input` against `schema` and returns the parsed value with defaults applied.
- * Throws a {@link ValidationError} naming every bad field.
+ * Throws a {@link ValidationError} naming every bad field (code `E_INVALID_CRON` when the only
+ * fault is a cron expression, else `E_VALIDATION`). This is how an HTTP layer turns a request
+ * body into a service's typed input: `createBackup(id, parseInput(BackupCreateSchema, body), actor)`.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input ?? {});
-  if (!result.success) throw new ValidationError(toValidationIssues(result.error, input ?? {}));
+  if (!result.success) throw new ValidationError(toValidationIssues(result.error, input ?? {}), undefined, validationCodeOf(result.error));
   return result.data;
+}
+
+/**
+ * The code of a failed parse: `E_INVALID_CRON` when every issue is a cron expression's (one
+ * fault, one code, wherever a cron is checked), else `E_VALIDATION`, whose issues name every bad
+ * field, the cron included.
+ */
+export function validationCodeOf(error: z.ZodError): 'E_VALIDATION' | 'E_INVALID_CRON' {
+  const cronOnly = error.issues.every((issue) => issue.code === 'custom' && issue.params?.['code'] === 'E_INVALID_CRON');
+  return cronOnly ? 'E_INVALID_CRON' : 'E_VALIDATION';
 }
 
 /** Throws a {@link ValidationError} unless `id` is a UUID; `field` names it in the error. */

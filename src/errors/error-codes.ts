@@ -53,7 +53,8 @@ export const ERROR_CODES = {
   },
   E_INVALID_CRON: {
     raisedAs: 'ValidationError',
-    meaning: 'A cron expression cannot be parsed or never fires.',
+    meaning:
+      'A cron expression cannot be parsed or never fires (`details.issues` says why); with other bad fields, the code is `E_VALIDATION`.',
     action: 'Use a 5-field cron expression that fires at least once.',
   },
   E_EMPTY_KEEP_POLICY: {

@@ -104,6 +104,7 @@ describe("nextRun: the product's Common Schedules", () => {
       expect(caught, bad).toBeInstanceOf(ValidationError);
       expect((caught as ValidationError).code, bad).toBe('E_INVALID_CRON');
     }
+    expect(() => nextRun('0 0 30 2 *', 'UTC', now)).toThrow('schedule_cron: never fires: day-of-month 30 never falls in February');
     expect(() => nextRun('0 2 * * *', 'Mars/Olympus', now)).toThrow(ValidationError);
     expect(() => nextRun('0 2 * * *', '+02:00', now)).toThrow(ValidationError);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  nextRun,
   NotFoundError,
   PermissionDeniedError,
   PolicyService,
@@ -162,6 +163,28 @@ describe('PolicyService.updatePolicy (PATCH)', () => {
     expect((await service.updatePolicy(ENV, { yearly_retention: 5, schedule_cron: '0 2 * * *' })).next_backup_at).toBe(
       created.next_backup_at,
     );
+  });
+
+  it('refuses an invalid cron with E_INVALID_CRON, as nextRun does, on create and update alike', async () => {
+    const { service, policies } = setup();
+    const codeOf = async (p: Promise<unknown>) => ((await p.catch((e: unknown) => e)) as ValidationError).code;
+    for (const cron of ['0 0 30 2 *', '0 2 * *', '61 * * * *']) {
+      const fromNextRun = (() => {
+        try {
+          nextRun(cron, 'UTC', new Date(0));
+        } catch (error) {
+          return (error as ValidationError).code;
+        }
+      })();
+      expect(fromNextRun, cron).toBe('E_INVALID_CRON');
+      expect(await codeOf(service.createPolicy(ENV, { schedule_cron: cron })), cron).toBe('E_INVALID_CRON');
+    }
+    await service.createPolicy(ENV, SPEC_BODY);
+    const error = (await service.updatePolicy(ENV, { schedule_cron: '0 0 30 2 *' }).catch((e: unknown) => e)) as ValidationError;
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.code).toBe('E_INVALID_CRON');
+    expect(error.issues).toEqual([{ field: 'schedule_cron', message: 'never fires: day-of-month 30 never falls in February' }]);
+    expect((await policies.getByEnvironment(ENV))!.schedule_cron).toBe(SPEC_BODY.schedule_cron);
   });
 
   it('refuses bad input before changing anything, and a missing policy with NotFoundError', async () => {
