@@ -142,8 +142,8 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
     const cancelled = cancel.error;
     const error = deadline.timeoutError ?? cancelled ?? thrown;
     running = (await deps.tasks.get(running.id)) ?? running;
-    const willRetry =
-      !cancelled && (error as { transient?: unknown } | null)?.transient === true && ctx.attempt < ctx.maxAttempts && !ctx.signal.aborted;
+    const transient = (error as { transient?: unknown } | null)?.transient === true;
+    const willRetry = !cancelled && transient && ctx.attempt < ctx.maxAttempts && !ctx.signal.aborted;
     const failedBackup = await markBackupFailed(deps, backup.id, error, cancelled ? CANCELLED_MESSAGE : null, deadline.timedOut);
     const fields = { ...line, attempt: ctx.attempt, max_attempts: ctx.maxAttempts, ...errorLogFields(error) };
     if (willRetry) {
@@ -153,11 +153,7 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
       log.warn(fields, 'backup job try failed; it will be retried');
       throw error;
     }
-    const message = cancelled
-      ? CANCELLED_MESSAGE
-      : ctx.attempt > 1
-        ? `Backup failed after ${ctx.attempt} tries: ${errorMessageOf(error)}`
-        : `Backup failed: ${errorMessageOf(error)}`;
+    const message = cancelled ? CANCELLED_MESSAGE : finalFailureMessage(error, ctx.attempt, ctx.maxAttempts, transient);
     await endTask(deps, running, 'failed', message, null);
     if (failedBackup) await announceOutcome(deps, failedBackup, false, message);
     if (cancelled) {
@@ -193,6 +189,18 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
 /** Builds the handler a queue calls: `queue.process(BACKUP_JOB_NAME, createBackupJobHandler(deps))`. */
 export function createBackupJobHandler(deps: BackupJobDeps): JobHandler<BackupJobPayload, BackupJobResult> {
   return (payload, ctx) => runBackupJob(deps, payload, ctx);
+}
+
+/**
+ * The task's message when a backup ends failed, saying how many tries ran and why it stopped: the
+ * last try of a transient failure ("after 3 tries"), or a failure that is not retried (permanent,
+ * or the queue stopped the job) on whichever try it came.
+ */
+function finalFailureMessage(error: unknown, attempt: number, maxAttempts: number, transient: boolean): string {
+  if (transient && attempt >= maxAttempts)
+    return `Backup failed after ${attempt === 1 ? '1 try' : `${attempt} tries`}: ${errorMessageOf(error)}`;
+  const why = transient ? '' : ' (a permanent failure)';
+  return `Backup failed on try ${attempt} of ${maxAttempts}, not retried${why}: ${errorMessageOf(error)}`;
 }
 
 /**

@@ -205,7 +205,8 @@ describe('executeBackupJob', () => {
     expect(backup!.error_details).toMatchObject({ code: 'E_SOURCE_PG_DUMP', transient: false });
     const task = await h.tasks.get(res.task_id);
     expect(task).toMatchObject({ status: 'failed', attempts: 1, completed_at: T0 });
-    expect(task!.error_message).toMatch(/^Backup failed: .*connection to server failed/);
+    // Honest about the tries: the first of three ran, and a permanent failure is not retried.
+    expect(task!.error_message).toMatch(/^Backup failed on try 1 of 3, not retried \(a permanent failure\): .*connection to server failed/);
     const dead = await h.queue.deadLetters();
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ jobId: res.task_id, name: 'backup', attempts: 1, error: { code: 'E_SOURCE_PG_DUMP' } });
