@@ -139,12 +139,18 @@ async function main(): Promise<number> {
     const waiters = new Set<{ test: (e: SdkEvent) => boolean; resolve: (e: SdkEvent) => void }>();
     const next = (test: (e: SdkEvent) => boolean) => new Promise<SdkEvent>((resolve) => waiters.add({ test, resolve }));
     const ended = (status: unknown) => status === 'completed' || status === 'failed';
-    let lastLine = '';
+    // One line rewritten in place on a terminal. When piped, one line per step: its last state,
+    // printed when the next step begins (or at the end), so each line has the step's own totals.
+    let held: { key: string; line: string } | null = null;
     const progress = (key: string, line: string) => {
-      // One line rewritten in place on a terminal; one line per step when piped.
       if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${line}`);
-      else if (key !== lastLine) console.log(line);
-      lastLine = key;
+      else if (held && held.key !== key) console.log(held.line);
+      held = { key, line };
+    };
+    const endProgress = () => {
+      if (process.stdout.isTTY) process.stdout.write('\n');
+      else if (held) console.log(held.line);
+      held = null;
     };
     const backups = new InMemoryBackupRepository();
     const sdk = createBackupSdk(
@@ -163,9 +169,10 @@ async function main(): Promise<number> {
                 w.resolve(event);
               }
             if (event.type === 'backup.progress') {
+              // part_bytes: the named part's own bytes; without a part, the whole archive's.
               const d = event.data;
-              const line = `  ${d.phase.padEnd(10)} ${(d.part ?? '').padEnd(17)} ${mib(d.bytes).padStart(12)}  ${mib(d.rate_bytes_per_second).padStart(10)}/s`;
-              progress(`${d.phase}${d.part}`, line);
+              const line = `  ${d.phase.padEnd(10)} ${(d.part ?? '').padEnd(17)} ${mib(d.part_bytes ?? d.bytes).padStart(12)}  ${mib(d.rate_bytes_per_second).padStart(10)}/s`;
+              progress(`${d.phase} ${d.part ?? ''}`, line);
             } else if (event.type === 'restore.progress') {
               // The verify phase reads the same bytes as the others: its own line would repeat them.
               const { phase, bytes_done, bytes_total } = event.data as unknown as RestoreProgress;
@@ -191,7 +198,7 @@ async function main(): Promise<number> {
       { id: randomUUID(), rate_limit_key: 'demo' },
     );
     const end = await backupEnd;
-    process.stdout.write('\n');
+    endProgress();
     const record = (await backups.get(created.id))!;
     if (end.type === 'backup.status' && end.data.status === 'failed') {
       console.error(`\nThe backup failed: ${record.error_message ?? end.data.message}`);
@@ -221,7 +228,7 @@ async function main(): Promise<number> {
     const started = Date.now();
     const task = await sdk.restores.restoreBackup(record.id, { mode: 'new_database', database_name: copy }, { id: randomUUID() });
     await restoreEnd;
-    process.stdout.write(process.stdout.isTTY ? '\n' : '');
+    endProgress();
     const restored = await sdk.restores.getRestore(task.id);
     if (restored.status !== 'completed') {
       console.error(`\nThe restore failed: ${restored.error_message}`);

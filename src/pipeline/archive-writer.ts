@@ -56,9 +56,10 @@ export class ArchiveWriter {
   addStream(
     name: string,
     source: Readable,
-    options: { keepHead?: number; readAheadBytes?: number } = {},
+    options: { keepHead?: number; readAheadBytes?: number; onBytes?: (delta: number) => void } = {},
   ): { measured: Promise<Measurement>; meter: MeasuringStream } {
-    const meter = new MeasuringStream(undefined, { ...options, crc32: true });
+    const { onBytes, ...meterOptions } = options;
+    const meter = new MeasuringStream(onBytes, { ...meterOptions, crc32: true });
     // A source error fails the meter, and `measured` reports it (through `finished` below, even
     // when the entry's turn comes after the error): the callback has nothing more to do.
     pipeline(source, meter, () => undefined);

@@ -354,7 +354,9 @@ class Run {
       dumpHeader,
       fsStream?.compressor,
     );
-    archive.addBuffer(ARCHIVE_ENTRIES.MANIFEST, serializeManifest(manifest));
+    const manifestBytes = serializeManifest(manifest);
+    this.progress.addPart(ARCHIVE_ENTRIES.MANIFEST, manifestBytes.length);
+    archive.addBuffer(ARCHIVE_ENTRIES.MANIFEST, manifestBytes);
     archive.end();
     const stored = (await this.guard(upload)) as { size: number };
     const compressedSize = counted.size;
@@ -433,7 +435,7 @@ class Run {
     source: SourceStream,
     options: { keepHead?: number; readAheadBytes?: number } = {},
   ): Promise<{ measurement: Measurement; head: Buffer }> {
-    const { measured, meter } = archive.addStream(name, source.stream, options);
+    const { measured, meter } = archive.addStream(name, source.stream, { ...options, onBytes: (n) => this.progress.addPart(name, n) });
     const [measurement] = await this.guard(Promise.all([measured, source.done]));
     return { measurement, head: meter.head };
   }

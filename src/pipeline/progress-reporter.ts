@@ -2,9 +2,15 @@ import type { Clock } from '../ports/clock.js';
 import type { BackupPhase, EventSink } from '../ports/events.js';
 
 /**
- * Turns byte counts into `backup.progress` events: one on every phase or part change, then at
- * most one per `intervalMs` of the injected clock while bytes flow. The default interval
- * (500 ms) keeps the "at least once a second" promise even when chunks arrive unevenly.
+ * Turns byte counts into `backup.progress` events: on every phase or part change one for the
+ * state left (its final counts) and one for the state entered, then at most one per `intervalMs`
+ * of the injected clock while bytes flow. The default interval (500 ms) keeps the "at least once
+ * a second" promise even when chunks arrive unevenly.
+ *
+ * `bytes` counts the archive as it leaves the ZIP writer; `part_bytes` counts each part where it
+ * is read into the archive. The two are apart on purpose: the archive's bytes lag behind the
+ * writer's part changes (buffered), so the archive total at a part change is the previous
+ * part's size, not the new part's.
  */
 export class ProgressReporter {
   private phase: BackupPhase = 'starting';
@@ -13,6 +19,7 @@ export class ProgressReporter {
   private phaseStartBytes = 0;
   private phaseStartMs: number;
   private lastEmitMs = Number.NEGATIVE_INFINITY;
+  private readonly partBytes = new Map<string, number>();
 
   constructor(
     private readonly ids: { backup_id: string; environment_id: string },
@@ -28,8 +35,10 @@ export class ProgressReporter {
     return this.bytes;
   }
 
-  /** Enters a phase (and optionally a part) and emits at once. */
+  /** Enters a phase (and optionally a part): emits the state left, then the one entered. */
   enter(phase: BackupPhase, part?: string): void {
+    if (phase === this.phase && part === this.part) return;
+    if (this.phase !== 'starting') this.emit();
     if (phase !== this.phase) {
       this.phaseStartMs = this.clock.now().getTime();
       this.phaseStartBytes = this.bytes;
@@ -45,6 +54,11 @@ export class ProgressReporter {
     if (this.clock.now().getTime() - this.lastEmitMs >= this.intervalMs) this.emit();
   }
 
+  /** Adds bytes of the part `part` read so far (the `part_bytes` of its events); emits nothing by itself. */
+  addPart(part: string, delta: number): void {
+    this.partBytes.set(part, (this.partBytes.get(part) ?? 0) + delta);
+  }
+
   /** Emits the current state now. */
   emit(): void {
     const now = this.clock.now();
@@ -56,7 +70,7 @@ export class ProgressReporter {
       data: {
         ...this.ids,
         phase: this.phase,
-        ...(this.part !== undefined ? { part: this.part } : {}),
+        ...(this.part !== undefined ? { part: this.part, part_bytes: this.partBytes.get(this.part) ?? 0 } : {}),
         bytes: this.bytes,
         rate_bytes_per_second: seconds > 0 ? Math.round(phaseBytes / seconds) : 0,
         timestamp: now.toISOString(),

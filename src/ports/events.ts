@@ -31,7 +31,9 @@ export interface BackupProgressEvent {
     phase: BackupPhase;
     /** Part being written (`dump.sql`, `filestore.tar.gz`, `manifest.json`), when relevant. */
     part?: string;
-    /** Bytes of the archive produced so far. */
+    /** Bytes of `part` read into the archive so far (present with `part`): what a progress line shows. */
+    part_bytes?: number;
+    /** Bytes of the whole archive produced so far (all parts, as they leave the ZIP writer). */
     bytes: number;
     /** Average bytes per second since the phase began. */
     rate_bytes_per_second: number;

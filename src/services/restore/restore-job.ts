@@ -198,7 +198,7 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
         await provider.close();
       }
     });
-    await w.done('restored_to_temp');
+    await w.mark('restored_to_temp');
     // 2, continued: the versions, now that the verified manifest says them.
     for (const message of checkVersions(outcome.manifest, facts, env.odoo_version, journal.request.force))
       warn(deps, 'W_RESTORE_VERSION_UNKNOWN', running, env, message);

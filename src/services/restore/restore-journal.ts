@@ -92,6 +92,18 @@ export class JournalWriter {
     this.emit(step, 'done', message);
   }
 
+  /**
+   * Records a step that is a point reached rather than work (`restored_to_temp`): begun and done
+   * in one write, so `begun` lists every step `done` does; both events are emitted.
+   */
+  async mark(step: RestoreStep, message: string | null = null): Promise<void> {
+    if (!this.journal.begun.includes(step)) this.journal.begun.push(step);
+    if (!this.journal.done.includes(step)) this.journal.done.push(step);
+    await this.save();
+    this.emit(step, 'begun', message);
+    this.emit(step, 'done', message);
+  }
+
   /** Changes other fields of the journal and writes it. */
   async set(patch: Partial<RestoreJournal>): Promise<void> {
     Object.assign(this.journal, patch);

@@ -17,6 +17,13 @@ describe('examples/demo.ts (npm run demo)', () => {
       maxBuffer: 16 * 1024 * 1024,
     });
     expect(stdout).toMatch(/ verified: .* pg_restore lists \d+ TOC entries \(3 with table data\)/);
+    // Piped, each progress line is its step's last state: a part's line shows that part's own size.
+    const sizes = / verified: .*; dump (\d+\.\d\d) MiB .*; filestore (\d+\.\d\d) MiB;/.exec(stdout);
+    expect(sizes, stdout).not.toBeNull();
+    expect(stdout).toMatch(new RegExp(`dumping +filestore\\.tar\\.gz +${sizes![2]} MiB`));
+    expect(stdout).toMatch(new RegExp(`dumping +dump\\.sql +${sizes![1]} MiB`));
+    // The upload's line is its phase's end: a rate measured over time, not the 0 of its first instant.
+    expect(stdout).toMatch(/uploading +manifest\.json +\d+\.\d\d MiB +(?!0\.00)\d+\.\d\d MiB\/s/);
     expect(stdout).toContain('Restore verified in ');
     for (const [table, rows] of [
       ['res_partner', '20000'],

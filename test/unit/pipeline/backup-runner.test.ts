@@ -253,6 +253,22 @@ describe('BackupRunner: success', () => {
     expect(new Set(progress.map((e) => e.data.phase))).toEqual(new Set(['dumping', 'uploading', 'verifying', 'finalizing']));
   });
 
+  it("names the part it counts: the last event of each part carries that part's own size", async () => {
+    // What a progress line shows (examples/demo.ts prints each part's last event): a part's name
+    // with the archive total at the moment it began read 0 for the first part and the first
+    // part's size for the second.
+    const h = await harness({ source: { dumpSize: 300_000, filestoreSize: 100_000 } });
+    const done = await h.runner.run((await h.pending()).id);
+    const progress = h.events.ofType('backup.progress').map((e) => e.data);
+    const parts = progress.map((d) => d.part ?? null).filter((p, i, all) => p !== all[i - 1]);
+    expect(parts).toEqual(['filestore.tar.gz', 'dump.sql', 'manifest.json', null]);
+    const lastOf = (part: string) => progress.filter((d) => d.part === part).at(-1)!;
+    expect(lastOf('filestore.tar.gz')).toMatchObject({ phase: 'dumping', part_bytes: done.filestore_size });
+    expect(lastOf('dump.sql')).toMatchObject({ phase: 'dumping', part_bytes: done.database_size });
+    expect(lastOf('manifest.json').part_bytes).toBeGreaterThan(100);
+    expect(progress.filter((d) => d.part === undefined).every((d) => d.part_bytes === undefined)).toBe(true);
+  });
+
   it('verifies scheduled backups by default and records is_verified/verified_at', async () => {
     const h = await harness();
     const done = await h.runner.run((await h.pending({ backup_type: 'scheduled' })).id);

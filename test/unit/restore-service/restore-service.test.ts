@@ -50,6 +50,10 @@ describe('RestoreService: new_database', () => {
       'after_swap',
       'cleanup',
     ]);
+    // Every step done was written as begun first, restored_to_temp included, and said so in events.
+    expect(journal.begun).toEqual(journal.done);
+    const states = h.events.ofType('restore.status').filter((e) => e.data.task_id === task.id);
+    expect(states.filter((e) => e.data.state === 'begun').map((e) => e.data.step)).toEqual(journal.done);
     expect(journal.names.temp_database).toMatch(/^copy_db__restore_[0-9a-f]{10}$/);
     // The archive went to the temporaries, never straight to the final names.
     expect(h.archive.calls[0]).toMatchObject({ database: journal.names.temp_database, filestoreFolder: journal.names.temp_folder });
