@@ -42,7 +42,11 @@ describe('scripts/check-test-report.mjs', () => {
       numPendingTests: 2,
       success: false,
       testResults: [
-        file('test/a.test.ts', 'failed', [test('outer inner fails', 'failed'), test('outer inner passes', 'passed'), test('top fails', 'failed')]),
+        file('test/a.test.ts', 'failed', [
+          test('outer inner fails', 'failed'),
+          test('outer inner passes', 'passed'),
+          test('top fails', 'failed'),
+        ]),
         file('test/b.test.ts', 'failed', [test('hooked x', 'skipped'), test('hooked y', 'skipped')]),
         file('test/c.test.ts', 'failed', [], "Cannot find module './missing-module.js' imported from test/c.test.ts"),
         file('test/d.test.ts', 'passed', [test('ok', 'passed')]),
