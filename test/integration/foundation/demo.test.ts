@@ -22,8 +22,7 @@ describe('examples/demo.ts (npm run demo)', () => {
     expect(sizes, stdout).not.toBeNull();
     expect(stdout).toMatch(new RegExp(`dumping +filestore\\.tar\\.gz +${sizes![2]} MiB`));
     expect(stdout).toMatch(new RegExp(`dumping +dump\\.sql +${sizes![1]} MiB`));
-    // The upload's line is its phase's end: a rate measured over time, not the 0 of its first instant.
-    expect(stdout).toMatch(/uploading +manifest\.json +\d+\.\d\d MiB +(?!0\.00)\d+\.\d\d MiB\/s/);
+    expect(stdout.match(/uploading +manifest\.json /g)).toHaveLength(1);
     expect(stdout).toContain('Restore verified in ');
     for (const [table, rows] of [
       ['res_partner', '20000'],
