@@ -1,3 +1,5 @@
+import { redactSecrets } from '../sources/redact-secrets.js';
+
 /** Socket-level error codes that say "try again": the peer went away or the network hiccuped. */
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',
@@ -35,11 +37,12 @@ export function isTransientNetworkError(error: unknown): boolean {
 /**
  * Removes things a remote server or library may put in a message that users must not see:
  * the credentials' values and absolute server paths (FTP/SFTP servers echo their own file
- * system layout, e.g. `/srv/ftp/root/backups/x`). Paths become `<path>`.
+ * system layout, e.g. `/srv/ftp/root/backups/x`). Paths become `<path>`. Secrets are redacted
+ * where they stand as tokens (`redactSecrets`), so a short password neither leaks nor mangles words.
  */
 export function scrubMessage(message: string, secrets: readonly (string | undefined)[] = []): string {
   let out = message;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
+  out = redactSecrets(out, secrets);
   // Quoted paths may hold spaces; unquoted ones end at whitespace or punctuation.
   return out.replace(/(['"`])\/[^'"`\n]*\1/g, '$1<path>$1').replace(/(^|[\s(=:])\/[^\s'"`),]*/g, '$1<path>');
 }
