@@ -23,6 +23,7 @@ export { BackupService } from './services/backup/backup-service.js';
 export type {
   BackupDownload,
   BackupServiceOptions,
+  CreateBackupOptions,
   DeleteBackupOptions,
   ListBackupsQuery,
   OpenDownloadOptions,

@@ -122,6 +122,7 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
     policies: resolved.policies,
     storageProviders: resolved.storageProviders,
     ...(resolved.quota ? { quota: resolved.quota } : {}),
+    ...(resolved.authorize ? { authorize: resolved.authorize } : {}),
     clock: resolved.clock,
     events: resolved.events,
   });

@@ -138,6 +138,12 @@ export interface Task {
   task_type: TaskType;
   status: TaskStatus;
   environment_id: string;
+  /**
+   * The organisation and project of `environment_id`, so events and access checks need no lookup;
+   * optional because records stored before these fields existed lack them.
+   */
+  organization_id?: string;
+  project_id?: string;
   backup_id: string | null;
   /** The id the job queue knows this task's job by. */
   job_id: string | null;

@@ -359,6 +359,46 @@ export const ERROR_CODES = {
     meaning: 'The worker running a backup or restore disappeared; crash recovery failed the backup, or rolled the restore back.',
     action: 'Start the backup or restore again; check why the worker process died.',
   },
+  E_MALFORMED_JSON: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'An HTTP request body is not valid JSON (`odoo-backup-sdk/http`).',
+    action: 'Send a JSON object with `Content-Type: application/json`.',
+  },
+  E_UNAUTHENTICATED: {
+    raisedAs: 'BackupSdkError',
+    meaning: "The HTTP request carries no identity the host's authenticate hook accepts.",
+    action: 'Log in again, or send valid credentials (e.g. an Authorization header).',
+  },
+  E_ROUTE_NOT_FOUND: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'No route of the HTTP API has this path.',
+    action: 'Check the path and the base path (default `/api/v1`); `GET /openapi.json` lists every route.',
+  },
+  E_METHOD_NOT_ALLOWED: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'The path exists but not with this HTTP method; the `Allow` header lists the methods it has.',
+    action: 'Use one of the methods in `Allow` (`details.allow`).',
+  },
+  E_PAYLOAD_TOO_LARGE: {
+    raisedAs: 'BackupSdkError',
+    meaning: "An HTTP request body is larger than the handler's `maxBodyBytes` (counted as it is read).",
+    action: 'Send a smaller body; request bodies of the API are small JSON objects.',
+  },
+  E_UNSUPPORTED_MEDIA_TYPE: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'An HTTP request body is not `application/json`.',
+    action: 'Send the body as JSON with `Content-Type: application/json`.',
+  },
+  E_IDEMPOTENCY_KEY_REUSED: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'An `Idempotency-Key` was sent again with another body or to another route than its first use.',
+    action: 'Use a new key for a new request; repeat a request only with its exact body.',
+  },
+  E_IDEMPOTENCY_IN_PROGRESS: {
+    raisedAs: 'BackupSdkError',
+    meaning: 'A request with the same `Idempotency-Key` is still being handled.',
+    action: 'Wait for the first request to answer, then repeat it to get its answer replayed.',
+  },
   E_UNEXPECTED: {
     raisedAs: 'recorded',
     meaning: 'A failure that was not an SDK error (a bug or a host adapter throwing a plain Error).',

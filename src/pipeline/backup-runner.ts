@@ -173,7 +173,16 @@ class Run {
   ) {
     this.status = record.status;
     this.startedAt = clock.now();
-    this.progress = new ProgressReporter({ backup_id: record.id, environment_id: record.environment_id }, clock, this.events);
+    this.progress = new ProgressReporter(
+      {
+        backup_id: record.id,
+        environment_id: record.environment_id,
+        organization_id: record.organization_id,
+        project_id: record.project_id,
+      },
+      clock,
+      this.events,
+    );
   }
 
   async execute(): Promise<Backup> {
@@ -538,6 +547,8 @@ class Run {
       data: {
         backup_id: updated.id,
         environment_id: updated.environment_id,
+        organization_id: updated.organization_id,
+        project_id: updated.project_id,
         status: to,
         previous_status: from,
         message: patch.error_message ?? null,
@@ -556,6 +567,7 @@ class Run {
         backup_id: this.record.id,
         environment_id: this.record.environment_id,
         organization_id: this.record.organization_id,
+        project_id: this.record.project_id,
         timestamp: this.clock.now().toISOString(),
       },
     });
@@ -604,6 +616,9 @@ class Run {
           code: 'W_RECORD_FAILED',
           message: `Backup ${this.record.id} failed (${error.message}) but its record could not be marked failed: ${(moveError as Error).message}`,
           backup_id: this.record.id,
+          environment_id: this.record.environment_id,
+          organization_id: this.record.organization_id,
+          project_id: this.record.project_id,
           timestamp: this.clock.now().toISOString(),
         },
       });

@@ -22,7 +22,7 @@ export class ProgressReporter {
   private readonly partBytes = new Map<string, number>();
 
   constructor(
-    private readonly ids: { backup_id: string; environment_id: string },
+    private readonly ids: { backup_id: string; environment_id: string; organization_id: string; project_id: string },
     private readonly clock: Clock,
     private readonly events: EventSink,
     private readonly intervalMs = 500,

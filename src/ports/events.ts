@@ -3,10 +3,19 @@ import type { WarningCode } from '../errors/error-codes.js';
 import type { RestoreProgress } from '../domain/restore-progress.js';
 import type { RestoreStep } from '../domain/restore-steps.js';
 
+/**
+ * Whose event it is: the organisation and project of its environment. An HTTP layer streams an
+ * event only to those allowed to see that environment, and never one without `organization_id`.
+ */
+export interface EventScope {
+  organization_id: string;
+  project_id: string;
+}
+
 /** The product's SSE `task.status` event payload. */
 export interface TaskStatusEvent {
   type: 'task.status';
-  data: {
+  data: Partial<EventScope> & {
     task_id: string;
     task_type: string;
     status: TaskStatus;
@@ -25,7 +34,7 @@ export type BackupPhase = 'starting' | 'dumping' | 'uploading' | 'verifying' | '
 /** Progress of one backup, emitted at least once a second while bytes flow. */
 export interface BackupProgressEvent {
   type: 'backup.progress';
-  data: {
+  data: EventScope & {
     backup_id: string;
     environment_id: string;
     phase: BackupPhase;
@@ -44,7 +53,7 @@ export interface BackupProgressEvent {
 /** A backup changed status. */
 export interface BackupStatusEvent {
   type: 'backup.status';
-  data: {
+  data: EventScope & {
     backup_id: string;
     environment_id: string;
     status: BackupStatus;
@@ -63,7 +72,9 @@ export interface WarningEvent {
     message: string;
     environment_id?: string;
     backup_id?: string;
+    /** Set on every warning about one backup or environment (with `project_id` when known). */
     organization_id?: string;
+    project_id?: string;
     timestamp: string;
     [extra: string]: unknown;
   };
@@ -72,7 +83,7 @@ export interface WarningEvent {
 /** A restore began or finished one step of its journal (docs/restore.md), written to its task first. */
 export interface RestoreStatusEvent {
   type: 'restore.status';
-  data: {
+  data: EventScope & {
     task_id: string;
     backup_id: string;
     /** The environment restored into. */
@@ -87,13 +98,14 @@ export interface RestoreStatusEvent {
 /** Bytes of a restore flowing: the archive checked, the filestore folder and the database filled. */
 export interface RestoreProgressEvent {
   type: 'restore.progress';
-  data: RestoreProgress & {
-    task_id: string;
-    backup_id: string;
-    /** The environment restored into. */
-    environment_id: string;
-    timestamp: string;
-  };
+  data: RestoreProgress &
+    EventScope & {
+      task_id: string;
+      backup_id: string;
+      /** The environment restored into. */
+      environment_id: string;
+      timestamp: string;
+    };
 }
 
 /** Retention, scheduler and other service events. */
@@ -112,6 +124,14 @@ export type SdkEvent =
  */
 export interface EventSink {
   emit(event: SdkEvent): void;
+}
+
+/** The `organization_id` and `project_id` a record carries, for an event's data (none when it lacks them). */
+export function eventScopeOf(record: Partial<EventScope>): Partial<EventScope> {
+  return {
+    ...(record.organization_id !== undefined ? { organization_id: record.organization_id } : {}),
+    ...(record.project_id !== undefined ? { project_id: record.project_id } : {}),
+  };
 }
 
 /** A sink that drops everything. */

@@ -6,6 +6,7 @@ import { NotFoundError, QuotaExceededError, RateLimitError, ValidationError } fr
 import type { Actor } from '../../ports/authorizer.js';
 import type { ResolvedEnvironment } from '../../ports/environment-resolver.js';
 import type { QuotaStatus } from '../../ports/quota.js';
+import type { RateLimitDecision } from '../../ports/rate-limiter.js';
 import { authorizeCall } from '../shared/authorize-call.js';
 import type { BackupServiceContext } from './backup-service-context.js';
 import { getQuotaStatus } from '../retention/quota.js';
@@ -18,21 +19,37 @@ export interface BackupAdmission {
   quota: QuotaStatus;
 }
 
+/** How a backup request came in, which decides the quota refusal and the rate limit. */
+export interface AdmissionOptions {
+  /**
+   * True for `createPreOperationBackup`: a safety net, never refused over quota, never rate
+   * limited. Otherwise a request with an actor is a person's and is admitted as manual.
+   */
+  preOperation?: boolean;
+  /** Called with the rate limiter's decision when the request was counted (admitted or refused). */
+  onRateLimit?: (decision: RateLimitDecision) => void;
+}
+
 /**
  * The one step that may refuse a backup request before anything is written: the environment
  * exists, the authorize hook allows `project.backups.create`, a storage config is there to use
  * (the requested one of the same organisation, else the default), the organisation is within its
- * quota (manual backups only: the others go on over quota, with a warning later), a backup that
- * would be stored unencrypted where the config or the policy requires encryption is refused
- * (`E_ENCRYPTION_REQUIRED`; the runner checks again), and a manual
- * backup by a person is within the rate limit (the rate limit is consumed last, so a request
- * refused for another reason does not use up the caller's allowance).
+ * quota, a backup that would be stored unencrypted where the config or the policy requires
+ * encryption is refused (`E_ENCRYPTION_REQUIRED`; the runner checks again), and the request is
+ * within the rate limit (consumed last, so a request refused for another reason does not use up
+ * the caller's allowance).
+ *
+ * Every backup a person asks for (an actor, not a pre-operation backup) is admitted as manual
+ * whatever its `backup_type`: posting `scheduled` or `pre_upgrade` does not skip the quota
+ * refusal or the rate limit. The scheduler (actor null) and pre-operation backups go on over
+ * quota (with a warning later) and are not counted.
  */
 export async function admitBackupRequest(
   ctx: BackupServiceContext,
   environmentId: string,
   request: Pick<BackupCreate, 'backup_type' | 'storage_config_id'>,
   actor: Actor | null,
+  options: AdmissionOptions = {},
 ): Promise<BackupAdmission> {
   const env = await ctx.options.environments.resolve(environmentId);
   if (!env) throw new NotFoundError('environment', environmentId);
@@ -56,9 +73,10 @@ export async function admitBackupRequest(
     { backups: ctx.backups, ...(ctx.options.quota ? { quota: ctx.options.quota } : {}) },
     env.organization_id,
   );
-  if (quota.exceeded && request.backup_type === 'manual')
+  const byPerson = actor !== null && options.preOperation !== true;
+  if (quota.exceeded && (byPerson || request.backup_type === 'manual'))
     throw new QuotaExceededError(env.organization_id, quota.used_bytes, quota.limit_bytes ?? 0);
-  if (request.backup_type === 'manual' && actor !== null) await consumeRateLimit(ctx, actor);
+  if (byPerson) await consumeRateLimit(ctx, actor, options.onRateLimit);
   return { env, config, quota };
 }
 
@@ -78,10 +96,11 @@ async function pickStorageConfig(ctx: BackupServiceContext, env: ResolvedEnviron
   );
 }
 
-async function consumeRateLimit(ctx: BackupServiceContext, actor: Actor): Promise<void> {
+async function consumeRateLimit(ctx: BackupServiceContext, actor: Actor, onRateLimit: AdmissionOptions['onRateLimit']): Promise<void> {
   const key = actor.rate_limit_key ?? actor.id ?? 'anonymous';
   const { limit, windowSeconds } = ctx.rateLimit;
   const decision = await ctx.rateLimiter.consume(`manual-backup:${key}`, limit, windowSeconds);
+  onRateLimit?.(decision);
   if (!decision.allowed) throw new RateLimitError(key, limit, windowSeconds, decision.retry_after_seconds);
 }
 

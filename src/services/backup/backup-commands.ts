@@ -4,7 +4,7 @@ import { classifyRetention, DEFAULT_RETENTION } from '../../domain/retention-cla
 import { BackupCreateSchema, parseInput, type BackupCreateInput } from '../../domain/validation.js';
 import type { Actor } from '../../ports/authorizer.js';
 import type { QuotaStatus } from '../../ports/quota.js';
-import { admitBackupRequest } from './backup-admission.js';
+import { admitBackupRequest, type AdmissionOptions } from './backup-admission.js';
 import { BACKUP_JOB_NAME, type BackupJobPayload } from './backup-job.js';
 import { ConflictError, InvalidTransitionError } from '../../errors/errors.js';
 import {
@@ -34,11 +34,12 @@ export async function createBackup(
   environmentId: string,
   input: BackupCreateInput,
   actor: Actor | null,
+  options: AdmissionOptions = {},
 ): Promise<BackupCreatedResponse> {
   assertId(environmentId, 'environment_id');
   const request = parseInput(BackupCreateSchema, input);
   assertActor(actor);
-  const { env, config, quota } = await admitBackupRequest(ctx, environmentId, request, actor);
+  const { env, config, quota } = await admitBackupRequest(ctx, environmentId, request, actor, options);
 
   const now = ctx.clock.now();
   const policy = ctx.policies ? await ctx.policies.getByEnvironment(environmentId) : null;
@@ -53,6 +54,8 @@ export async function createBackup(
     task_type: 'backup',
     status: 'pending',
     environment_id: environmentId,
+    organization_id: env.organization_id,
+    project_id: env.project_id,
     backup_id: backupId,
     job_id: taskId,
     attempts: 0,
@@ -170,6 +173,7 @@ async function warnOverQuota(ctx: BackupServiceContext, quota: QuotaStatus, back
       environment_id: backup.environment_id,
       backup_id: backup.id,
       organization_id: quota.organization_id,
+      project_id: backup.project_id,
       used_bytes: quota.used_bytes,
       limit_bytes: quota.limit_bytes,
       timestamp: ctx.clock.now().toISOString(),

@@ -5,7 +5,7 @@ import { backupStorageKey } from '../../domain/storage-keys.js';
 import { BackupSdkError } from '../../errors/backup-sdk-error.js';
 import { ConflictError } from '../../errors/errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { EventSink } from '../../ports/events.js';
+import { eventScopeOf, type EventSink } from '../../ports/events.js';
 import type { Notifier } from '../../ports/notifier.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
@@ -72,6 +72,7 @@ export async function moveTask(
       status: updated.status,
       previous_status: current.status,
       environment_id: updated.environment_id,
+      ...eventScopeOf(updated),
       backup_id: updated.backup_id,
       attempt: updated.attempts,
       message,
@@ -91,6 +92,7 @@ export function emitTaskCreated(deps: Pick<LifecycleDeps, 'clock' | 'events'>, t
       status: task.status,
       previous_status: null,
       environment_id: task.environment_id,
+      ...eventScopeOf(task),
       backup_id: task.backup_id,
       attempt: task.attempts,
       message: null,
@@ -113,6 +115,8 @@ export async function moveBackup(
     data: {
       backup_id: updated.id,
       environment_id: updated.environment_id,
+      organization_id: updated.organization_id,
+      project_id: updated.project_id,
       status: updated.status,
       previous_status: backup.status,
       message,
@@ -237,7 +241,7 @@ export async function safeNotify(
         message: `The ${notification.kind} notification could not be sent: ${errorMessageOf(error)}`,
         environment_id: notification.environment_id,
         organization_id: notification.organization_id,
-        ...(notification.backup ? { backup_id: notification.backup.id } : {}),
+        ...(notification.backup ? { backup_id: notification.backup.id, project_id: notification.backup.project_id } : {}),
         timestamp: deps.clock.now().toISOString(),
       },
     });
@@ -286,6 +290,7 @@ export async function announceOutcome(
         message: `${what}: ${errorMessageOf(error)}`,
         environment_id: backup.environment_id,
         organization_id: backup.organization_id,
+        project_id: backup.project_id,
         backup_id: backup.id,
         timestamp: deps.clock.now().toISOString(),
       },

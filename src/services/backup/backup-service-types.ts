@@ -8,7 +8,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import type { Notifier } from '../../ports/notifier.js';
 import type { QuotaLookup } from '../../ports/quota.js';
-import type { RateLimiter } from '../../ports/rate-limiter.js';
+import type { RateLimitDecision, RateLimiter } from '../../ports/rate-limiter.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
@@ -87,6 +87,16 @@ export interface BackupServiceOptions {
   logger?: Logger;
   /** New record ids (default: random UUIDs). */
   ids?: () => string;
+}
+
+/** Options of {@link BackupService.createBackup}. */
+export interface CreateBackupOptions {
+  /**
+   * Called with the rate limiter's decision when the request was counted (every backup a person
+   * asks for), before the call resolves or throws `RateLimitError`: an HTTP layer turns it into
+   * `X-RateLimit-*` headers. Not called for requests that are not counted (actor null).
+   */
+  onRateLimit?: (decision: RateLimitDecision) => void;
 }
 
 /** Filters and paging of {@link BackupService.listBackups}; numbers may come as URL strings. */

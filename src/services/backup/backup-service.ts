@@ -20,6 +20,7 @@ export type { WaitForBackupOptions } from './wait-for-backup.js';
 export type {
   BackupDownload,
   BackupServiceOptions,
+  CreateBackupOptions,
   DeleteBackupOptions,
   ListBackupsQuery,
   OpenDownloadOptions,
@@ -31,6 +32,7 @@ export type {
 import type {
   BackupDownload,
   BackupServiceOptions,
+  CreateBackupOptions,
   DeleteBackupOptions,
   ListBackupsQuery,
   OpenDownloadOptions,
@@ -60,9 +62,11 @@ export class BackupService {
 
   /**
    * The product's `POST /backups/environments/{id}/backups`. Validates `input` (the product's
-   * BackupCreate), authorizes `project.backups.create`, checks the organisation's quota (manual
-   * backups are refused when over it; scheduled and pre-operation ones go on with a `warning`
-   * event and a `quota.warning` notification) and, for manual backups, the rate limit; picks the
+   * BackupCreate), authorizes `project.backups.create`, checks the organisation's quota and the
+   * rate limit: every backup a person asks for (an `actor`) is admitted as manual whatever its
+   * `backup_type` (refused over quota, counted by the rate limit, its decision reported to
+   * `options.onRateLimit`); the scheduler's (actor null) go on over quota with a `warning`
+   * event and a `quota.warning` notification, as do pre-operation backups. Picks the
    * storage config (the given one, else the organisation's default) and the retention type (the
    * given one, else by date under the environment's policy); creates the Task and the Backup and
    * enqueues the job. Returns the product's 201 body. Every refusal throws before anything is written.
@@ -75,10 +79,15 @@ export class BackupService {
    * @throws NotFoundError unknown environment or storage config
    * @throws PermissionDeniedError the authorize hook said no
    * @throws QuotaExceededError a manual backup while the organisation is over quota
-   * @throws RateLimitError too many manual backups for this key
+   * @throws RateLimitError too many backups asked by people for this key
    */
-  createBackup(environmentId: string, input: BackupCreateInput = {}, actor: Actor | null = null): Promise<BackupCreatedResponse> {
-    return createBackup(this.ctx, environmentId, input, actor);
+  createBackup(
+    environmentId: string,
+    input: BackupCreateInput = {},
+    actor: Actor | null = null,
+    options: CreateBackupOptions = {},
+  ): Promise<BackupCreatedResponse> {
+    return createBackup(this.ctx, environmentId, input, actor, options.onRateLimit ? { onRateLimit: options.onRateLimit } : {});
   }
 
   /**

@@ -31,6 +31,7 @@ export async function createPreOperationBackup(
       ...(options.include_filestore !== undefined ? { include_filestore: options.include_filestore } : {}),
     },
     actor,
+    { preOperation: true },
   );
   const limit = options.timeoutMs ?? longestJobMs(ctx);
   const deadline = startJobDeadline(ctx.clock, limit, `Waiting for the ${type} backup ${created.id}`, options.signal);

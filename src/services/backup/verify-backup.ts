@@ -94,6 +94,7 @@ export async function verifyBackup(
       message: `Backup ${backup.id} did not verify: ${message}`,
       environment_id: backup.environment_id,
       organization_id: backup.organization_id,
+      project_id: backup.project_id,
       backup_id: backup.id,
       timestamp: at,
     },

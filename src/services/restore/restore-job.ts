@@ -133,7 +133,7 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     if (!env) throw new NotFoundError('environment', payload.target_environment_id);
     target = deps.targets(env.source);
     const journal = firstJournal(payload, backup, target, running.id);
-    writer = new JournalWriter(deps, running, journal);
+    writer = new JournalWriter(deps, running, journal, { organization_id: env.organization_id, project_id: env.project_id });
     const w = writer;
     await w.set({});
     const step = stepRunner(deps, w);
@@ -189,6 +189,8 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
                 task_id: running.id,
                 backup_id: backup.id,
                 environment_id: env.environment_id,
+                organization_id: env.organization_id,
+                project_id: env.project_id,
                 ...p,
                 timestamp: deps.clock.now().toISOString(),
               },
@@ -525,7 +527,7 @@ function warn(
       code,
       message,
       task_id: task.id,
-      ...(env ? { environment_id: env.environment_id, organization_id: env.organization_id } : {}),
+      ...(env ? { environment_id: env.environment_id, organization_id: env.organization_id, project_id: env.project_id } : {}),
       timestamp: deps.clock.now().toISOString(),
     },
   });

@@ -2,7 +2,7 @@ import type { Task } from '../../domain/entities.js';
 import type { RestoreRequest } from '../../domain/restore-request.js';
 import type { RestoreNames } from '../../domain/restore-names.js';
 import type { Clock } from '../../ports/clock.js';
-import type { EventSink } from '../../ports/events.js';
+import type { EventScope, EventSink } from '../../ports/events.js';
 import type { TaskRepository } from '../../ports/repositories.js';
 import type { RestoreStep } from '../../domain/restore-steps.js';
 
@@ -71,6 +71,8 @@ export class JournalWriter {
     private readonly deps: JournalDeps,
     private task: Task,
     public journal: RestoreJournal,
+    /** The target environment's organisation and project, carried by every `restore.status`. */
+    private readonly scope: EventScope,
   ) {}
 
   /** The task as last written. */
@@ -135,6 +137,7 @@ export class JournalWriter {
         task_id: this.task.id,
         backup_id: this.journal.backup_id,
         environment_id: this.journal.target_environment_id,
+        ...this.scope,
         step,
         state,
         message,

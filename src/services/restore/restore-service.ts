@@ -193,6 +193,8 @@ export class RestoreService {
       task_type: 'restore',
       status: 'pending',
       environment_id: environmentId,
+      organization_id: env.organization_id,
+      project_id: env.project_id,
       backup_id: backup.id,
       job_id: taskId,
       attempts: 0,

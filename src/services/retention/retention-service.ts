@@ -10,6 +10,9 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository 
 import type { StorageProvider, StorageProviderFactory } from '../../ports/storage-provider.js';
 import { createStorageProvider } from '../../storage/registry.js';
 import { getQuotaStatus } from './quota.js';
+import { Permission } from '../../domain/permissions.js';
+import type { Actor, Authorizer } from '../../ports/authorizer.js';
+import { authorizeCall } from '../shared/authorize-call.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
 
 /** What a {@link RetentionService} is built from: the host's ports. */
@@ -22,6 +25,8 @@ export interface RetentionServiceOptions {
   storageProviders?: StorageProviderFactory;
   /** The host's plan limits, for {@link RetentionService.usage}; without one, quotas are unlimited. */
   quota?: QuotaLookup;
+  /** The host's permission hook, asked by {@link RetentionService.usage} (`project.backups.list` on the organisation). */
+  authorize?: Authorizer;
   clock?: Clock;
   events?: EventSink;
 }
@@ -100,8 +105,19 @@ export class RetentionService {
     this.storageProviders = options.storageProviders ?? createStorageProvider;
   }
 
-  /** An organisation's backup storage use against its quota (the product's `GET /organizations/{id}/usage`). */
-  usage(organizationId: string): Promise<QuotaStatus> {
+  /**
+   * An organisation's backup storage use against its quota (the product's `GET
+   * /organizations/{id}/usage`). Asks the authorize hook for `project.backups.list` with the
+   * organisation's id (`actor` null is the SDK itself, as everywhere).
+   *
+   * @throws PermissionDeniedError the authorize hook said no
+   */
+  async usage(organizationId: string, actor: Actor | null = null): Promise<QuotaStatus> {
+    await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_LIST, organization_id: organizationId });
+    return this.quotaStatus(organizationId);
+  }
+
+  private quotaStatus(organizationId: string): Promise<QuotaStatus> {
     return getQuotaStatus({ backups: this.options.backups, ...(this.options.quota ? { quota: this.options.quota } : {}) }, organizationId);
   }
 
@@ -110,7 +126,7 @@ export class RetentionService {
    * organisation is within its quota, throws `QuotaExceededError` (`E_QUOTA_EXCEEDED`) when not.
    */
   async assertWithinQuota(organizationId: string): Promise<QuotaStatus> {
-    const status = await this.usage(organizationId);
+    const status = await this.quotaStatus(organizationId);
     if (status.exceeded && status.limit_bytes !== null) throw new QuotaExceededError(organizationId, status.used_bytes, status.limit_bytes);
     return status;
   }
@@ -232,6 +248,8 @@ export class RetentionService {
       data: {
         backup_id: b.id,
         environment_id: b.environment_id,
+        organization_id: b.organization_id,
+        project_id: b.project_id,
         status: 'expired',
         previous_status: 'completed',
         message: reason,

@@ -14,7 +14,7 @@ export interface RateLimiterContractOptions {
 
 /**
  * The {@link RateLimiter} contract as named checks: `limit` requests per window then refusals with
- * a usable `retry_after_seconds`, independent keys, the window passing, and no over-admission
+ * a usable `retry_after_seconds`, `limit` and `reset_after_seconds` on every decision, independent keys, the window passing, and no over-admission
  * under concurrent requests.
  */
 export function rateLimiterChecks(
@@ -46,6 +46,21 @@ export function rateLimiterChecks(
         `retry_after_seconds ${refused.retry_after_seconds} must be within the window`,
       );
       assert.equal((await limiter.consume(key, 3, 3600)).allowed, false, 'still refused');
+    }),
+    check('every decision reports the limit and when the window frees a slot (reset_after_seconds)', async (limiter, key) => {
+      const first = await limiter.consume(key, 2, 3600);
+      assert.equal(first.limit, 2);
+      assert.ok(
+        first.reset_after_seconds >= 1 && first.reset_after_seconds <= 3600,
+        `reset_after_seconds ${first.reset_after_seconds} must be within the window once a request is counted`,
+      );
+      await limiter.consume(key, 2, 3600);
+      const refused = await limiter.consume(key, 2, 3600);
+      assert.equal(refused.limit, 2);
+      assert.ok(
+        refused.reset_after_seconds >= refused.retry_after_seconds && refused.reset_after_seconds <= 3600,
+        `a refusal's reset_after_seconds (${refused.reset_after_seconds}) is no sooner than its retry_after_seconds (${refused.retry_after_seconds})`,
+      );
     }),
     check('keys are counted separately', async (limiter, key) => {
       assert.equal((await limiter.consume(`${key}:a`, 1, 3600)).allowed, true);

@@ -96,6 +96,8 @@ describe('createBackup', () => {
       status: 'queued',
       previous_status: 'pending',
       environment_id: h.env.environment_id,
+      organization_id: h.env.organization_id,
+      project_id: h.env.project_id,
       backup_id: res.id,
       attempt: 0,
       message: null,
@@ -225,6 +227,30 @@ describe('createBackup', () => {
       await expect(h.service.createBackup(h.env.environment_id, {}, alice)).resolves.toMatchObject({ status: 'pending' });
     });
 
+    it('a backup a person asks for over quota is refused whatever its backup_type', async () => {
+      const h = await makeHarness({ quota: () => 0 });
+      for (const backup_type of ['scheduled', 'pre_destroy'] as const) {
+        await expect(h.service.createBackup(h.env.environment_id, { backup_type }, alice)).rejects.toBeInstanceOf(QuotaExceededError);
+      }
+      expect(await h.backups.find({})).toEqual([]);
+    });
+
+    it('reports each counted request to onRateLimit (limit, remaining, reset), refused ones too', async () => {
+      const h = await makeHarness({ service: { manualRateLimit: { limit: 2, windowSeconds: 3600 } } });
+      const seen: unknown[] = [];
+      const onRateLimit = (d: unknown) => seen.push(d);
+      await h.service.createBackup(h.env.environment_id, {}, alice, { onRateLimit });
+      await h.clock.advance(60_000);
+      await h.service.createBackup(h.env.environment_id, {}, alice, { onRateLimit });
+      await expect(h.service.createBackup(h.env.environment_id, {}, alice, { onRateLimit })).rejects.toBeInstanceOf(RateLimitError);
+      await h.service.createBackup(h.env.environment_id, { backup_type: 'scheduled' }, null, { onRateLimit });
+      expect(seen).toEqual([
+        { allowed: true, remaining: 1, limit: 2, retry_after_seconds: 0, reset_after_seconds: 3600 },
+        { allowed: true, remaining: 0, limit: 2, retry_after_seconds: 0, reset_after_seconds: 3540 },
+        { allowed: false, remaining: 0, limit: 2, retry_after_seconds: 3540, reset_after_seconds: 3540 },
+      ]);
+    });
+
     it('a manual backup over quota -> QuotaExceededError', async () => {
       const h = await makeHarness({ quota: () => 0 });
       const before = await snapshotState(h);
@@ -251,8 +277,11 @@ describe('createBackup', () => {
       expect(await snapshotState(h)).toEqual(before);
       // Another key (bob has no rate_limit_key: his id is the key) is not affected.
       await expect(h.service.createBackup(h.env.environment_id, {}, bob)).resolves.toBeDefined();
-      // Scheduled and pre-operation backups are not rate limited.
-      await expect(h.service.createBackup(h.env.environment_id, { backup_type: 'pre_upgrade' }, alice)).resolves.toBeDefined();
+      // A person who posts another backup_type is still counted as manual; the scheduler (actor null) is not.
+      for (const backup_type of ['scheduled', 'pre_upgrade'] as const) {
+        await expect(h.service.createBackup(h.env.environment_id, { backup_type }, alice)).rejects.toBeInstanceOf(RateLimitError);
+      }
+      await expect(h.service.createBackup(h.env.environment_id, { backup_type: 'scheduled' }, null)).resolves.toBeDefined();
       await h.clock.advance(3600_000);
       await expect(h.service.createBackup(h.env.environment_id, {}, alice)).resolves.toBeDefined();
     });

@@ -61,6 +61,8 @@ describe('executeBackupJob', () => {
       status: 'completed',
       previous_status: 'running',
       environment_id: h.env.environment_id,
+      organization_id: h.env.organization_id,
+      project_id: h.env.project_id,
       backup_id: res.id,
       attempt: 1,
       message: null,
@@ -69,7 +71,9 @@ describe('executeBackupJob', () => {
 
     const progress = h.events.ofType('backup.progress');
     expect(progress.length).toBeGreaterThan(0);
-    for (const p of progress) expect(p.data).toMatchObject({ backup_id: res.id, environment_id: h.env.environment_id });
+    const scope = { organization_id: h.env.organization_id, project_id: h.env.project_id };
+    for (const p of progress) expect(p.data).toMatchObject({ backup_id: res.id, environment_id: h.env.environment_id, ...scope });
+    for (const e of h.events.ofType('backup.status')) expect(e.data).toMatchObject(scope);
     expect(progress.at(-1)!.data.bytes).toBe(backup!.compressed_size);
 
     // No policy: the default settings notify failures only.

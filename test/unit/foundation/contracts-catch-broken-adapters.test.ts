@@ -290,9 +290,9 @@ class RacyRateLimiter extends InMemoryRateLimiter {
   override async consume(key: string, limit: number): Promise<RateLimitDecision> {
     const used = this.counts.get(key) ?? 0;
     await nextTurn();
-    if (used >= limit) return { allowed: false, remaining: 0, retry_after_seconds: 1 };
+    if (used >= limit) return { allowed: false, remaining: 0, retry_after_seconds: 1, limit, reset_after_seconds: 1 };
     this.counts.set(key, used + 1);
-    return { allowed: true, remaining: limit - used - 1, retry_after_seconds: 0 };
+    return { allowed: true, remaining: limit - used - 1, retry_after_seconds: 0, limit, reset_after_seconds: 1 };
   }
 }
 

@@ -427,4 +427,16 @@ describe('RetentionService quota', () => {
       limit_bytes: null,
     });
   });
+
+  it('usage() asks project.backups.list on the organisation and refuses when the hook says no', async () => {
+    const asked: unknown[] = [];
+    const service = new RetentionService({
+      backups: new InMemoryBackupRepository(),
+      storageConfigs: new InMemoryStorageConfigRepository(),
+      authorize: (request) => (asked.push(request), request.actor?.id === 'u1'),
+    });
+    await expect(service.usage('org-1', { id: 'u1' })).resolves.toMatchObject({ organization_id: 'org-1', used_bytes: 0 });
+    await expect(service.usage('org-1', { id: 'u2' })).rejects.toMatchObject({ code: 'E_PERMISSION_DENIED' });
+    expect(asked[0]).toEqual({ actor: { id: 'u1' }, permission: 'project.backups.list', organization_id: 'org-1' });
+  });
 });
