@@ -76,11 +76,14 @@ const consumer = `import { BackupService, createBackupSdk, createStorageProvider
 import { FakeClock, InMemoryBackupRepository, runStorageProviderContract } from 'odoo-backup-sdk/testing';
 import { createPostgresRepositories } from 'odoo-backup-sdk/postgres';
 import { BullMqJobQueue } from 'odoo-backup-sdk/bullmq';
+import { createBackupApi, HTTP_STATUS_BY_CODE, InProcessEventBus, toNodeHandler, type BackupApiHandler } from 'odoo-backup-sdk/http';
 
 const provider: StorageProvider = createStorageProvider({ provider: 'memory' } as never);
 const next: Date = nextRun('0 2 * * *', 'UTC', new Date());
 const backups = new InMemoryBackupRepository(new FakeClock(new Date(0)));
-const touched: unknown[] = [BackupService, createBackupSdk, runStorageProviderContract, createPostgresRepositories, BullMqJobQueue];
+const api: BackupApiHandler | null = null;
+const status: number = HTTP_STATUS_BY_CODE.E_NOT_FOUND;
+const touched: unknown[] = [BackupService, createBackupSdk, runStorageProviderContract, createPostgresRepositories, BullMqJobQueue, createBackupApi, InProcessEventBus, toNodeHandler, api, status];
 export const summary = { provider: provider.name, next, backups, touched, none: null as Backup | null };
 `;
 
@@ -167,7 +170,7 @@ if (tarball) {
     const script = `
       const sdk = require('odoo-backup-sdk');
       if (typeof sdk.BackupService !== 'function') throw new Error('require() gave no BackupService');
-      Promise.all(['odoo-backup-sdk', 'odoo-backup-sdk/testing', 'odoo-backup-sdk/postgres', 'odoo-backup-sdk/bullmq'].map((m) => import(m)))
+      Promise.all(['odoo-backup-sdk', 'odoo-backup-sdk/testing', 'odoo-backup-sdk/postgres', 'odoo-backup-sdk/bullmq', 'odoo-backup-sdk/http'].map((m) => import(m)))
         .then((mods) => console.log('entry points:', mods.map((m) => Object.keys(m).length).join(', '), 'names'));`;
     return run(process.execPath, ['-e', script], app);
   });

@@ -391,7 +391,7 @@ export const ERROR_CODES = {
   },
   E_IDEMPOTENCY_KEY_REUSED: {
     raisedAs: 'BackupSdkError',
-    meaning: 'An `Idempotency-Key` was sent again with another body or to another route than its first use.',
+    meaning: 'An `Idempotency-Key` was sent again, by the same caller to the same route, with another body.',
     action: 'Use a new key for a new request; repeat a request only with its exact body.',
   },
   E_IDEMPOTENCY_IN_PROGRESS: {

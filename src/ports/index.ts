@@ -14,3 +14,5 @@ export * from './quota.js';
 export * from './restore-target.js';
 export * from './logger.js';
 export * from './key-provider.js';
+export * from './event-bus.js';
+export * from './idempotency-store.js';

@@ -6,6 +6,7 @@ import * as root from '../../../src/index.js';
 import * as testing from '../../../src/testing/index.js';
 import * as postgres from '../../../src/integrations/postgres/index.js';
 import * as bullmq from '../../../src/integrations/bullmq/index.js';
+import * as http from '../../../src/integrations/http/index.js';
 
 const ROOT = [
   'AbortedError',
@@ -161,6 +162,16 @@ const POSTGRES = [
 
 const BULLMQ = ['BullMqJobQueue'];
 
+const HTTP = [
+  'HTTP_STATUS_BY_CODE',
+  'IDEMPOTENCY_TTL_SECONDS',
+  'InProcessEventBus',
+  'InProcessIdempotencyStore',
+  'createBackupApi',
+  'openApiDocument',
+  'toNodeHandler',
+];
+
 /** Helpers the root exported before it was curated; they stay internal. */
 const INTERNAL = [
   'nextRuns',
@@ -220,5 +231,9 @@ describe('public surface', () => {
   it('odoo-backup-sdk/postgres and odoo-backup-sdk/bullmq export exactly their pinned names', () => {
     expect(sorted(postgres)).toEqual([...POSTGRES].sort());
     expect(sorted(bullmq)).toEqual([...BULLMQ].sort());
+  });
+
+  it('odoo-backup-sdk/http exports exactly its pinned names', () => {
+    expect(sorted(http)).toEqual([...HTTP].sort());
   });
 });
