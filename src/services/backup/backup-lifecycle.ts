@@ -10,6 +10,7 @@ import type { Notifier } from '../../ports/notifier.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
 import type { WarningCode } from '../../errors/error-codes.js';
+import { FRESH_TRY_FIELDS } from './new-backup-record.js';
 
 /**
  * Steps shared by the job handler, the service and stale recovery: task moves with their
@@ -160,29 +161,7 @@ export async function removeLeftoverObject(
 }
 
 /** The fields a try fills in, back to their values of a fresh `pending` backup. */
-export const CLEAN_TRY_FIELDS: Partial<Backup> = Object.freeze({
-  database_key: null,
-  filestore_key: null,
-  manifest_key: null,
-  database_size: 0,
-  filestore_size: 0,
-  total_size: 0,
-  compressed_size: 0,
-  encryption_recipients: null,
-  stored_checksum: null,
-  started_at: null,
-  completed_at: null,
-  duration_seconds: null,
-  expires_at: null,
-  is_verified: false,
-  verified_at: null,
-  verification_error: null,
-  database_checksum: null,
-  filestore_checksum: null,
-  error_message: null,
-  error_details: null,
-  environment_snapshot: null,
-});
+export const CLEAN_TRY_FIELDS: Partial<Backup> = FRESH_TRY_FIELDS;
 
 /**
  * Puts a backup that a previous try left `failed`, `in_progress` or `uploading` back to a clean

@@ -1,6 +1,35 @@
 import type { Backup, StorageConfig } from '../../domain/entities.js';
 import type { ResolvedEnvironment } from '../../ports/environment-resolver.js';
 
+/**
+ * The fields a backup try fills in, as they stand before any try: a new record starts from them, and
+ * a retry puts a record back to them (backup-lifecycle's `CLEAN_TRY_FIELDS`). One list, so a new
+ * column cannot be reset in one place and forgotten in the other.
+ */
+export const FRESH_TRY_FIELDS = Object.freeze({
+  database_key: null,
+  filestore_key: null,
+  manifest_key: null,
+  database_size: 0,
+  filestore_size: 0,
+  total_size: 0,
+  compressed_size: 0,
+  encryption_recipients: null,
+  stored_checksum: null,
+  started_at: null,
+  completed_at: null,
+  duration_seconds: null,
+  expires_at: null,
+  is_verified: false,
+  verified_at: null,
+  verification_error: null,
+  database_checksum: null,
+  filestore_checksum: null,
+  error_message: null,
+  error_details: null,
+  environment_snapshot: null,
+} as const satisfies Partial<Backup>);
+
 /** What a new backup record is made of. */
 export interface NewBackupParams {
   id: string;
@@ -29,28 +58,8 @@ export function newBackupRecord(p: NewBackupParams): Backup {
     status: 'pending',
     backup_type: p.type,
     include_filestore: p.includeFilestore,
-    database_key: null,
-    filestore_key: null,
-    manifest_key: null,
-    database_size: 0,
-    filestore_size: 0,
-    total_size: 0,
-    compressed_size: 0,
-    encryption_recipients: null,
-    stored_checksum: null,
-    started_at: null,
-    completed_at: null,
-    duration_seconds: null,
+    ...FRESH_TRY_FIELDS,
     retention_type: p.retentionType,
-    expires_at: null,
-    is_verified: false,
-    verified_at: null,
-    verification_error: null,
-    database_checksum: null,
-    filestore_checksum: null,
-    error_message: null,
-    error_details: null,
-    environment_snapshot: null,
     created_at: p.at,
     updated_at: p.at,
     created_by: p.actorId,
