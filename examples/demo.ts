@@ -117,6 +117,8 @@ async function main(): Promise<number> {
         pg_bin_dir: pg.binDir,
       },
     });
+    // The local provider never creates its root folder (a typo must not become a new folder).
+    mkdirSync(join(work, 'storage'));
     const storageConfigs = new InMemoryStorageConfigRepository();
     const now = new Date().toISOString();
     const storageConfig: StorageConfig = await storageConfigs.create({

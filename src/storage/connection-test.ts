@@ -2,18 +2,18 @@ import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { ConnectionTestResult, ConnectionTestStep, StorageProvider } from '../ports/storage-provider.js';
 
-/** The folder probe objects are written under. */
-export const PROBE_PREFIX = '.odoo-backup-sdk-probe';
+/**
+ * The name probe objects start with. A probe is written at the root itself, not in a folder of its
+ * own: FTP and SFTP keep a folder once made, and a connection test must leave nothing behind.
+ */
+export const PROBE_NAME = '.odoo-backup-sdk-probe';
 
 /**
  * The product's "test storage connection": write a small probe object, read it back, delete it,
  * reporting each step. Shared by every provider so they answer alike.
  */
-export async function probeStorage(
-  provider: Pick<StorageProvider, 'upload' | 'download' | 'delete'>,
-  prefix = PROBE_PREFIX,
-): Promise<ConnectionTestResult> {
-  const key = `${prefix}/${randomUUID()}.txt`;
+export async function probeStorage(provider: Pick<StorageProvider, 'upload' | 'download' | 'delete'>): Promise<ConnectionTestResult> {
+  const key = `${PROBE_NAME}-${randomUUID()}.txt`;
   const body = `odoo-backup-sdk connection test ${new Date().toISOString()}`;
   const steps: ConnectionTestStep[] = [];
   const step = async (name: ConnectionTestStep['step'], fn: () => Promise<void>): Promise<boolean> => {

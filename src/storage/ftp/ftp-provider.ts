@@ -13,7 +13,7 @@ import type {
   UploadResult,
 } from '../../ports/storage-provider.js';
 import { ConnectionPool } from '../connection-pool.js';
-import { PROBE_PREFIX, probeStorage } from '../connection-test.js';
+import { probeStorage } from '../connection-test.js';
 import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
 import { deferEnd, handshakeDone } from './deferred-end.js';
@@ -390,13 +390,7 @@ export class FtpStorageProvider implements StorageProvider {
         message: `Storage connect failed: ${message}`,
       };
     }
-    const result = await probeStorage(this, PROBE_PREFIX);
-    // FTP keeps the folder the probe object was written into: remove it when it is empty again
-    // (RMD refuses a folder another probe still uses; that one removes it in turn).
-    const folder = posix.join(this.options.root, PROBE_PREFIX);
-    this.knownDirs.delete(folder);
-    await this.pool.use((c) => c.removeEmptyDir(folder)).catch(() => undefined);
-    return result;
+    return probeStorage(this);
   }
 
   async close(): Promise<void> {

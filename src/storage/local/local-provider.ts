@@ -1,5 +1,5 @@
 import { constants, createReadStream, createWriteStream, type Stats, type WriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -29,7 +29,11 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** Options of {@link LocalStorageProvider}. */
 export interface LocalStorageOptions {
-  /** Folder under which keys become files. Created if missing. */
+  /**
+   * Folder under which keys become files. It must exist: a missing root is `E_STORAGE_NOT_FOUND`
+   * (as a missing bucket is), never created, so a typo or an unmounted volume cannot send backups
+   * into a folder nobody watches. Folders below it are created as keys need them.
+   */
   root: string;
 }
 
@@ -92,6 +96,7 @@ export class LocalStorageProvider implements StorageProvider {
     let file: WriteStream | null = null;
     try {
       if (options.signal?.aborted) throw new AbortedError(`Upload of ${key}`, options.signal.reason);
+      await this.assertRoot();
       // Checked before mkdir (which would follow a linked folder) and after it (a link made meanwhile).
       await this.assertNoLink(dirname(target), key, 'write');
       await mkdir(dirname(target), { recursive: true });
@@ -215,9 +220,28 @@ export class LocalStorageProvider implements StorageProvider {
     return (error as NodeJS.ErrnoException)?.code === 'ELOOP' ? linkError(key, action, key) : fsError(error, key, action);
   }
 
+  /**
+   * The root must be an existing folder. Listing a missing root as empty would tell retention and
+   * reconciliation that every backup is gone; writing would create a folder nobody configured.
+   */
+  private async assertRoot(): Promise<void> {
+    // stat, not lstat: the root itself may be a link the host made (to a mounted volume).
+    const info = await stat(this.root).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return null;
+      throw fsError(error, '', 'open the root folder for');
+    });
+    if (!info?.isDirectory()) {
+      throw new StorageError(
+        'E_STORAGE_NOT_FOUND',
+        `local storage: the root folder ${this.root} does not exist: create it or fix settings.root`,
+        { details: { provider: 'local', missing: 'root', root: this.root } },
+      );
+    }
+  }
+
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    await this.assertRoot();
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [];
       throw fsError(error, prefix, 'list');
     });
     const keys = entries
@@ -235,7 +259,8 @@ export class LocalStorageProvider implements StorageProvider {
     throw new UnsupportedOperationError('presigned URLs', 'The local storage provider', 'use download() to stream the object');
   }
 
-  testConnection() {
+  /** Checks the root folder exists, then writes, reads back and deletes a probe at the root. */
+  async testConnection() {
     return probeStorage(this);
   }
 

@@ -266,14 +266,23 @@ export function storageProviderChecks(
     },
     ...optionalChecks(factory, options, uniq),
     {
-      name: 'testConnection writes, reads back and deletes a probe',
+      name: 'testConnection writes, reads back and deletes a probe, and leaves no object behind',
       run: withProvider(async (p) => {
+        const keys = async () => {
+          const listed: string[] = [];
+          for await (const o of p.list('')) listed.push(o.key);
+          return listed;
+        };
+        const before = await keys();
         const result = await p.testConnection();
         assert.equal(result.ok, true, result.message);
         assert.deepEqual(
           result.steps.map((s) => s.step),
           ['write', 'read', 'delete'],
         );
+        // Other checks may write meanwhile: only the probe's own objects are compared.
+        const probes = (list: string[]) => list.filter((k) => k.includes('odoo-backup-sdk-probe'));
+        assert.deepEqual(probes(await keys()), probes(before));
       }),
     },
   ];

@@ -205,6 +205,7 @@ const tempFilesUnder = (root: string) =>
   providerCases('local', () => {
     root = mkdtempSync(join(work, 'local-'));
     let storageRoot = join(root, 'store');
+    mkdirSync(storageRoot); // the local provider never creates its root
     return {
       config: () => ({ provider: 'local', settings: { root: storageRoot } }),
       breakAtStart: () => {
@@ -212,7 +213,11 @@ const tempFilesUnder = (root: string) =>
         storageRoot = join(root, 'blocker', 'store');
       },
       breakMidway: () => whenBodyPasses(2 * MiB, () => rmSync(storageRoot, { recursive: true, force: true })),
-      restore: () => rmSync(join(root, 'blocker'), { force: true }),
+      restore: () => {
+        rmSync(join(root, 'blocker'), { force: true });
+        storageRoot = join(root, 'store');
+        mkdirSync(storageRoot, { recursive: true });
+      },
       leftovers: () => tempFilesUnder(root),
     };
   });

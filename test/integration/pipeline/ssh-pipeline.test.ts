@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,7 @@ async function setup(wrap?: (p: StorageProvider) => StorageProvider) {
   const backups = new InMemoryBackupRepository();
   const storageConfigs = new InMemoryStorageConfigRepository();
   const root = join(ssh.homeDir, '..', `storage-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(root); // the local provider never creates its root
   const config = await storageConfigs.create(makeStorageConfig(env.organization_id, { provider: 'local', settings: { root } }));
   const runner = new BackupRunner({
     backups,

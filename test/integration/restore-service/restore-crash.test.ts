@@ -47,6 +47,7 @@ beforeAll(async () => {
   repos = createPostgresRepositories({ client: pool });
   await repos.migrate();
   work = await mkdtemp(join(tmpdir(), 'obsdk-restore-crash-'));
+  mkdirSync(join(work, 'storage')); // the local provider never creates its root
   chmodSync(work, 0o755);
   root = join(work, 'filestore');
   mkdirSync(root);

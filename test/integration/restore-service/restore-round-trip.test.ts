@@ -82,6 +82,7 @@ const PROVIDERS = ['local', 's3', 'ftp', 'sftp'] as const;
 beforeAll(async () => {
   [pg, s3, ftp, sshd] = await Promise.all([startPostgres(), startS3(), startFtp(), startSshd()]);
   work = await mkdtemp(join(tmpdir(), 'obsdk-restore-svc-'));
+  mkdirSync(join(work, 'storage')); // the local provider never creates its root
   chmodSync(work, 0o755);
   root = join(work, 'filestore');
   mkdirSync(root);

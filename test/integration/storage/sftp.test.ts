@@ -67,7 +67,7 @@ describe('SFTP provider details against OpenSSH', () => {
   it('50 generated hostile keys are refused with E_VALIDATION by every method, or round-trip and list', () =>
     checkGeneratedKeys(provider()));
 
-  it('logs in with a password too', async () => {
+  it('logs in with a password too, and the connection test leaves no file or folder on the server', async () => {
     const p = provider({}, { username: server.username, password: server.password });
     try {
       const result = await p.testConnection();
@@ -75,6 +75,7 @@ describe('SFTP provider details against OpenSSH', () => {
     } finally {
       await p.close();
     }
+    expect(readdirSync(root).filter((name) => name.includes('odoo-backup-sdk-probe'))).toEqual([]);
   });
 
   it('accepts the host key given as a known_hosts line', async () => {

@@ -30,9 +30,8 @@ describe('StorageConfigService.test on local disk', () => {
       ['read', true],
       ['delete', true],
     ]);
-    // The probe and any temp file are gone: only empty folders may remain.
-    const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
-    expect(files).toEqual([]);
+    // The probe and any temp file are gone, and no folder was made for them.
+    expect(await readdir(root)).toEqual([]);
   });
 
   it('a saved config whose root cannot be a folder fails at the write step and says why', async () => {
@@ -43,7 +42,7 @@ describe('StorageConfigService.test on local disk', () => {
     expect(result.ok).toBe(false);
     expect(result.steps[0]).toMatchObject({ step: 'write', ok: false });
     expect(result.message).toMatch(/^Storage write failed: /);
-    // The local provider classifies ENOTDIR as a missing path (E_STORAGE_NOT_FOUND).
-    expect(result.steps[0]!.message).toMatch(/ENOTDIR|not a directory|no object at/i);
+    // A root under a file is a root that does not exist (E_STORAGE_NOT_FOUND), never created.
+    expect(result.steps[0]!.message).toMatch(/root folder .* does not exist/);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -31,8 +31,38 @@ await runStorageProviderContract(
     roots.push(localRoot);
     return new LocalStorageProvider({ root: localRoot });
   },
-  { largeObjectBytes: 64 * 1024 * 1024, listKeyCount: 2500, leftovers: async () => tempFilesUnder(localRoot) },
+  {
+    largeObjectBytes: 64 * 1024 * 1024,
+    listKeyCount: 2500,
+    leftovers: async () => tempFilesUnder(localRoot),
+    missingContainer: () => new LocalStorageProvider({ root: join(tmpdir(), `obsdk-missing-${process.pid}`, 'root') }),
+  },
 );
+
+describe('local storage root', () => {
+  it('is never created: a missing root fails upload, list and the connection test, and leaves the disk as it was', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'obsdk-local-'));
+    roots.push(parent);
+    const p = new LocalStorageProvider({ root: join(parent, 'not', 'there') });
+    await expect(p.upload('a/b.txt', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({
+      code: 'E_STORAGE_NOT_FOUND',
+      details: { missing: 'root' },
+    });
+    await expect(p.list('').next()).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
+    expect(await p.testConnection()).toMatchObject({ ok: false, steps: [{ step: 'write', ok: false }] });
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('may be a symbolic link to a folder (a mounted volume), and its connection test leaves nothing in it', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'obsdk-local-'));
+    roots.push(parent);
+    mkdirSync(join(parent, 'volume'));
+    symlinkSync(join(parent, 'volume'), join(parent, 'root'));
+    const p = new LocalStorageProvider({ root: join(parent, 'root') });
+    expect(await p.testConnection()).toMatchObject({ ok: true });
+    expect(readdirSync(join(parent, 'volume'))).toEqual([]);
+  });
+});
 
 const config = (over: Partial<StorageConfig>): StorageConfig => ({
   id: '00000000-0000-4000-8000-000000000001',
