@@ -222,6 +222,7 @@ async function main(): Promise<void> {
       queue_size: queue,
     });
     const s3Creds = { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey };
+    mkdirSync(join(work, 'local')); // the local provider never creates its root
     const jobs: ChildJob[] = [
       { label: 'local', config: baseConfig('local', { root: join(work, 'local') }, null) },
       { label: 's3 part 8 MiB x queue 2', config: baseConfig('minio', s3Settings(8, 2), s3Creds) },

@@ -213,9 +213,9 @@ const tempFilesUnder = (root: string) =>
         storageRoot = join(root, 'blocker', 'store');
       },
       breakMidway: () => whenBodyPasses(2 * MiB, () => rmSync(storageRoot, { recursive: true, force: true })),
+      // The blocker gone, the configured root is made, so that the check lists it (empty).
       restore: () => {
         rmSync(join(root, 'blocker'), { force: true });
-        storageRoot = join(root, 'store');
         mkdirSync(storageRoot, { recursive: true });
       },
       leftovers: () => tempFilesUnder(root),

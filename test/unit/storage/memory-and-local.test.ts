@@ -48,7 +48,7 @@ describe('local storage root', () => {
       code: 'E_STORAGE_NOT_FOUND',
       details: { missing: 'root' },
     });
-    await expect(p.list('').next()).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
+    await expect(p.list('')[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
     expect(await p.testConnection()).toMatchObject({ ok: false, steps: [{ step: 'write', ok: false }] });
     expect(readdirSync(parent)).toEqual([]);
   });
