@@ -1,7 +1,10 @@
 import type { Actor } from '../../ports/authorizer.js';
 import type { EventBus } from '../../ports/event-bus.js';
 import type { IdempotencyStore } from '../../ports/idempotency-store.js';
+import type { QuotaStatus } from '../../ports/quota.js';
 import type { BackupSdk } from '../../sdk.js';
+import type { BackupDetail } from '../../services/backup/backup-responses.js';
+import type { BackupVerificationResult } from '../../services/backup/verify-backup.js';
 
 // The handler's option and function types, apart from the handler so that its routes can name them.
 /** Who sent a request, as the server saw it. */
@@ -38,4 +41,15 @@ export interface BackupApiOptions {
    * everything. Default false: construction throws, so a missing hook is not a silent open door.
    */
   allowEveryone?: boolean;
+}
+
+/** `POST /backups/{id}/verify`: `BackupService.verifyBackup`'s result with the backup as the API shows it. */
+export interface BackupVerificationResponse extends Omit<BackupVerificationResult, 'backup'> {
+  backup: BackupDetail;
+}
+
+/** `GET /organizations/{id}/usage`: the quota status under the spec's name (`total_backup_storage`) and ours. */
+export interface OrganizationUsageResponse extends QuotaStatus {
+  /** The spec's name of `used_bytes`. */
+  total_backup_storage: number;
 }

@@ -5,6 +5,7 @@ import type { IdempotencyStore } from '../../ports/idempotency-store.js';
 import type { BackupApiHandler, BackupApiOptions } from './backup-api-types.js';
 import { errorResponse } from './error-response.js';
 import { readJsonBody } from './request-body.js';
+import { openApiDocument } from './openapi-document.js';
 import { matchRoute } from './router.js';
 import { BACKUP_API_ROUTES, type RouteContext } from './routes.js';
 
@@ -66,6 +67,7 @@ export function createBackupApi(options: BackupApiOptions): BackupApiHandler {
           rateHeaders['x-ratelimit-remaining'] = String(d.remaining);
           rateHeaders['x-ratelimit-reset'] = String(d.reset_after_seconds);
         },
+        openApiDocument: () => openApiDocument(basePath),
       };
       const run = async () => withHeaders(await route.handler.run(ctx), rateHeaders);
       const key = request.headers.get('idempotency-key');

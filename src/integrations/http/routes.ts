@@ -6,12 +6,11 @@ import { ValidationError } from '../../errors/errors.js';
 import type { Actor } from '../../ports/authorizer.js';
 import type { RateLimitDecision } from '../../ports/rate-limiter.js';
 import type { BackupSdk } from '../../sdk.js';
-import { toBackupDetail } from '../../services/backup/backup-responses.js';
-import type { BackupApiOptions } from './backup-api-types.js';
+import { toBackupDetail, type BackupDownloadUrls } from '../../services/backup/backup-responses.js';
+import type { BackupApiOptions, BackupVerificationResponse, OrganizationUsageResponse } from './backup-api-types.js';
 import { signArchive, verifyArchiveSignature } from './download-signature.js';
 import { jsonResponse } from './error-response.js';
 import { openEventStream } from './event-stream.js';
-import { openApiDocument } from './openapi-document.js';
 import { webStreamOf } from './web-stream.js';
 import type { RouteDefinition } from './router.js';
 
@@ -29,6 +28,11 @@ export interface RouteContext {
   /** The authenticated caller (unset on public routes). */
   actor: Actor;
   onRateLimit: (decision: RateLimitDecision) => void;
+  /**
+   * The OpenAPI document of this handler. Handed in rather than imported: the document is built
+   * from this module's route table, so importing it here would be a cycle.
+   */
+  openApiDocument: () => Record<string, unknown>;
 }
 
 /** A route's behaviour. */
@@ -105,13 +109,14 @@ const backupRoutes = [
   ),
   route('POST', '/backups/{backup_id}/verify', async (c) => {
     const result = await c.sdk.backups.verifyBackup(c.params.backup_id!, c.actor, { signal: c.request.signal });
-    return ok({
+    const body: BackupVerificationResponse = {
       backup_id: result.backup_id,
       ok: result.ok,
       backup: toBackupDetail(result.backup),
       verification: result.verification,
       error: result.error,
-    });
+    };
+    return ok(body);
   }),
 ];
 
@@ -128,14 +133,15 @@ async function download(c: RouteContext): Promise<Response> {
     const url = new URL(`${c.basePath}/backups/${encodeURIComponent(id)}/archive`, c.url.origin);
     url.searchParams.set('expires', String(expires));
     url.searchParams.set('signature', signArchive(c.options.downloadSecret, id, expires));
-    return ok({
+    const body: BackupDownloadUrls = {
       backup_id: id,
       database_url: url.toString(),
       filestore_url: null,
       manifest_url: null,
       expires_in,
       expires_at: new Date(expires * 1000).toISOString(),
-    });
+    };
+    return ok(body);
   }
 }
 
@@ -194,13 +200,14 @@ const policyAndTaskRoutes = [
   route('POST', '/tasks/{task_id}/cancel', async (c) => ok(await cancelTask(c), 202)),
   route('GET', '/organizations/{organization_id}/usage', async (c) => {
     const usage = await c.sdk.retention.usage(c.params.organization_id!, c.actor);
-    return ok({
+    const body: OrganizationUsageResponse = {
       organization_id: usage.organization_id,
       total_backup_storage: usage.used_bytes,
       used_bytes: usage.used_bytes,
       limit_bytes: usage.limit_bytes,
       exceeded: usage.exceeded,
-    });
+    };
+    return ok(body);
   }),
 ];
 
@@ -256,7 +263,7 @@ const streamRoutes = [
       signal: c.request.signal,
     });
   }),
-  route('GET', '/openapi.json', async (c) => ok(openApiDocument(c.basePath)), { public: true }),
+  route('GET', '/openapi.json', async (c) => ok(c.openApiDocument()), { public: true }),
 ];
 
 /** Every route of the handler, below its base path. */

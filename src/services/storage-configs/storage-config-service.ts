@@ -55,6 +55,9 @@ const UpdateSchema = z.strictObject({
   require_encryption: z.boolean().optional(),
 });
 
+// What a caller may send to create or change a config: the HTTP layer documents its bodies with them.
+export { CreateSchema as StorageConfigCreateSchema, UpdateSchema as StorageConfigUpdateSchema };
+
 /** A backup in these states has no object in storage, so it does not keep its config alive. */
 const GONE: readonly BackupStatus[] = ['failed', 'deleted'];
 
