@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackupSdk } from '../../../src/index.js';
-import { createBackupApi } from '../../../src/integrations/http/index.js';
+import { createBackupApi, openApiDocument } from '../../../src/integrations/http/index.js';
 import { InMemoryBackupRepository, InMemoryJobQueue } from '../../../src/testing/index.js';
 import { openEvents, startApi, type ApiHarness } from './http-harness.js';
 
@@ -86,20 +86,20 @@ describe('createBackupApi over node:http', () => {
     // Memory storage cannot presign: the handler signs its own archive URL; Range works through openDownload.
     const urls = await json(await h.call(h.ownerA, `/backups/${String(backup.id)}/download?expires_in=600`));
     expect(urls).toMatchObject({ backup_id: backup.id, filestore_url: null, manifest_url: null, expires_in: 600 });
-    const zip = await fetch(String(urls.database_url));
+    const zip = await h.fetchChecked(String(urls.database_url));
     expect(zip.status).toBe(200);
     expect(zip.headers.get('content-disposition')).toBe(`attachment; filename="${String(backup.id)}.zip"`);
     const whole = Buffer.from(await zip.arrayBuffer());
     expect(whole.length).toBe(detail.compressed_size);
     expect(whole.subarray(0, 2).toString()).toBe('PK');
-    const part = await fetch(String(urls.database_url), { headers: { range: 'bytes=10-19' } });
+    const part = await h.fetchChecked(String(urls.database_url), { headers: { range: 'bytes=10-19' } });
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 10-19/${whole.length}`);
     expect(Buffer.from(await part.arrayBuffer())).toEqual(whole.subarray(10, 20));
     // Flip the signature's first character to a different one (replacing it with a fixed
     // character would leave it unchanged whenever the signature already began with it).
     const forged = String(urls.database_url).replace(/signature=(.)/, (_m, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`);
-    expect((await fetch(forged)).status).toBe(403);
+    expect((await h.fetchChecked(forged)).status).toBe(403);
 
     expect((await h.call(h.ownerA, `/backups/${String(backup.id)}/verify`, { method: 'POST' })).status).toBe(200);
     const restore = await h.call(h.ownerA, `/backups/${String(backup.id)}/restore`, { method: 'POST', json: { mode: 'replace' } });
@@ -270,5 +270,25 @@ describe('createBackupApi over node:http', () => {
     });
     expect(() => createBackupApi({ sdk, authenticate: () => null })).toThrow(/authorize/);
     expect(typeof createBackupApi({ sdk, authenticate: () => null, allowEveryone: true })).toBe('function');
+  });
+
+  it('serves its OpenAPI document without authentication', async () => {
+    const response = await h.call(null, '/openapi.json');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(openApiDocument('/api/v1'));
+  });
+
+  // Last: the tests above went through the document check (http-harness.ts); this makes sure they
+  // reached every operation's success answers, so no response shape went unchecked.
+  it("answered every operation's success statuses, each checked against the document", () => {
+    const expected = Object.values(h.conformance.document.paths).flatMap((operations) =>
+      Object.values(operations).flatMap((op) =>
+        Object.keys(op.responses)
+          .filter((status) => status.startsWith('2'))
+          .map((status) => `${op.operationId} ${status}`),
+      ),
+    );
+    const seen = new Set(h.conformance.seen.map((a) => `${a.operationId} ${a.status}`));
+    expect(expected.filter((answer) => !seen.has(answer))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressApp } from '../../../examples/http-express.js';
 import { createFastifyApp } from '../../../examples/http-fastify.js';
 import { demoApi, serveWithNodeHttp } from '../../../examples/http-server.js';
+import { createConformance } from './openapi-conformance.js';
 
 // The three wiring examples, each served on loopback: the same API answers through each.
 
@@ -41,21 +42,23 @@ describe('the wiring examples', () => {
   for (const [name, start] of Object.entries(servers)) {
     it(`${name}: creates a backup, answers errors as JSON, leaves other routes to the app`, async () => {
       const base = await start();
+      // The API's answers, checked against its OpenAPI document whatever server carries them.
+      const { checkedFetch } = createConformance('/api/v1');
       const auth = { authorization: 'Bearer demo' };
       const backups = `${base}/api/v1/backups/environments/${demo.environmentId}/backups`;
-      const created = await fetch(backups, {
+      const created = await checkedFetch(backups, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify({ include_filestore: false }),
       });
       expect(created.status).toBe(201);
       expect(await created.json()).toMatchObject({ environment_id: demo.environmentId, status: 'pending', backup_type: 'manual' });
-      const listed = (await (await fetch(backups, { headers: auth })).json()) as { total: number };
+      const listed = (await (await checkedFetch(backups, { headers: auth })).json()) as { total: number };
       expect(listed.total).toBeGreaterThan(0);
-      const bad = await fetch(backups, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{' });
+      const bad = await checkedFetch(backups, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{' });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ code: 'E_MALFORMED_JSON' });
-      expect((await fetch(backups)).status).toBe(401);
+      expect((await checkedFetch(backups)).status).toBe(401);
       // The frameworks keep their own routes; plain node:http has only the API.
       const health = await fetch(`${base}/health`);
       if (name.startsWith('node:http')) expect(health.status).toBe(404);

@@ -22,6 +22,7 @@ import {
   makeStorageConfig,
   StaticEnvironmentResolver,
 } from '../../../src/testing/index.js';
+import { createConformance } from './openapi-conformance.js';
 
 /** A person of the test: a role in one organisation. */
 export interface TestUser {
@@ -36,7 +37,8 @@ const T0 = '2026-03-10T10:00:00.000Z';
  * One SDK over in-memory ports (memory storage, fake Odoo source, fake clock), served by
  * createBackupApi through toNodeHandler on a loopback port. Users authenticate with
  * `Authorization: Bearer <user id>`; `X-Rate-Key` sets the rate-limit key (else the client IP).
- * Authorization: the default role matrix, within the user's own organisation.
+ * Authorization: the default role matrix, within the user's own organisation. Every answer `call`
+ * and `fetchChecked` receive is checked against the handler's OpenAPI document (`conformance`).
  */
 export async function startApi(options: Partial<BackupApiOptions> = {}) {
   const clock = new FakeClock(T0);
@@ -114,6 +116,7 @@ export async function startApi(options: Partial<BackupApiOptions> = {}) {
     await queue.close();
   };
 
+  const conformance = createConformance('/api/v1');
   /** fetch below the base path as `who` (a user, or null for no Authorization header). */
   const call = (who: TestUser | null, path: string, init: RequestInit & { json?: unknown; rateKey?: string } = {}) => {
     const headers = new Headers(init.headers);
@@ -124,10 +127,29 @@ export async function startApi(options: Partial<BackupApiOptions> = {}) {
       headers.set('content-type', 'application/json');
       body = JSON.stringify(init.json);
     }
-    return fetch(`${base}/api/v1${path}`, { ...init, headers, body: body ?? null });
+    return conformance.checkedFetch(`${base}/api/v1${path}`, { ...init, headers, body: body ?? null });
   };
 
-  return { sdk, bus, queue, clock, api, base, call, close, envA, envB, configA, ownerA, memberA, ownerB, authorizeCalls, idempotency };
+  return {
+    sdk,
+    bus,
+    queue,
+    clock,
+    api,
+    base,
+    call,
+    fetchChecked: conformance.checkedFetch,
+    conformance,
+    close,
+    envA,
+    envB,
+    configA,
+    ownerA,
+    memberA,
+    ownerB,
+    authorizeCalls,
+    idempotency,
+  };
 }
 
 export type ApiHarness = Awaited<ReturnType<typeof startApi>>;
