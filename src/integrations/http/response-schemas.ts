@@ -45,52 +45,6 @@ export const ErrorResponseSchema = z.object({
   transient: z.boolean().describe('True when the same request may succeed later (answered 503 with Retry-After).'),
 });
 
-/** `BackupCreatedResponse`: the 201 of `POST .../backups`. */
-export const BackupCreatedResponseSchema = z.object({
-  id: z.string(),
-  environment_id: z.string(),
-  storage_config_id: z.string().nullable(),
-  task_id: z.string(),
-  status: backupStatus,
-  backup_type: backupType,
-  database_size: bytes,
-  filestore_size: bytes,
-  total_size: bytes,
-  compressed_size: bytes,
-  retention_type: retentionType.nullable(),
-  expires_at: isoDateTime.nullable(),
-  is_verified: z.boolean(),
-  created_at: isoDateTime,
-});
-
-/** `BackupListItem`: one item of the list. */
-export const BackupListItemSchema = z.object({
-  id: z.string(),
-  environment_id: z.string(),
-  status: backupStatus,
-  backup_type: backupType,
-  database_size: bytes,
-  filestore_size: bytes,
-  total_size: bytes,
-  compressed_size: bytes,
-  started_at: isoDateTime.nullable(),
-  completed_at: isoDateTime.nullable(),
-  duration_seconds: z.number().min(0).nullable(),
-  retention_type: retentionType.nullable(),
-  expires_at: isoDateTime.nullable(),
-  is_verified: z.boolean(),
-  created_at: isoDateTime,
-});
-
-/** `Page<BackupListItem>`: the list's paging envelope. */
-export const BackupPageSchema = z.object({
-  items: z.array(BackupListItemSchema),
-  total: z.number().int().min(0),
-  page: z.number().int().min(1),
-  page_size: z.number().int().min(1),
-  pages: z.number().int().min(0).describe('ceil(total / page_size); 0 when nothing matches.'),
-});
-
 /** `BackupDetail`: `GET /backups/{id}`. */
 export const BackupDetailSchema = z.object({
   id: z.string(),
@@ -114,6 +68,44 @@ export const BackupDetailSchema = z.object({
   filestore_checksum: sha256Hex.nullable(),
   error_message: z.string().nullable(),
   created_at: isoDateTime,
+});
+
+/** The fields the create answer and the list items share with the detail. */
+const backupBasics = {
+  id: true,
+  environment_id: true,
+  status: true,
+  backup_type: true,
+  database_size: true,
+  filestore_size: true,
+  total_size: true,
+  compressed_size: true,
+  retention_type: true,
+  expires_at: true,
+  is_verified: true,
+  created_at: true,
+} as const;
+
+/** `BackupCreatedResponse`: the 201 of `POST .../backups` (the task that tracks the job exists by then). */
+export const BackupCreatedResponseSchema = BackupDetailSchema.pick({ ...backupBasics, storage_config_id: true }).extend({
+  task_id: z.string(),
+});
+
+/** `BackupListItem`: one item of the list. */
+export const BackupListItemSchema = BackupDetailSchema.pick({
+  ...backupBasics,
+  started_at: true,
+  completed_at: true,
+  duration_seconds: true,
+});
+
+/** `Page<BackupListItem>`: the list's paging envelope. */
+export const BackupPageSchema = z.object({
+  items: z.array(BackupListItemSchema),
+  total: z.number().int().min(0),
+  page: z.number().int().min(1),
+  page_size: z.number().int().min(1),
+  pages: z.number().int().min(0).describe('ceil(total / page_size); 0 when nothing matches.'),
 });
 
 /** `BackupSummary`: `GET .../summary`. */
