@@ -1,21 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 const INSTALL = 'apt-get update && apt-get install -y postgresql openssh-server openssh-client redis-server unzip python3';
-
-/** The newest PostgreSQL server binary folder (Debian's /usr/lib/postgresql/N/bin), or a clear error. */
-export function findPgBinDir(): string {
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    const versions = readdirSync(root)
-      .filter((v) => /^\d+$/.test(v))
-      .sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
-  }
-  const onPath = whichOrNull('initdb');
-  if (onPath) return onPath.slice(0, -'/initdb'.length);
-  throw new Error(`PostgreSQL server binaries (initdb, pg_ctl) not found. Install them: ${INSTALL}`);
-}
 
 function whichOrNull(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
