@@ -27,7 +27,11 @@
  *   are then the naive ones and `pg_dump -Fc -Z1` + `tar -cf - | gzip -1` (the fast pair is
  *   absent), and the filestore's size is held against `gzip -1`'s (<= 1.02x);
  * - the read-back verification (on by default in the services) as its own figure, on the quarter
- *   set: every other run, and so every speed target, is the backup without it (`verify: false`).
+ *   set: every other run, and so every speed target, is the backup without it (`verify: false`);
+ * - with `BENCH_ROW_COUNTS=1`, what `recordRowCounts` costs (docs/pipeline.md, "Row counts"): ours
+ *   to local storage on the full set without and with row counts, alternated BENCH_REPS times, and
+ *   the count(*) of every table alone; `BENCH_ROW_COUNTS=only` measures just that (and writes
+ *   bench/results/pipeline-row-counts.json).
  *
  * Figures go to bench/results/pipeline.json and are printed.
  */
@@ -86,6 +90,8 @@ interface ChildJob {
   level: number;
   /** Also time the read-back verification of the stored archive, on its own (not in `seconds`). */
   verify?: boolean;
+  /** `recordRowCounts` of the runner (default false). */
+  recordRowCounts?: boolean;
 }
 
 /** Drains uploads: measures the pipeline without any storage cost. */
@@ -118,6 +124,7 @@ async function child(job: ChildJob): Promise<void> {
     environments: new StaticEnvironmentResolver([env]),
     storageProviders: storage,
     compressionLevel: job.level,
+    recordRowCounts: job.recordRowCounts === true,
   });
   const backup = await backups.create(makeBackup(env, config.id, { created_at: new Date().toISOString() }));
   const started = performance.now();
@@ -286,6 +293,7 @@ async function main(): Promise<void> {
   rawOutDir = join(work, 'raw-out');
   childScript = await compiledChild(fileURLToPath(import.meta.url));
   mkdirSync(rawOutDir);
+  const rowCountsMode = process.env.BENCH_ROW_COUNTS;
   const results: Record<string, unknown> = {
     scale,
     compression_level: level,
@@ -299,6 +307,7 @@ async function main(): Promise<void> {
       ['full', 1],
       ['quarter', 0.25],
     ] as const) {
+      if (rowCountsMode === 'only' && name === 'quarter') continue;
       const db = `bench_${name}`;
       log(
         `building ${name} data set: database ~${((dbTarget * factor) / GB).toFixed(2)} GB, filestore ~${((fsTarget * factor) / GB).toFixed(2)} GB in ${Math.round(fileCount * factor)} files`,
@@ -323,6 +332,12 @@ async function main(): Promise<void> {
         },
       });
       log(`${name}: database ${(dbBytes / GB).toFixed(2)} GB, filestore ${(fs.bytes / GB).toFixed(2)} GB in ${fs.files} files`);
+    }
+    if (rowCountsMode === 'only') {
+      results.row_counts = await measureRowCounts(pg, sets[0]!.source, level, log);
+      writeBenchResults('pipeline-row-counts', results);
+      console.log(JSON.stringify(results, null, 2));
+      return;
     }
     results.data = sets.map((s) => ({
       name: s.name,
@@ -581,6 +596,7 @@ async function main(): Promise<void> {
       peak_rss_le_200mb: peakRss <= 200,
       staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,
     };
+    if (rowCountsMode === '1') results.row_counts = await measureRowCounts(pg, full.source, level, log);
     const verdict = (ok: boolean | null) => (ok === null ? 'NOT MEASURED' : ok ? 'PASS' : 'FAIL');
     const t = results.targets as Record<string, boolean | null>;
     log(`target backup <= 0.70x naive raw tools: ${median.ratio.toFixed(3)}x ${verdict(t.backup_le_0_70x_naive_raw!)}`);
@@ -600,6 +616,58 @@ async function main(): Promise<void> {
   } finally {
     await pg.stop();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What `recordRowCounts` costs: ours to local storage without and with row counts, alternated
+ * BENCH_REPS times (medians), and one `count(*)` of every table alone, as the snapshot session
+ * runs it.
+ */
+async function measureRowCounts(
+  pg: PgServer,
+  source: LocalSource,
+  level: number,
+  log: (...a: unknown[]) => void,
+): Promise<Record<string, unknown>> {
+  const root = mkdtempSync(join(tmpdir(), 'obsdk-bench-rows-'));
+  try {
+    const without: number[] = [];
+    const withCounts: number[] = [];
+    for (let i = 0; i < REPS; i++) {
+      await settle();
+      without.push(runChild({ source, storage: { kind: 'local', root }, level }).seconds);
+      await settle();
+      withCounts.push(runChild({ source, storage: { kind: 'local', root }, level, recordRowCounts: true }).seconds);
+    }
+    const database = source.connection.database;
+    const tables = await pg.query<{ t: string }>(
+      database,
+      `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'`,
+    );
+    await settle();
+    const started = performance.now();
+    for (const { t } of tables) await pg.query(database, `SELECT count(*) FROM ${t}`);
+    const countSeconds = (performance.now() - started) / 1000;
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const figures = {
+      reps: REPS,
+      backup_seconds: mid(without),
+      backup_with_row_counts_seconds: mid(withCounts),
+      added_seconds: mid(withCounts) - mid(without),
+      added_ratio: mid(withCounts) / mid(without),
+      count_all_tables_alone_seconds: countSeconds,
+      tables: tables.length,
+      runs: { without, with_row_counts: withCounts },
+    };
+    log(
+      `row counts: backup ${figures.backup_seconds.toFixed(2)} s, with row counts ${figures.backup_with_row_counts_seconds.toFixed(2)} s ` +
+        `(+${(figures.added_ratio * 100 - 100).toFixed(1)} %); count(*) of ${tables.length} tables alone ${countSeconds.toFixed(2)} s`,
+    );
+    return figures;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 }
 

@@ -200,8 +200,11 @@ export type { Actor, AuthorizationRequest, Authorizer } from './ports/authorizer
 export type {
   BackupSource,
   BackupSourceFactory,
+  DatabaseFacts,
+  DatabaseSnapshot,
   DumpOptions,
   FilestoreOptions,
+  OpenSnapshotOptions,
   SourceStream,
   SourceStreamOptions,
 } from './ports/backup-source.js';

@@ -70,6 +70,23 @@ export interface ManifestFilestore {
   compressor?: FilestoreCompressor;
 }
 
+/**
+ * Odoo's own facts about the database (`odoo` in a manifest), read inside the snapshot the dump
+ * was taken from: what the database itself says, not what the host told the SDK.
+ */
+export interface ManifestOdoo {
+  /** `latest_version` of the installed `base` module (`17.0.1.3`), or null when base is not installed. */
+  base_version: string | null;
+  /** The Odoo series from `base_version`, in Odoo's form (`17.0`, `saas~17.2`), or null. */
+  major_version: string | null;
+  /** The PostgreSQL server's version as Odoo writes it in its own dumps' manifest.json (`15.0`, `9.6`). */
+  pg_version: string;
+  /** Installed modules, name to `latest_version`. */
+  modules: Record<string, string | null>;
+  /** `count(*)` per table in the snapshot, when the backup recorded them (`recordRowCounts`). */
+  row_counts?: Record<string, number>;
+}
+
 /** The archive manifest. Unknown extra fields are kept when parsing. */
 export interface BackupManifest {
   version: string;
@@ -86,6 +103,12 @@ export interface BackupManifest {
   include_filestore?: boolean;
   /** Added: Odoo version of the environment, when known. */
   odoo_version?: string | null;
+  /**
+   * Added: Odoo's facts read from the database at backup time; null when the database has no
+   * `ir_module_module` (not an Odoo database); absent in archives of earlier releases and from
+   * sources without snapshots.
+   */
+  odoo?: ManifestOdoo | null;
   /** Added: the tool that wrote the archive, e.g. `odoo-backup-sdk/0.1.0`. */
   tool?: string;
   [extra: string]: unknown;
@@ -112,7 +135,42 @@ export interface ManifestInput {
   environment_snapshot: EnvironmentSnapshot | null;
   retention: { type: RetentionType; expires_at: string | null };
   odoo_version?: string | null;
+  odoo?: ManifestOdoo | null;
   tool?: string;
+}
+
+/**
+ * The Odoo series of a module's `latest_version` (`17.0.1.3` -> `17.0`, `saas~17.2.1.0` ->
+ * `saas~17.2`): Odoo prefixes every module version with its series. Null when it does not start so.
+ */
+export function odooSeriesOf(latestVersion: string | null | undefined): string | null {
+  if (typeof latestVersion !== 'string') return null;
+  return /^((?:saas~)?\d+\.\d+)\./.exec(latestVersion)?.[1] ?? null;
+}
+
+/**
+ * `server_version_num` in the form Odoo's `dump_db_manifest` writes: `"%d.%d" % divmod(num / 100, 100)`,
+ * so 150018 is `15.0` and 90624 is `9.6`.
+ */
+export function odooPgVersion(serverVersionNum: number): string {
+  return `${Math.floor(serverVersionNum / 10000)}.${Math.floor(serverVersionNum / 100) % 100}`;
+}
+
+/** The manifest's `odoo` from what a snapshot read: null when the database has no `ir_module_module`. */
+export function manifestOdooOf(facts: {
+  serverVersionNum: number;
+  modules: Record<string, string | null> | null;
+  rowCounts?: Record<string, number>;
+}): ManifestOdoo | null {
+  if (facts.modules === null) return null;
+  const base = facts.modules.base ?? null;
+  return {
+    base_version: base,
+    major_version: odooSeriesOf(base),
+    pg_version: odooPgVersion(facts.serverVersionNum),
+    modules: { ...facts.modules },
+    ...(facts.rowCounts ? { row_counts: { ...facts.rowCounts } } : {}),
+  };
 }
 
 /** Builds a manifest of the current version from what the pipeline measured. */
@@ -147,6 +205,7 @@ export function buildManifest(input: ManifestInput): BackupManifest {
     retention: { type: input.retention.type, expires_at: input.retention.expires_at },
     include_filestore: input.include_filestore,
     ...(input.odoo_version !== undefined ? { odoo_version: input.odoo_version } : {}),
+    ...(input.odoo !== undefined ? { odoo: input.odoo } : {}),
     ...(input.tool !== undefined ? { tool: input.tool } : {}),
   };
   return parseManifestObject(manifest);
@@ -186,6 +245,16 @@ const ManifestSchema = z.looseObject({
     })
     .nullable(),
   environment_snapshot: z.looseObject({}).nullable(),
+  odoo: z
+    .looseObject({
+      base_version: z.string().nullable(),
+      major_version: z.string().nullable(),
+      pg_version: z.string(),
+      modules: z.record(z.string(), z.string().nullable()),
+      row_counts: z.record(z.string(), size).optional(),
+    })
+    .nullable()
+    .optional(),
   retention: z.looseObject({
     type: z.enum(RETENTION_TYPES as [RetentionType, ...RetentionType[]]),
     expires_at: isoDate.nullable(),

@@ -204,7 +204,8 @@ export const ERROR_CODES = {
   },
   E_SOURCE_PG_DUMP: {
     raisedAs: 'SourceError',
-    meaning: 'pg_dump failed or was not found; `details` has the exit code and stderr tail.',
+    meaning:
+      'pg_dump, or the psql session whose snapshot it dumps (`details.step: "snapshot"`), failed or was not found; `details` has the exit code and stderr tail.',
     action: 'Check the database connection settings and the pg_dump version.',
   },
   E_SOURCE_PG_RESTORE: {
@@ -426,6 +427,10 @@ export const WARNING_CODES = {
   W_USAGE_UPDATE_FAILED: {
     meaning: "The storage config's usage counters could not be updated after a backup.",
     action: 'Check the storage config repository; the counters may lag.',
+  },
+  W_NOT_ODOO_DATABASE: {
+    meaning: "The backed-up database has no ir_module_module table: it is not an Odoo database, and the manifest's odoo is null.",
+    action: "Check the environment's database name; nothing to do if it is not meant to be an Odoo database.",
   },
   W_QUOTA_EXCEEDED: {
     meaning: 'A scheduled or pre-operation backup runs although the organisation is over quota.',

@@ -2,13 +2,20 @@ import { pipeline, type Readable } from 'node:stream';
 import type { Backup, StorageConfig } from '../domain/entities.js';
 import type { BackupStatus, RetentionType } from '../domain/enums.js';
 import type { EnvironmentSnapshot } from '../domain/environment-snapshot.js';
-import { ARCHIVE_ENTRIES, buildManifest, serializeManifest, type BackupManifest, type FilestoreCompressor } from '../domain/manifest.js';
+import {
+  ARCHIVE_ENTRIES,
+  buildManifest,
+  manifestOdooOf,
+  serializeManifest,
+  type BackupManifest,
+  type FilestoreCompressor,
+} from '../domain/manifest.js';
 import { DEFAULT_RETENTION, classifyRetention, computeExpiry, type RetentionSettings } from '../domain/retention-classification.js';
 import { assertBackupTransition } from '../domain/status-machine.js';
 import { backupStorageKey } from '../domain/storage-keys.js';
 import { AbortedError, CancelledError, ConflictError, NotFoundError, TimeoutError, ValidationError } from '../errors/errors.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
-import type { BackupSource, BackupSourceFactory, SourceStream } from '../ports/backup-source.js';
+import type { BackupSource, BackupSourceFactory, DatabaseFacts, DatabaseSnapshot, SourceStream } from '../ports/backup-source.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { EnvironmentResolver, ResolvedEnvironment } from '../ports/environment-resolver.js';
 import { nullEventSink, type BackupPhase, type EventSink } from '../ports/events.js';
@@ -34,6 +41,12 @@ import { assertEncryptionAllowed, backupRecipients } from './backup-recipients.j
  * `npm run bench` figures: see docs/pipeline.md ("Compression level").
  */
 export const DEFAULT_DUMP_COMPRESSION_LEVEL = 1;
+
+/**
+ * Whether backups count the rows of every table (`odoo.row_counts` in the manifest) when the
+ * caller does not say. See docs/pipeline.md ("Odoo facts"): the figure it was chosen from.
+ */
+export const DEFAULT_RECORD_ROW_COUNTS = false;
 
 /** The tool name written into manifests. */
 export const MANIFEST_TOOL = 'odoo-backup-sdk/0.1.0';
@@ -63,6 +76,12 @@ export interface BackupRunnerDeps {
    * `filestore_compression_level` wins over it.
    */
   filestoreCompressionLevel?: number;
+  /**
+   * Count every table's rows inside the dump's snapshot and record them in the manifest
+   * (`odoo.row_counts`), for sources with `openSnapshot`. Costs a scan of every table on the live
+   * database; default `DEFAULT_RECORD_ROW_COUNTS` (see docs/pipeline.md, "Odoo facts").
+   */
+  recordRowCounts?: boolean;
 }
 
 /** Options of {@link BackupRunner.run}. */
@@ -149,6 +168,8 @@ class Run {
   private readonly failure = failureLatch();
   private readonly progress: ProgressReporter;
   private source: BackupSource | null = null;
+  /** The snapshot session the dump is taken in. */
+  private snapshot: DatabaseSnapshot | null = null;
   private readonly streams: SourceStream[] = [];
   /** Each tool's start, then its exit: what clean-up waits for. */
   private readonly starting: Promise<unknown>[] = [];
@@ -198,6 +219,7 @@ class Run {
     } finally {
       stopWatching();
       this.controller.abort();
+      await this.closeSnapshot();
       await this.source?.close().catch(() => undefined);
     }
   }
@@ -313,11 +335,24 @@ class Run {
     // once also brings the filestore's moment close to the database snapshot's.
     const level = this.deps.compressionLevel ?? DEFAULT_DUMP_COMPRESSION_LEVEL;
     this.phase = 'dump';
-    const dumpStarting = this.start(this.source.dumpDatabase({ signal: this.controller.signal, compressionLevel: level }));
     const fsStarting = b.include_filestore
       ? this.start(this.source.archiveFilestore({ signal: this.controller.signal, compressionLevel: fsLevel }))
       : Promise.resolve(null);
+    // The snapshot first (one psql round trip): pg_dump then dumps exactly what its facts describe.
+    // Its opening is part of the dump's start, so a run that fails meanwhile waits for both.
+    const source = this.source;
+    const snapshotOpening = this.openSnapshot(source);
+    const dumpStarting = this.start(
+      snapshotOpening.then((opened) =>
+        source.dumpDatabase({
+          signal: this.controller.signal,
+          compressionLevel: level,
+          ...(opened ? { snapshot: opened.id } : {}),
+        }),
+      ),
+    );
     const [dump, fsStream] = await this.guard(Promise.all([dumpStarting, fsStarting]));
+    const dbSnapshot = await snapshotOpening;
 
     let filestorePart: Promise<{ measurement: Measurement }> | null = null;
     if (fsStream) {
@@ -340,9 +375,21 @@ class Run {
         );
       }
     }
-    const dumpPart = this.part(archive, ARCHIVE_ENTRIES.DUMP, dump, { keepHead: 4096, readAheadBytes: DUMP_READ_AHEAD_BYTES });
+    // pg_dump writes its first byte after it imported the snapshot: the session may end then.
+    const dumpPart = this.part(archive, ARCHIVE_ENTRIES.DUMP, dump, {
+      keepHead: 4096,
+      readAheadBytes: DUMP_READ_AHEAD_BYTES,
+      onFirstBytes: () => void this.closeSnapshot(),
+    });
     // Either part's failure fails the run at once, whichever is streaming.
     const [fsDone, dumpDone] = await this.guard(Promise.all([filestorePart, dumpPart]));
+    const facts: DatabaseFacts | null = dbSnapshot ? await this.guard(dbSnapshot.facts) : null;
+    await this.closeSnapshot();
+    if (facts && facts.modules === null)
+      this.warn(
+        'W_NOT_ODOO_DATABASE',
+        `The database of environment ${b.environment_id} has no ir_module_module table: it is not an Odoo database (the manifest's odoo is null)`,
+      );
     const filestore: Measurement | null = fsDone?.measurement ?? null;
     const database = dumpDone.measurement;
     const dumpHeader = parsePgDumpHeader(dumpDone.head);
@@ -362,6 +409,7 @@ class Run {
       level,
       dumpHeader,
       fsStream?.compressor,
+      facts,
     );
     const manifestBytes = serializeManifest(manifest);
     this.progress.addPart(ARCHIVE_ENTRIES.MANIFEST, manifestBytes.length);
@@ -433,6 +481,27 @@ class Run {
     return tracked;
   }
 
+  /** Opens the source's snapshot session when it has one, counting rows when configured. */
+  private async openSnapshot(source: BackupSource): Promise<DatabaseSnapshot | null> {
+    if (!source.openSnapshot) return null;
+    const snapshot = await source.openSnapshot({
+      signal: this.controller.signal,
+      recordRowCounts: this.deps.recordRowCounts ?? DEFAULT_RECORD_ROW_COUNTS,
+    });
+    this.snapshot = snapshot;
+    // A run that failed while the session opened closes it now (the finally block may have run).
+    if (this.controller.signal.aborted) await this.closeSnapshot();
+    return snapshot;
+  }
+
+  /**
+   * Ends the snapshot session; never throws. `close` is idempotent (the port says so), and every
+   * caller awaits the same end: the psql session is gone when the run's last step returns.
+   */
+  private async closeSnapshot(): Promise<void> {
+    await this.snapshot?.close().catch(() => undefined);
+  }
+
   /**
    * Streams one source into the archive (once the entries added before it are in: until then
    * it is hashed and held, up to `readAheadBytes`); resolves when its bytes are in and its tool
@@ -442,9 +511,19 @@ class Run {
     archive: ArchiveWriter,
     name: string,
     source: SourceStream,
-    options: { keepHead?: number; readAheadBytes?: number } = {},
+    options: { keepHead?: number; readAheadBytes?: number; onFirstBytes?: () => void } = {},
   ): Promise<{ measurement: Measurement; head: Buffer }> {
-    const { measured, meter } = archive.addStream(name, source.stream, { ...options, onBytes: (n) => this.progress.addPart(name, n) });
+    const { onFirstBytes, ...entryOptions } = options;
+    let first = onFirstBytes;
+    const onBytes = (n: number) => {
+      this.progress.addPart(name, n);
+      if (first) {
+        const call = first;
+        first = undefined;
+        call();
+      }
+    };
+    const { measured, meter } = archive.addStream(name, source.stream, { ...entryOptions, onBytes });
     const [measurement] = await this.guard(Promise.all([measured, source.done]));
     return { measurement, head: meter.head };
   }
@@ -460,6 +539,7 @@ class Run {
     level: number,
     header: PgDumpHeader | null,
     compressor: FilestoreCompressor | undefined,
+    facts: DatabaseFacts | null,
   ): BackupManifest {
     const b = this.record;
     return buildManifest({
@@ -482,6 +562,7 @@ class Run {
       environment_snapshot: snapshot,
       retention: { type: retentionType, expires_at: expiresAt ? expiresAt.toISOString() : null },
       odoo_version: env.odoo_version,
+      ...(facts ? { odoo: manifestOdooOf(facts) } : {}),
       tool: MANIFEST_TOOL,
     });
   }

@@ -35,6 +35,53 @@ export interface SourceStreamOptions {
 export interface DumpOptions extends SourceStreamOptions {
   /** `pg_dump -Z` level (0-9). The pipeline passes its configured default when omitted by the caller. */
   compressionLevel?: number;
+  /**
+   * `pg_dump --snapshot=<id>`: dump the database as a {@link DatabaseSnapshot} sees it, so the
+   * facts read in that snapshot describe exactly the rows dumped.
+   */
+  snapshot?: string;
+}
+
+/** Options of {@link BackupSource.openSnapshot}. */
+export interface OpenSnapshotOptions extends SourceStreamOptions {
+  /**
+   * Also count the rows of every table inside the snapshot (`count(*)`: a scan of every table
+   * on the live database). Default false.
+   */
+  recordRowCounts?: boolean;
+}
+
+/** Facts about the database, read inside a {@link DatabaseSnapshot}: what the dump holds. */
+export interface DatabaseFacts {
+  /** `server_version_num` of the server, e.g. 150018. */
+  serverVersionNum: number;
+  /**
+   * Installed modules (`ir_module_module` rows with `state = 'installed'`), name to
+   * `latest_version`; null when the database has no `ir_module_module` (not an Odoo database).
+   */
+  modules: Record<string, string | null> | null;
+  /**
+   * `count(*)` of every table (ordinary and partitioned, partitions counted in their parent),
+   * keyed by name (`schema.name` outside `public`); present when row counts were asked for.
+   */
+  rowCounts?: Record<string, number>;
+}
+
+/**
+ * An open `REPEATABLE READ` session on the source's database that exported its snapshot
+ * (`pg_export_snapshot()`). The snapshot lives as long as the session: keep it open until
+ * `pg_dump --snapshot` has taken it (its first output byte), then {@link DatabaseSnapshot.close}.
+ */
+export interface DatabaseSnapshot {
+  /** The exported snapshot's id, for {@link DumpOptions.snapshot}. */
+  readonly id: string;
+  /** The facts, read in the same transaction; rejects when reading them failed. */
+  readonly facts: Promise<DatabaseFacts>;
+  /**
+   * Ends the transaction and the session (psql exits). Idempotent; never rejects. Must be called
+   * on every path, failures included: an open session keeps the snapshot's old rows from vacuum.
+   */
+  close(): Promise<void>;
 }
 
 /** Options of {@link BackupSource.archiveFilestore}. */
@@ -63,6 +110,12 @@ export interface BackupSource {
    * warning rather than failing).
    */
   archiveFilestore(options?: FilestoreOptions): Promise<SourceStream | null>;
+  /**
+   * Opens a {@link DatabaseSnapshot}: the pipeline reads Odoo's facts (installed modules, row
+   * counts) in it and dumps the database with `pg_dump --snapshot`, so the manifest describes the
+   * dump exactly. Optional: without it, backups run as before and their manifests carry no `odoo`.
+   */
+  openSnapshot?(options?: OpenSnapshotOptions): Promise<DatabaseSnapshot>;
   /** Releases connections (SSH). Idempotent. */
   close(): Promise<void>;
 }

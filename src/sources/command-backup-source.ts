@@ -1,9 +1,17 @@
 import { AbortedError } from '../errors/errors.js';
-import type { BackupSource, DumpOptions, FilestoreOptions, SourceStream } from '../ports/backup-source.js';
+import type {
+  BackupSource,
+  DatabaseSnapshot,
+  DumpOptions,
+  FilestoreOptions,
+  OpenSnapshotOptions,
+  SourceStream,
+} from '../ports/backup-source.js';
 import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
 import { checkFilestoreCompressionLevel } from './gzip-tool.js';
 import { gzipInProcess } from './in-process-gzip.js';
-import { checkCompressionLevel } from './pg-dump-command.js';
+import { checkCompressionLevel, checkSnapshotId } from './pg-dump-command.js';
+import { openSnapshotSession } from './snapshot-session.js';
 import type { TarCompression } from './tar-command.js';
 import { startToolStream } from './tool-stream.js';
 
@@ -18,7 +26,12 @@ export interface SourceCommands {
    * The `pg_dump` command, the secrets it carries (to redact from its messages) and where it
    * runs, for messages (`in container x_db`, `on odoo@vm:22`).
    */
-  dumpCommand(compressionLevel: number | undefined): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
+  dumpCommand(compressionLevel: number | undefined, snapshot?: string): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
+  /**
+   * A psql session on the same database, as the same role, reading statements from stdin
+   * (`input: true`, `psqlSessionArgs`): the snapshot session.
+   */
+  snapshotCommand(): Promise<{ spec: CommandSpec; secrets: string[]; where?: string }>;
   /**
    * The `tar` command for `compressionLevel` (default `DEFAULT_FILESTORE_COMPRESSION_LEVEL`), the
    * compression it was built for (igzip where the host has it, found once per source; else
@@ -45,8 +58,21 @@ export class CommandBackupSource implements BackupSource {
 
   async dumpDatabase(options: DumpOptions = {}): Promise<SourceStream> {
     checkCompressionLevel(options.compressionLevel);
-    const { spec, secrets, where } = await this.commands.dumpCommand(options.compressionLevel);
+    checkSnapshotId(options.snapshot);
+    const { spec, secrets, where } = await this.commands.dumpCommand(options.compressionLevel, options.snapshot);
     return startToolStream({ runner: this.commands.runner, spec, tool: 'pg_dump', phase: 'dump', where, secrets, signal: options.signal });
+  }
+
+  async openSnapshot(options: OpenSnapshotOptions = {}): Promise<DatabaseSnapshot> {
+    const { spec, secrets, where } = await this.commands.snapshotCommand();
+    return openSnapshotSession({
+      runner: this.commands.runner,
+      spec,
+      secrets,
+      ...(where !== undefined ? { where } : {}),
+      ...(options.recordRowCounts ? { recordRowCounts: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async archiveFilestore(options: FilestoreOptions = {}): Promise<SourceStream | null> {

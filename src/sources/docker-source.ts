@@ -5,6 +5,7 @@ import type { SourceCommands } from './command-backup-source.js';
 import { ValidationError } from '../errors/errors.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
+import { psqlSessionArgs, PSQL_SESSION_ENV } from './snapshot-session.js';
 import { DEFAULT_FILESTORE_COMPRESSION_LEVEL, gzipToolOnce } from './gzip-tool.js';
 import { isInside, relativePathProblem } from './source-identifiers.js';
 import { tarArgs, type TarCompression } from './tar-command.js';
@@ -18,11 +19,32 @@ export const DOCKER_DEFAULTS = { db_user: 'odoo', filestore_root: '/var/lib/odoo
  * with the database passed so no name is misread. With a password, `-e PGPASSWORD` (no value)
  * makes docker copy it from the client's environment: it never appears on a command line.
  */
-export function dockerDumpArgv(config: DockerSource, compressionLevel: number | undefined, withPassword: boolean): string[] {
+export function dockerDumpArgv(
+  config: DockerSource,
+  compressionLevel: number | undefined,
+  withPassword: boolean,
+  snapshot?: string,
+): string[] {
   const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
   const env = withPassword ? ['-e', 'PGPASSWORD'] : [];
-  const args = pgDumpArgs({ database: config.database, user: config.db_user ?? DOCKER_DEFAULTS.db_user, compressionLevel });
+  const args = pgDumpArgs({
+    database: config.database,
+    user: config.db_user ?? DOCKER_DEFAULTS.db_user,
+    compressionLevel,
+    ...(snapshot !== undefined ? { snapshot } : {}),
+  });
   return [docker, 'exec', ...env, '--', config.db_container, 'pg_dump', ...args];
+}
+
+/**
+ * `docker exec -i [-e PGPASSWORD] -e PGCLIENTENCODING -- <db_container> psql <session args>`: the
+ * snapshot session, fed its statements on stdin (`-i`).
+ */
+export function dockerPsqlSessionArgv(config: DockerSource, env: Readonly<Record<string, string>>): string[] {
+  const docker = config.docker_bin ?? DOCKER_DEFAULTS.docker_bin;
+  const names = Object.keys(env).flatMap((name) => ['-e', name]);
+  const args = psqlSessionArgs({ database: config.database, user: config.db_user ?? DOCKER_DEFAULTS.db_user });
+  return [docker, 'exec', '-i', ...names, '--', config.db_container, 'psql', ...args];
 }
 
 /**
@@ -76,10 +98,16 @@ export function dockerSourceCommands(config: DockerSource, options: DockerComman
     kind: options.kind ?? 'docker',
     runner,
     ownsRunner: options.ownsRunner,
-    async dumpCommand(compressionLevel) {
+    async dumpCommand(compressionLevel, snapshot) {
       const password = await resolveSecret(config.password);
-      const spec: CommandSpec = { argv: dockerDumpArgv(config, compressionLevel, password !== undefined) };
+      const spec: CommandSpec = { argv: dockerDumpArgv(config, compressionLevel, password !== undefined, snapshot) };
       if (password !== undefined) spec.env = { PGPASSWORD: password };
+      return { spec, secrets: password ? [password] : [], where: `in container ${config.db_container}${suffix}` };
+    },
+    async snapshotCommand() {
+      const password = await resolveSecret(config.password);
+      const env = { ...PSQL_SESSION_ENV, ...(password !== undefined ? { PGPASSWORD: password } : {}) };
+      const spec: CommandSpec = { argv: dockerPsqlSessionArgv(config, env), env, input: true };
       return { spec, secrets: password ? [password] : [], where: `in container ${config.db_container}${suffix}` };
     },
     async filestoreCommand(signal, level = DEFAULT_FILESTORE_COMPRESSION_LEVEL) {

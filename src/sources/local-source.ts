@@ -8,6 +8,7 @@ import { findPgTool } from './find-pg-tool.js';
 import { DEFAULT_FILESTORE_COMPRESSION_LEVEL, gzipToolOnce } from './gzip-tool.js';
 import { probeFolder } from './folder-probe.js';
 import { pgDumpArgs } from './pg-dump-command.js';
+import { psqlSessionArgs, PSQL_SESSION_ENV } from './snapshot-session.js';
 import { splitFolder, tarArgs } from './tar-command.js';
 
 /** Where a {@link LocalSource}'s commands run. */
@@ -34,20 +35,26 @@ export interface LocalCommandsOptions {
 export function localSourceCommands(config: LocalSource, options: LocalCommandsOptions): SourceCommands {
   const { runner, remote = false, where } = options;
   const gzipTool = gzipToolOnce(runner);
+  // pg_dump and psql come from one PostgreSQL client install: pg_bin_dir, else PATH (and, on this host, Debian's folders).
+  const program = (name: 'pg_dump' | 'psql') =>
+    remote ? (config.pg_bin_dir ? posix.join(config.pg_bin_dir, name) : name) : findPgTool(name, config.pg_bin_dir);
   return {
     kind: options.kind ?? 'local',
     runner,
     ownsRunner: options.ownsRunner,
-    async dumpCommand(compressionLevel) {
-      const program = remote
-        ? config.pg_bin_dir
-          ? posix.join(config.pg_bin_dir, 'pg_dump')
-          : 'pg_dump'
-        : findPgTool('pg_dump', config.pg_bin_dir);
+    async dumpCommand(compressionLevel, snapshot) {
       const { host, port, user, database } = config.connection;
       const password = await resolveSecret(config.connection.password);
-      const spec: CommandSpec = { argv: [program, ...pgDumpArgs({ database, host, port, user, compressionLevel })] };
+      const args = pgDumpArgs({ database, host, port, user, compressionLevel, ...(snapshot !== undefined ? { snapshot } : {}) });
+      const spec: CommandSpec = { argv: [program('pg_dump'), ...args] };
       if (password !== undefined) spec.env = { PGPASSWORD: password };
+      return { spec, secrets: password ? [password] : [], where };
+    },
+    async snapshotCommand() {
+      const { host, port, user, database } = config.connection;
+      const password = await resolveSecret(config.connection.password);
+      const env = { ...PSQL_SESSION_ENV, ...(password !== undefined ? { PGPASSWORD: password } : {}) };
+      const spec: CommandSpec = { argv: [program('psql'), ...psqlSessionArgs({ database, host, port, user })], env, input: true };
       return { spec, secrets: password ? [password] : [], where };
     },
     async filestoreCommand(signal, level = DEFAULT_FILESTORE_COMPRESSION_LEVEL) {

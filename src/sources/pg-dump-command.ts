@@ -8,6 +8,17 @@ export interface PgDumpArgs {
   user?: string;
   /** `-Z` level 0-9; omitted: pg_dump's default. */
   compressionLevel?: number;
+  /** `--snapshot=<id>`: an id `pg_export_snapshot()` returned. */
+  snapshot?: string;
+}
+
+/** What `pg_export_snapshot()` returns (`00000003-0000001B-1`): hex words and a counter. */
+const SNAPSHOT_ID = /^[0-9A-F]+(?:-[0-9A-F]+)+$/i;
+
+/** Throws a `ValidationError` unless `id` looks like a snapshot id (or is undefined): it becomes an argument. */
+export function checkSnapshotId(id: string | undefined): void {
+  if (id !== undefined && !(typeof id === 'string' && SNAPSHOT_ID.test(id)))
+    throw new ValidationError([{ field: 'snapshot', message: `is not a snapshot id pg_export_snapshot() returns: ${JSON.stringify(id)}` }]);
 }
 
 /**
@@ -33,8 +44,10 @@ export function checkCompressionLevel(level: number | undefined): void {
  */
 export function pgDumpArgs(args: PgDumpArgs): string[] {
   checkCompressionLevel(args.compressionLevel);
+  checkSnapshotId(args.snapshot);
   const out = ['-Fc'];
   if (args.compressionLevel !== undefined) out.push(`-Z${args.compressionLevel}`);
+  if (args.snapshot !== undefined) out.push(`--snapshot=${args.snapshot}`);
   if (args.host) out.push(`--host=${args.host}`);
   if (args.port !== undefined) out.push(`--port=${args.port}`);
   if (args.user) out.push(`--username=${args.user}`);

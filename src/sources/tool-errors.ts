@@ -10,6 +10,7 @@ export type SourceTool = 'pg_dump' | 'tar' | 'psql' | 'pg_restore' | 'shell';
 
 /** The step of a source or restore target during which a failure happened; `error_details.phase`. */
 export type SourcePhase =
+  | 'snapshot'
   | 'dump'
   | 'filestore'
   | 'filestore_probe'
@@ -18,7 +19,8 @@ export type SourcePhase =
   | 'restore_list'
   | 'restore_dump'
   | 'restore_filestore'
-  | 'restore_files';
+  | 'restore_files'
+  | 'export';
 
 /** Error codes of failed tools. */
 export type SourceToolErrorCode = 'E_SOURCE_PG_DUMP' | 'E_SOURCE_TAR' | 'E_SOURCE_PSQL' | 'E_SOURCE_PG_RESTORE' | 'E_SOURCE_FILES';

@@ -5,14 +5,32 @@ import { AbortedError, SourceError } from '../errors/errors.js';
 import type {
   BackupSource,
   BackupSourceFactory,
+  DatabaseFacts,
+  DatabaseSnapshot,
   DumpOptions,
   FilestoreOptions,
+  OpenSnapshotOptions,
   SourceStream,
   SourceStreamOptions,
 } from '../ports/backup-source.js';
 
-/** Which stream a {@link FakeSourceFault} hits. */
-export type FakeSourcePart = 'dump' | 'filestore';
+/** Which stream a {@link FakeSourceFault} hits: `snapshot` fails {@link FakeBackupSource.openSnapshot} (mode `error` only). */
+export type FakeSourcePart = 'dump' | 'filestore' | 'snapshot';
+
+/** The facts a {@link FakeBackupSource}'s snapshots report by default: PostgreSQL 15.18, Odoo 17.0 with base, web and mail. */
+export const FAKE_DATABASE_FACTS: Readonly<DatabaseFacts> = Object.freeze({
+  serverVersionNum: 150018,
+  modules: Object.freeze({ base: '17.0.1.3', mail: '17.0.1.15', web: '17.0.1.0' }),
+  rowCounts: Object.freeze({ ir_module_module: 3, res_partner: 42 }),
+});
+
+/** One snapshot a {@link FakeBackupSource} opened. */
+export interface FakeSnapshotRecord {
+  id: string;
+  recordRowCounts: boolean;
+  /** Whether `close()` was called. */
+  closed: boolean;
+}
 
 /** A fault the next streams of a {@link FakeBackupSource} will hit. */
 export interface FakeSourceFault {
@@ -44,6 +62,12 @@ export interface FakeBackupSourceOptions {
   chunkSize?: number;
   /** Name for messages (default `fake`). */
   kind?: string;
+  /**
+   * What snapshots report (default {@link FAKE_DATABASE_FACTS}; `modules: null` for a database
+   * that is not Odoo's); `rowCounts` is reported only when asked. `null`: the source has no
+   * `openSnapshot`, like a host's source written before it existed.
+   */
+  facts?: DatabaseFacts | null;
 }
 
 const BLOCK = 64 * 1024;
@@ -109,7 +133,13 @@ interface ArmedFault extends Required<Omit<FakeSourceFault, 'stderr' | 'exitCode
  */
 export class FakeBackupSource implements BackupSource {
   readonly kind: string;
-  readonly options: Required<Omit<FakeBackupSourceOptions, 'filestoreSize'>> & { filestoreSize: number | null };
+  readonly options: Required<Omit<FakeBackupSourceOptions, 'filestoreSize' | 'facts'>> & { filestoreSize: number | null };
+  /** Snapshots opened, oldest first. */
+  readonly snapshots: FakeSnapshotRecord[] = [];
+  /** `snapshot` passed to each {@link dumpDatabase}, in order. */
+  readonly dumpSnapshots: (string | undefined)[] = [];
+  /** Present unless built with `facts: null`. */
+  readonly openSnapshot?: (options?: OpenSnapshotOptions) => Promise<DatabaseSnapshot>;
   /** Streams started, per part. */
   readonly started = { dump: 0, filestore: 0 };
   /** Compression levels passed to {@link dumpDatabase}, in order. */
@@ -129,6 +159,37 @@ export class FakeBackupSource implements BackupSource {
       seed: options.seed ?? 'fake',
       chunkSize: options.chunkSize ?? BLOCK,
       kind: this.kind,
+    };
+    const facts = options.facts === undefined ? FAKE_DATABASE_FACTS : options.facts;
+    if (facts !== null) this.openSnapshot = (o) => this.snapshot(facts, o ?? {});
+  }
+
+  private async snapshot(facts: DatabaseFacts, options: OpenSnapshotOptions): Promise<DatabaseSnapshot> {
+    const fault = this.takeFault('snapshot');
+    if (fault)
+      throw new SourceError('E_SOURCE_PSQL', `psql failed (exit code ${fault.exitCode}): ${fault.stderr ?? 'psql: injected failure'}`, {
+        transient: fault.transient,
+        details: { exit_code: fault.exitCode, stderr_tail: fault.stderr ?? 'psql: injected failure', phase: 'snapshot', source: this.kind },
+      });
+    if (options.signal?.aborted) throw new AbortedError(`psql (${this.kind} source)`, options.signal.reason);
+    const record: FakeSnapshotRecord = {
+      id: `00000003-${(this.snapshots.length + 1).toString(16).toUpperCase().padStart(8, '0')}-1`,
+      recordRowCounts: options.recordRowCounts === true,
+      closed: false,
+    };
+    this.snapshots.push(record);
+    const { rowCounts, ...rest } = facts;
+    const reported: DatabaseFacts = {
+      ...rest,
+      modules: rest.modules === null ? null : { ...rest.modules },
+      ...(record.recordRowCounts ? { rowCounts: { ...(rowCounts ?? {}) } } : {}),
+    };
+    return {
+      id: record.id,
+      facts: Promise.resolve(reported),
+      close: async () => {
+        record.closed = true;
+      },
     };
   }
 
@@ -166,6 +227,7 @@ export class FakeBackupSource implements BackupSource {
 
   async dumpDatabase(options: DumpOptions = {}): Promise<SourceStream> {
     this.compressionLevels.push(options.compressionLevel);
+    this.dumpSnapshots.push(options.snapshot);
     this.started.dump++;
     return this.stream('dump', this.options.dumpSize, options);
   }
@@ -181,6 +243,11 @@ export class FakeBackupSource implements BackupSource {
     this.closeCount++;
   }
 
+  /** Snapshots opened and not closed. */
+  get openSnapshots(): number {
+    return this.snapshots.filter((s) => !s.closed).length;
+  }
+
   private takeFault(part: FakeSourcePart): ArmedFault | undefined {
     const i = this.faults.findIndex((f) => f.part === part);
     if (i < 0) return undefined;
@@ -189,7 +256,7 @@ export class FakeBackupSource implements BackupSource {
     return fault;
   }
 
-  private stream(part: FakeSourcePart, size: number, options: SourceStreamOptions): SourceStream {
+  private stream(part: 'dump' | 'filestore', size: number, options: SourceStreamOptions): SourceStream {
     const tool = part === 'dump' ? 'pg_dump' : 'tar';
     const fault = this.takeFault(part);
     const base = block(this.seedOf(part));

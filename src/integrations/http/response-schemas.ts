@@ -259,6 +259,16 @@ export const BackupManifestSchema = z.looseObject({
   retention: z.object({ type: retentionType, expires_at: z.string().nullable() }),
   include_filestore: z.boolean().optional(),
   odoo_version: z.string().nullish(),
+  odoo: z
+    .object({
+      base_version: z.string().nullable(),
+      major_version: z.string().nullable(),
+      pg_version: z.string(),
+      modules: z.record(z.string(), z.string().nullable()),
+      row_counts: z.record(z.string(), z.number().int().min(0)).optional(),
+    })
+    .nullable()
+    .optional(),
   tool: z.string().optional(),
 });
 

@@ -49,8 +49,8 @@ export interface BackupServiceOptions {
   runner?: BackupExecutor;
   /** Encryption keys: the recipients new backups are encrypted to, the identities verification and restores open them with. */
   keys?: KeyProvider;
-  /** Settings of the default runner: `pg_dump` compression level, the dump lister used by verification. */
-  runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister'>;
+  /** Settings of the default runner: `pg_dump` compression level, the dump lister used by verification, whether to record row counts. */
+  runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister' | 'recordRowCounts'>;
   clock?: Clock;
   events?: EventSink;
   notifier?: Notifier;

@@ -55,7 +55,7 @@ export function checkTargetFacts(facts: RestoreTargetFacts, input: TargetCheckIn
  * Returns the warnings (unknown versions) for the caller to emit.
  */
 export function checkVersions(
-  manifest: Pick<BackupManifest, 'odoo_version' | 'database'>,
+  manifest: Pick<BackupManifest, 'odoo_version' | 'odoo' | 'database'>,
   facts: Pick<RestoreTargetFacts, 'pgRestoreVersion' | 'odooVersion'>,
   targetOdooVersion: string | null,
   force: boolean,
@@ -71,14 +71,16 @@ export function checkVersions(
     );
   }
   if (dumpMajor === null) warnings.push('The pg_dump version of the dump is unknown; pg_restore may refuse it');
-  const backupOdoo = majorOf(manifest.odoo_version);
+  // What the database said at backup time (odoo.major_version) wins over what the host told the SDK (odoo_version).
+  const backupVersion = manifest.odoo?.major_version ?? manifest.odoo_version ?? null;
+  const backupOdoo = majorOf(backupVersion);
   const target = facts.odooVersion ?? targetOdooVersion;
   const targetOdoo = majorOf(target);
   if (backupOdoo !== null && targetOdoo !== null && backupOdoo !== targetOdoo && !force) {
     throw new RestoreError(
       'E_RESTORE_INCOMPATIBLE',
-      `The backup is of Odoo ${manifest.odoo_version}; the target runs Odoo ${target}. Pass force: true to restore across major versions (Odoo will need a migration)`,
-      { details: { backup_odoo_version: manifest.odoo_version, target_odoo_version: target } },
+      `The backup is of Odoo ${backupVersion}; the target runs Odoo ${target}. Pass force: true to restore across major versions (Odoo will need a migration)`,
+      { details: { backup_odoo_version: backupVersion, target_odoo_version: target } },
     );
   }
   if (backupOdoo === null || targetOdoo === null)

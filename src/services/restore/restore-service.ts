@@ -62,7 +62,7 @@ export interface RestoreServiceOptions {
   /** Runs the pre-restore backup (default: a `BackupRunner` over the same ports). */
   backupRunner?: BackupExecutor;
   /** Settings of the default backup runner. */
-  runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister'>;
+  runnerOptions?: Pick<BackupRunnerDeps, 'compressionLevel' | 'dumpLister' | 'recordRowCounts'>;
   /** Hooks around the swap (stop and start Odoo). */
   hooks?: RestoreHooks;
   clock?: Clock;

@@ -141,7 +141,18 @@ describe('backup pipeline on a real PostgreSQL', () => {
       },
     );
     const source = await tableDigests(server, DB);
-    expect(Object.keys(source).sort()).toEqual(['ir_attachment', 'res_partner', 'res_users']);
+    expect(Object.keys(source).sort()).toEqual([
+      'fetchmail_server',
+      'ir_act_server',
+      'ir_attachment',
+      'ir_cron',
+      'ir_mail_server',
+      'ir_model_data',
+      'ir_module_module',
+      'payment_provider',
+      'res_partner',
+      'res_users',
+    ]);
     expect(source.res_partner!.rows).toBe(2000);
     expect(await tableDigests(server, 'odoo_restored')).toEqual(source);
 
@@ -157,14 +168,15 @@ describe('backup pipeline on a real PostgreSQL', () => {
     for (const r of rows) expect(extracted[r.store_fname]).toBeDefined();
   });
 
-  it("a nonexistent database fails with pg_dump's reason, and leaves nothing", async () => {
+  it("a nonexistent database fails with PostgreSQL's reason as a pg_dump failure, and leaves nothing", async () => {
     const ctx = await setup(localSource({}, 'no_such_db'));
     const error = await ctx.runner.run(ctx.backup.id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SourceError);
     expect((error as SourceError).code).toBe('E_SOURCE_PG_DUMP');
     const rec = await expectFailedAndClean(ctx, error);
     expect(rec.error_message).toMatch(/no_such_db.*does not exist/);
-    expect(rec.error_details).toMatchObject({ code: 'E_SOURCE_PG_DUMP', exit_code: 1, phase: 'dump' });
+    // The snapshot session meets it first, before pg_dump starts: the same code, its own step.
+    expect(rec.error_details).toMatchObject({ code: 'E_SOURCE_PG_DUMP', phase: 'dump', step: 'snapshot', tool: 'psql' });
     expect(String(rec.error_details?.stderr_tail)).toMatch(/does not exist/);
   });
 

@@ -3,11 +3,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PgServer } from '../../servers/postgres.js';
 import { quoteIdent } from '../../servers/postgres.js';
+import { ODOO_SETTINGS_SCHEMA } from '../../fixtures/odoo-fixture.js';
 
 /**
  * A small Odoo-shaped database and its filestore, for the pipeline's own tests: res_partner,
  * res_users and ir_attachment rows whose store_fname / checksum (SHA-1) / file_size point at
- * files in a 2-level hashed filestore folder, as Odoo lays them out.
+ * files in a 2-level hashed filestore folder, as Odoo lays them out; `ir_module_module` with base
+ * installed at 17.0 (so backups record Odoo's facts), and Odoo's settings tables (mail servers,
+ * crons, payment providers, server actions, external ids).
  */
 export async function miniOdoo(
   pg: PgServer,
@@ -28,6 +31,12 @@ export async function miniOdoo(
   await pg.query(
     db,
     `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`,
+  );
+  await pg.query(
+    db,
+    `CREATE TABLE ir_module_module (id serial PRIMARY KEY, name varchar NOT NULL UNIQUE, state varchar, latest_version varchar);
+     INSERT INTO ir_module_module (name, state, latest_version) VALUES ('base', 'installed', '17.0.1.3'), ('web', 'installed', '17.0.1.0'), ('mail', 'installed', '17.0.1.15'), ('sale', 'uninstalled', NULL);
+     ${ODOO_SETTINGS_SCHEMA}`,
   );
   await pg.query(
     db,

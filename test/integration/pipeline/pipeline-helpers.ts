@@ -66,7 +66,7 @@ export function runWithInput(argv: string[], input: Readable, env: Record<string
 }
 
 /** Descendant processes of this one whose command is one of `names` (pg_dump, tar, gzip...). */
-export function descendantTools(names = ['pg_dump', 'tar', 'gzip', 'pg_restore']): string[] {
+export function descendantTools(names = ['pg_dump', 'tar', 'gzip', 'pg_restore', 'psql']): string[] {
   const parent = new Map<number, number>();
   const comm = new Map<number, string>();
   for (const d of readdirSync('/proc')) {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackupRunner, createStorageProvider, type SshSource, type StorageProvider } from '../../../src/index.js';
+import { BackupRunner, createStorageProvider, readBackupManifest, type SshSource, type StorageProvider } from '../../../src/index.js';
 import {
   InMemoryBackupRepository,
   InMemoryStorageConfigRepository,
@@ -76,7 +76,7 @@ async function setup(wrap?: (p: StorageProvider) => StorageProvider) {
     storageProviders: (c) => (wrap ? wrap(createStorageProvider(c)) : createStorageProvider(c)),
   });
   const backup = await backups.create(makeBackup(env, config.id));
-  return { backups, runner, backup, root };
+  return { backups, runner, backup, root, config };
 }
 
 describe('backup pipeline over SSH (real sshd, real PostgreSQL)', () => {
@@ -88,6 +88,10 @@ describe('backup pipeline over SSH (real sshd, real PostgreSQL)', () => {
       expect(done.is_verified).toBe(true);
       expect(done.filestore_size).toBeGreaterThan(16 * 1024 * 1024);
       expect(filesUnder(ctx.root)).toEqual([done.database_key]);
+      // The snapshot session ran over SSH too, and is gone.
+      const manifest = await readBackupManifest(createStorageProvider(ctx.config), done.database_key!);
+      expect(manifest.odoo).toMatchObject({ base_version: '17.0.1.3', major_version: '17.0', modules: { base: '17.0.1.3' } });
+      expect(processesMentioning(`dbname='${DB}'`)).toEqual([]);
       expect(JSON.stringify(done)).not.toContain(pg.password);
     } finally {
       rmSync(ctx.root, { recursive: true, force: true });

@@ -104,6 +104,42 @@ describe('docker source (through a fake docker executable)', () => {
     expect(noMarkers(markers)).toBe(true);
   });
 
+  it('opens the snapshot session in the db container (psql by docker exec -i, the password by -e only); pg_dump --snapshot dumps in it', async () => {
+    await writeFile(logFile, '');
+    const source = createBackupSource(dockerConfig());
+    const snapshot = await source.openSnapshot!({ recordRowCounts: true });
+    const dump = await source.dumpDatabase({ snapshot: snapshot.id });
+    await pipeline(dump.stream, createWriteStream(join(work, 'snapshot-dump.bin')));
+    await dump.done;
+    const facts = await snapshot.facts;
+    await snapshot.close();
+    expect(facts.modules).toEqual({ base: '17.0.1.3', contacts: '17.0.1.0', mail: '17.0.1.15', web: '17.0.1.0' });
+    expect(facts.rowCounts).toMatchObject({ res_partner: fixture.counts.partners, mail_message: fixture.counts.messages, ir_cron: 2 });
+    const [psql, pgDump] = loggedCalls();
+    expect(psql).toEqual([
+      'exec',
+      '-i',
+      '-e',
+      'PGCLIENTENCODING',
+      '-e',
+      'PGPASSWORD',
+      '--',
+      'env42_db',
+      'psql',
+      '--no-psqlrc',
+      '--quiet',
+      '--tuples-only',
+      '--no-align',
+      '--set=ON_ERROR_STOP=1',
+      `--username=${pg.user}`,
+      '--no-password',
+      `--dbname=dbname='${dbName.replace(/'/g, "\\'")}'`,
+    ]);
+    expect(pgDump).toContain(`--snapshot=${snapshot.id}`);
+    expect(readFileSync(logFile, 'utf8')).not.toContain(pg.password);
+    expect(noMarkers(markers)).toBe(true);
+  });
+
   it('without the password pg_dump is refused: the container has none of its own', async () => {
     const dump = await createBackupSource(dockerConfig({ password: undefined })).dumpDatabase();
     await collect(dump.stream);

@@ -99,6 +99,7 @@ const ROOT = [
 ];
 
 const TESTING = [
+  'FAKE_DATABASE_FACTS',
   'FakeBackupSource',
   'FakeClock',
   'FakeRestoreTarget',
