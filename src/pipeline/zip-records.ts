@@ -37,6 +37,8 @@ export interface ZipEntryRecord {
   uncompressedSize: number;
   /** Offset of the entry's local header in the archive. */
   offset: number;
+  /** Write ZIP64 records for this entry whatever its sizes (tests of the layout on small data). */
+  zip64?: boolean;
 }
 
 class Writer {
@@ -106,11 +108,11 @@ export function localFileHeader(e: Omit<ZipEntryRecord, 'offset'>): Buffer {
     .bytes(extra).buf;
 }
 
-const needsZip64Sizes = (e: Pick<ZipEntryRecord, 'compressedSize' | 'uncompressedSize'>) =>
-  e.compressedSize >= U32_MAX || e.uncompressedSize >= U32_MAX;
+const needsZip64Sizes = (e: Pick<ZipEntryRecord, 'compressedSize' | 'uncompressedSize' | 'zip64'>) =>
+  e.zip64 === true || e.compressedSize >= U32_MAX || e.uncompressedSize >= U32_MAX;
 
 /** The data descriptor after a streamed entry's data: 64-bit sizes once either passes 4 GiB. */
-export function dataDescriptor(e: Pick<ZipEntryRecord, 'crc32' | 'compressedSize' | 'uncompressedSize'>): Buffer {
+export function dataDescriptor(e: Pick<ZipEntryRecord, 'crc32' | 'compressedSize' | 'uncompressedSize' | 'zip64'>): Buffer {
   if (needsZip64Sizes(e)) return new Writer(24).u32(0x08074b50).u32(e.crc32).u64(e.compressedSize).u64(e.uncompressedSize).buf;
   return new Writer(16).u32(0x08074b50).u32(e.crc32).u32(e.compressedSize).u32(e.uncompressedSize).buf;
 }
@@ -153,10 +155,11 @@ export function centralDirectoryRecord(e: ZipEntryRecord): Buffer {
  * @param records Entries in the central directory.
  * @param size Bytes of the central directory.
  * @param offset Where the central directory starts.
+ * @param forceZip64 Write the ZIP64 records whatever the numbers (tests of the layout on small data).
  */
-export function endOfCentralDirectory(records: number, size: number, offset: number): Buffer {
+export function endOfCentralDirectory(records: number, size: number, offset: number, forceZip64 = false): Buffer {
   const parts: Buffer[] = [];
-  if (records >= U16_MAX || size >= U32_MAX || offset >= U32_MAX) {
+  if (forceZip64 || records >= U16_MAX || size >= U32_MAX || offset >= U32_MAX) {
     const zip64EndAt = offset + size;
     parts.push(
       new Writer(56)
