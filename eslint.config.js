@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'docs/api/', 'node_modules/', 'coverage/', '.tmp/', 'bench/results/'] },
+  { ignores: ['dist/', 'cli/dist/', 'docs/api/', 'node_modules/', 'coverage/', '.tmp/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -53,4 +53,30 @@ export default tseslint.config(
       ],
     },
   },
+  ...[
+    // cli/src: two levels up is outside the CLI; cli/test/*/: three.
+    { files: ['cli/src/**/*.ts'], up: 2 },
+    { files: ['cli/test/**/*.ts'], up: 3 },
+  ].map(({ files, up }) => ({
+    // The CLI uses the library as any host does: by its package name and public entry points only,
+    // never its sources or build output by path, nor a deep import past the package's exports.
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^odoo-backup-sdk/(?!(testing|postgres|bullmq|http|package\\.json)$)',
+              message: 'Import the library by its public entry points (odoo-backup-sdk, odoo-backup-sdk/testing...).',
+            },
+            {
+              regex: `^(\\.\\./){${up},}(src|dist)(/|$)`,
+              message: "The CLI depends on the library's public entry points only: import from 'odoo-backup-sdk', not its files.",
+            },
+          ],
+        },
+      ],
+    },
+  })),
 );

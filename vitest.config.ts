@@ -1,4 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// The CLI's unit tests import the library by its package name, as the CLI does; here the name
+// points at the sources (as tsconfig.json's paths do), so they need no build. The CLI's
+// integration tests spawn the built CLI (cli/dist), which `npm test` builds first.
+const librarySources = [
+  { find: /^odoo-backup-sdk$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+  { find: /^odoo-backup-sdk\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
+];
 
 // Two projects: `unit` (pure, in-memory; also run under Node 24 in CI) and `integration`
 // (real PostgreSQL, sshd, S3 and FTP servers started on 127.0.0.1 by test/servers/).
@@ -6,17 +15,19 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve: { alias: librarySources },
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'cli/test/unit/**/*.test.ts'],
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
       {
+        resolve: { alias: librarySources },
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'cli/test/integration/**/*.test.ts'],
           // Runs after the unit project; projects with different maxWorkers need distinct groups.
           sequence: { groupOrder: 1 },
           testTimeout: 180_000,

@@ -6,7 +6,9 @@
 //  4. attw (@arethetypeswrong/cli) on the tarball, profile "esm-only": the package ships ES modules
 //     only, and `require()` of it works through Node's require(esm) (20.19+), which attw's CommonJS
 //     resolution modes cannot model;
-//  5. a fresh app installs the tarball with only the package's real dependencies (plus pg, bullmq,
+//  5. the CLI (cli/, the odoo-backup-cli workspace) stays out: no file of it in the tarball, and
+//     none of its dependencies among the packed package.json's dependencies of any kind;
+//  6. a fresh app installs the tarball with only the package's real dependencies (plus pg, bullmq,
 //     @types/pg, @types/node and typescript, which a consumer adds), compiles a file importing every
 //     entry point with strict tsc, `skipLibCheck: false`, `module: nodenext`, and runs
 //     `require('odoo-backup-sdk')` and an `import()` of each entry point.
@@ -112,6 +114,21 @@ if (tarball) {
     const broken = brokenLinks(files);
     if (broken.length > 0) throw new Error(broken.map((b) => `${b.file}:${b.line} ${b.target}: ${b.problem}`).join('\n'));
     return `${[...files.keys()].filter((p) => p.endsWith('.md')).length} Markdown files, every relative link inside the tarball`;
+  });
+
+  step('the CLI stays out: no cli/ file, none of its dependencies', () => {
+    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
+    const cliFiles = listing.filter((f) => f.startsWith('package/cli/'));
+    if (cliFiles.length > 0) throw new Error(`the tarball holds CLI files: ${cliFiles.slice(0, 5).join(', ')}`);
+    const packed = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }));
+    const cli = JSON.parse(readFileSync(join(root, 'cli', 'package.json'), 'utf8'));
+    const cliOnly = Object.keys(cli.dependencies ?? {}).filter((name) => name !== pkg.name);
+    const kinds = ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies'];
+    const leaked = kinds.flatMap((kind) =>
+      cliOnly.filter((name) => Object.hasOwn(packed[kind] ?? {}, name)).map((name) => `${kind}.${name}`),
+    );
+    if (leaked.length > 0) throw new Error(`the library's package.json depends on the CLI's packages: ${leaked.join(', ')}`);
+    return `${cliOnly.join(', ')}: only the CLI depends on them`;
   });
 
   step('publint', () => run(process.execPath, [binOf('publint'), 'run', tarball, '--strict']));
