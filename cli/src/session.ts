@@ -16,6 +16,8 @@ import {
 } from 'odoo-backup-sdk';
 import { InMemoryStorageConfigRepository, InMemoryTaskRepository } from 'odoo-backup-sdk/testing';
 import { StorageCatalogue } from './catalogue/storage-catalogue.js';
+import { noEnvironments, type CommandContext } from './commands/context.js';
+import { retentionSettings, storageSettings, type ConfigFile } from './settings.js';
 
 /** The id of the one storage config a command works with; records rebuilt from storage carry it. */
 export const CLI_STORAGE_CONFIG_ID = 'odoo-backup-cli';
@@ -165,4 +167,26 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       }
     },
   };
+}
+
+/**
+ * {@link openSession} for a command: the storage from `--storage-root` or the config file,
+ * warnings on stderr, and for what the command does not give, organisation `default`, the
+ * retention settings of the config file, no environment, no events.
+ */
+export function openCommandSession(
+  storageRoot: string | undefined,
+  config: ConfigFile,
+  ctx: CommandContext,
+  options: Partial<Omit<SessionOptions, 'storage' | 'warn'>> = {},
+): Promise<Session> {
+  return openSession({
+    storage: storageSettings(storageRoot, config, ctx.env),
+    organizationId: options.organizationId ?? 'default',
+    retention: options.retention ?? retentionSettings({}, config),
+    environments: options.environments ?? noEnvironments,
+    events: options.events ?? { emit: () => undefined },
+    warn: (line) => ctx.out.warn(line),
+    ...(options.tasks ? { tasks: options.tasks } : {}),
+  });
 }

@@ -1,8 +1,8 @@
 import { ValidationError, type BackupCreateInput, type BackupDetail, type SdkEvent } from 'odoo-backup-sdk';
 import { formatBytes } from '../output.js';
 import { startProgress } from '../progress.js';
-import { openSession } from '../session.js';
-import { retentionSettings, sourceConfig, storageSettings, type ConfigFile, type RetentionFlags } from '../settings.js';
+import { openCommandSession } from '../session.js';
+import { retentionSettings, sourceConfig, type ConfigFile, type RetentionFlags } from '../settings.js';
 import { recordedFailure, singleEnvironment, type CommandContext } from './context.js';
 
 /** The flags of `backup`. */
@@ -32,18 +32,7 @@ export async function backupCommand(flags: BackupFlags, config: ConfigFile, ctx:
   if (!flags.db)
     throw new ValidationError([{ field: 'db', message: 'is required: the database to back up (--db NAME or ODOO_BACKUP_DB)' }]);
   const environmentId = flags.env ?? flags.db;
-  const source = sourceConfig(
-    {
-      db: flags.db,
-      ...(flags.pgHost !== undefined ? { pgHost: flags.pgHost } : {}),
-      ...(flags.pgPort !== undefined ? { pgPort: flags.pgPort } : {}),
-      ...(flags.pgUser !== undefined ? { pgUser: flags.pgUser } : {}),
-      ...(flags.pgBinDir !== undefined ? { pgBinDir: flags.pgBinDir } : {}),
-      ...(flags.filestore !== undefined ? { filestore: flags.filestore } : {}),
-    },
-    config,
-    ctx.env,
-  );
+  const source = sourceConfig({ ...flags, db: flags.db }, config, ctx.env);
   const includeFilestore = flags.filestore !== false && (source.kind !== 'local' || source.filestore_path !== null);
   const progress = startProgress(out, `backup ${environmentId}`);
   const onEvent = (event: SdkEvent) => {
@@ -52,8 +41,7 @@ export async function backupCommand(flags: BackupFlags, config: ConfigFile, ctx:
     const part = d.part ? `${d.part} ${formatBytes(d.part_bytes ?? 0)}` : formatBytes(d.bytes);
     progress.update(d.phase, `${part} (${formatBytes(d.rate_bytes_per_second)}/s)`);
   };
-  const session = await openSession({
-    storage: storageSettings(flags.storageRoot, config, ctx.env),
+  const session = await openCommandSession(flags.storageRoot, config, ctx, {
     organizationId: flags.org,
     retention: retentionSettings(flags, config),
     environments: singleEnvironment({
@@ -64,7 +52,6 @@ export async function backupCommand(flags: BackupFlags, config: ConfigFile, ctx:
       source,
     }),
     events: { emit: onEvent },
-    warn: (line) => out.warn(line),
   });
   let ok = false;
   try {

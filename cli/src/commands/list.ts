@@ -1,8 +1,8 @@
 import type { BackupListItem } from 'odoo-backup-sdk';
 import { formatBytes, table } from '../output.js';
-import { openSession } from '../session.js';
-import { retentionSettings, storageSettings, type ConfigFile } from '../settings.js';
-import { noEnvironments, type CommandContext } from './context.js';
+import { openCommandSession } from '../session.js';
+import type { ConfigFile } from '../settings.js';
+import type { CommandContext } from './context.js';
 
 /** The flags of `list`. */
 export interface ListFlags {
@@ -20,14 +20,7 @@ const newestFirst = (a: BackupListItem, b: BackupListItem) =>
  * the SDK's `listBackups` gives them (`BackupListItem[]` with `--json`).
  */
 export async function listCommand(flags: ListFlags, config: ConfigFile, ctx: CommandContext): Promise<number> {
-  const session = await openSession({
-    storage: storageSettings(flags.storageRoot, config, ctx.env),
-    organizationId: 'default',
-    retention: retentionSettings({}, config),
-    environments: noEnvironments,
-    events: { emit: () => undefined },
-    warn: (line) => ctx.out.warn(line),
-  });
+  const session = await openCommandSession(flags.storageRoot, config, ctx);
   try {
     const environments = flags.env ? [flags.env] : await session.catalogue.listEnvironmentIds();
     const items: BackupListItem[] = [];

@@ -1,8 +1,8 @@
 import type { RetentionCleanupResult, RetentionPlan } from 'odoo-backup-sdk';
 import { table } from '../output.js';
-import { openSession } from '../session.js';
-import { retentionSettings, storageSettings, type ConfigFile, type RetentionFlags } from '../settings.js';
-import { noEnvironments, type CommandContext } from './context.js';
+import { openCommandSession } from '../session.js';
+import { retentionSettings, type ConfigFile, type RetentionFlags } from '../settings.js';
+import type { CommandContext } from './context.js';
 
 /** The flags of `prune`. */
 export interface PruneFlags extends RetentionFlags {
@@ -26,14 +26,7 @@ export interface PruneApplied {
  * `--apply` `{ plans, cleanup }`.
  */
 export async function pruneCommand(flags: PruneFlags, config: ConfigFile, ctx: CommandContext): Promise<number> {
-  const session = await openSession({
-    storage: storageSettings(flags.storageRoot, config, ctx.env),
-    organizationId: 'default',
-    retention: retentionSettings(flags, config),
-    environments: noEnvironments,
-    events: { emit: () => undefined },
-    warn: (line) => ctx.out.warn(line),
-  });
+  const session = await openCommandSession(flags.storageRoot, config, ctx, { retention: retentionSettings(flags, config) });
   try {
     const { sdk, catalogue } = session;
     // One instant for the plan and the cleanup, so --apply does exactly what the plan shows.

@@ -2,8 +2,8 @@ import { ValidationError, type EnvironmentResolver, type SdkEvent, type Task } f
 import { FileTaskRepository } from '../file-task-repository.js';
 import { formatBytes } from '../output.js';
 import { startProgress } from '../progress.js';
-import { openSession } from '../session.js';
-import { retentionSettings, sourceConfig, storageSettings, type ConfigFile, type LocalSourceFlags } from '../settings.js';
+import { openCommandSession } from '../session.js';
+import { sourceConfig, type ConfigFile, type LocalSourceFlags } from '../settings.js';
 import { noEnvironments, recordedFailure, resolveBackupId, singleEnvironment, type CommandContext } from './context.js';
 
 /** The flags of `restore`. */
@@ -44,19 +44,7 @@ export async function restoreCommand(
       ]);
   }
   let environments: EnvironmentResolver = noEnvironments;
-  const sourceFor = (database: string) =>
-    sourceConfig(
-      {
-        db: database,
-        ...(flags.pgHost !== undefined ? { pgHost: flags.pgHost } : {}),
-        ...(flags.pgPort !== undefined ? { pgPort: flags.pgPort } : {}),
-        ...(flags.pgUser !== undefined ? { pgUser: flags.pgUser } : {}),
-        ...(flags.pgBinDir !== undefined ? { pgBinDir: flags.pgBinDir } : {}),
-        ...(flags.filestore !== undefined ? { filestore: flags.filestore } : {}),
-      },
-      config,
-      ctx.env,
-    );
+  const sourceFor = (database: string) => sourceConfig({ ...flags, db: database }, config, ctx.env);
   let progress = startProgress(out, 'restore');
   const onEvent = (event: SdkEvent) => {
     if (event.type !== 'restore.progress') return;
@@ -64,13 +52,9 @@ export async function restoreCommand(
     const figures = d.bytes_total > 0 ? `${formatBytes(d.bytes_done)} of ${formatBytes(d.bytes_total)}` : formatBytes(d.bytes_done);
     progress.update(d.phase, figures);
   };
-  const session = await openSession({
-    storage: storageSettings(flags.storageRoot, config, ctx.env),
-    organizationId: 'default',
-    retention: retentionSettings({}, config),
+  const session = await openCommandSession(flags.storageRoot, config, ctx, {
     environments: { resolve: (environmentId) => environments.resolve(environmentId) },
     events: { emit: onEvent },
-    warn: (line) => out.warn(line),
     tasks: new FileTaskRepository(flags.stateDir),
   });
   let ok = false;

@@ -1,9 +1,9 @@
 import type { BackupVerificationResult } from 'odoo-backup-sdk';
 import { startProgress } from '../progress.js';
-import { openSession } from '../session.js';
-import { retentionSettings, storageSettings, type ConfigFile } from '../settings.js';
+import { openCommandSession } from '../session.js';
+import type { ConfigFile } from '../settings.js';
 import { EXIT } from '../exit-codes.js';
-import { noEnvironments, resolveBackupId, type CommandContext } from './context.js';
+import { resolveBackupId, type CommandContext } from './context.js';
 
 /** The flags of `verify`. */
 export interface VerifyFlags {
@@ -16,14 +16,7 @@ export interface VerifyFlags {
  * file and prints the SDK's `BackupVerificationResult`. Exit 5 when the check fails.
  */
 export async function verifyCommand(id: string, flags: VerifyFlags, config: ConfigFile, ctx: CommandContext): Promise<number> {
-  const session = await openSession({
-    storage: storageSettings(flags.storageRoot, config, ctx.env),
-    organizationId: 'default',
-    retention: retentionSettings({}, config),
-    environments: noEnvironments,
-    events: { emit: () => undefined },
-    warn: (line) => ctx.out.warn(line),
-  });
+  const session = await openCommandSession(flags.storageRoot, config, ctx);
   try {
     const backupId = await resolveBackupId(session.catalogue, id);
     const progress = startProgress(ctx.out, `verify ${backupId.slice(0, 8)}`);
