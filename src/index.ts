@@ -124,7 +124,7 @@ export { ERROR_CODES, WARNING_CODES } from './errors/error-codes.js';
 export type { ErrorCode, ErrorCodeInfo, ErrorCodeOf, WarningCode, WarningCodeInfo } from './errors/error-codes.js';
 
 // ---- Entities and their value sets ----
-export type { Backup, BackupPolicy, IsoDateTime, StorageConfig, Task } from './domain/entities.js';
+export type { Backup, BackupPolicy, IsoDateTime, SecretRef, StorageConfig, StorageCredential, Task } from './domain/entities.js';
 export type {
   EnvironmentSnapshot,
   EnvironmentSnapshotInput,
@@ -261,6 +261,7 @@ export type {
   UploadResult,
 } from './ports/storage-provider.js';
 export type { IdentityScope, KeyProvider, RecipientScope } from './ports/key-provider.js';
+export type { SecretResolver, SecretScope } from './ports/secret-resolver.js';
 
 // ---- Storage: the factory, the providers and their options ----
 export { createStorageProvider } from './storage/registry.js';

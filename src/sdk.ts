@@ -6,6 +6,7 @@ import type { EnvironmentResolver } from './ports/environment-resolver.js';
 import { nullEventSink, type EventSink } from './ports/events.js';
 import type { JobQueue } from './ports/job-queue.js';
 import type { KeyProvider } from './ports/key-provider.js';
+import type { SecretResolver } from './ports/secret-resolver.js';
 import { nullLogger, type Logger } from './ports/logger.js';
 import { nullNotifier, type Notifier } from './ports/notifier.js';
 import type { QuotaLookup } from './ports/quota.js';
@@ -51,11 +52,17 @@ export interface BackupSdkPorts {
   logger?: Logger;
   /** age keys: backups are encrypted to its recipients and opened with its identities. Default: none (unencrypted). */
   keys?: KeyProvider;
+  /**
+   * Resolves storage credentials given as `{ ref }` (Vault, a secrets manager...) just before a
+   * provider is built; the values are never stored, logged or put in errors or events. Default:
+   * none (a `{ ref }` credential then fails with `E_SECRET_REF`).
+   */
+  secrets?: SecretResolver;
 }
 
 /** The ports as the services got them: every default filled in. */
-export type ResolvedBackupSdkPorts = Required<Omit<BackupSdkPorts, 'authorize' | 'quota' | 'sources' | 'keys'>> &
-  Pick<BackupSdkPorts, 'authorize' | 'quota' | 'sources' | 'keys'>;
+export type ResolvedBackupSdkPorts = Required<Omit<BackupSdkPorts, 'authorize' | 'quota' | 'sources' | 'keys' | 'secrets'>> &
+  Pick<BackupSdkPorts, 'authorize' | 'quota' | 'sources' | 'keys' | 'secrets'>;
 
 /** Settings of the services `createBackupSdk` builds; all optional. */
 export interface BackupSdkOptions {
@@ -121,6 +128,7 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
     storageConfigs: resolved.storageConfigs,
     policies: resolved.policies,
     storageProviders: resolved.storageProviders,
+    ...(resolved.secrets ? { secrets: resolved.secrets } : {}),
     ...(resolved.quota ? { quota: resolved.quota } : {}),
     ...(resolved.authorize ? { authorize: resolved.authorize } : {}),
     clock: resolved.clock,
@@ -140,6 +148,7 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
     policies: resolved.policies,
     backups: resolved.backups,
     storageProviders: resolved.storageProviders,
+    ...(resolved.secrets ? { secrets: resolved.secrets } : {}),
     clock: resolved.clock,
     ...(resolved.authorize ? { authorize: resolved.authorize } : {}),
     ...ids,

@@ -103,6 +103,18 @@ export interface BackupPolicy {
 }
 
 /**
+ * A credential kept in the host's secret store: `ref` names it there (a Vault path, an ARN...).
+ * The SDK stores and returns the reference as given and asks `SecretResolver.resolve(ref)` for
+ * the value each time it builds a provider; the value itself is never stored.
+ */
+export interface SecretRef {
+  ref: string;
+}
+
+/** One value of {@link StorageConfig.credentials}: the secret itself, or a reference to it. */
+export type StorageCredential = string | SecretRef;
+
+/**
  * Where backups of an organisation go. `settings` holds the provider's non-secret options
  * (bucket, region, endpoint, root folder, host...), `credentials` its secrets. Use
  * `redactStorageConfig` before logging or returning a config to a client.
@@ -115,8 +127,12 @@ export interface StorageConfig {
   is_default: boolean;
   /** Provider options without secrets; each adapter validates its own. */
   settings: Record<string, unknown>;
-  /** Secrets (access keys, passwords, private keys). Never logged, never returned by the API. */
-  credentials: Record<string, string> | null;
+  /**
+   * Secrets (access keys, passwords, private keys), each given as its value or as a
+   * {@link SecretRef} the host's `SecretResolver` turns into the value just before a provider is
+   * built. Never logged, never returned by the API.
+   */
+  credentials: Record<string, StorageCredential> | null;
   /** Passed through to providers that support it (S3 `StorageClass`). */
   storage_class: string | null;
   /**

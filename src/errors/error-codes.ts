@@ -272,6 +272,12 @@ export const ERROR_CODES = {
       'The storage config or the backup policy requires encryption but the backup would be stored unencrypted (no recipient, or the bytes to upload are not age); nothing was uploaded.',
     action: 'Have the KeyProvider return at least one age1 X25519 recipient for this environment and storage config.',
   },
+  E_SECRET_REF: {
+    raisedAs: 'BackupSdkError',
+    meaning:
+      'A storage credential given as `{ ref }` could not be resolved: no SecretResolver was given, it threw (transient), or its answer is not a valid value for the field (`details.field`).',
+    action: 'Pass `secrets` (a SecretResolver) to createBackupSdk, or fix the reference or the value it stands for in your secret store.',
+  },
   E_MANIFEST_INVALID: {
     raisedAs: 'ArchiveError',
     meaning: 'manifest.json is missing, not JSON, or lacks required fields.',

@@ -32,6 +32,8 @@ import { ProgressReporter } from './progress-reporter.js';
 import { verifyBackupArchive, type ArchiveVerification } from './verify-archive.js';
 import type { WarningCode } from '../errors/error-codes.js';
 import type { KeyProvider } from '../ports/key-provider.js';
+import type { SecretResolver } from '../ports/secret-resolver.js';
+import { buildStorageProvider } from '../storage/resolve-credentials.js';
 import { AgeEncryptStream, AgePrefixGuard } from './age-encrypt-stream.js';
 import { sealAgeHeader, type SealedAgeHeader } from './age-header.js';
 import { assertEncryptionAllowed, backupRecipients } from './backup-recipients.js';
@@ -62,6 +64,8 @@ export interface BackupRunnerDeps {
   storageProviders?: StorageProviderFactory;
   /** Default: `createBackupSource` (src/sources). */
   sources?: BackupSourceFactory;
+  /** Resolves `{ ref }` storage credentials just before the provider is built. */
+  secrets?: SecretResolver;
   /** The age recipients each backup is encrypted to (`[]`: unencrypted). Without one, backups are stored unencrypted. */
   keys?: KeyProvider;
   clock?: Clock;
@@ -274,7 +278,7 @@ class Run {
     });
     const key = sealed ? `${zipKey}.age` : zipKey;
     const snapshot = { ...structuredClone(env.snapshot), timestamp: this.startedAt.toISOString() } as EnvironmentSnapshot;
-    const provider = this.storageProviders(storageConfig);
+    const provider = await this.guard(buildStorageProvider(this.storageProviders, this.deps.secrets, storageConfig));
     this.provider = provider;
 
     await this.move('in_progress', {

@@ -16,3 +16,4 @@ export * from './logger.js';
 export * from './key-provider.js';
 export * from './event-bus.js';
 export * from './idempotency-store.js';
+export * from './secret-resolver.js';

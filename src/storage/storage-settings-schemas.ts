@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import type { SecretRef } from '../domain/entities.js';
 import type { StorageProviderType } from '../domain/enums.js';
 import { ValidationError } from '../errors/errors.js';
 import { parseExpectedHostKey } from '../ssh/host-key.js';
@@ -139,14 +140,66 @@ export const STORAGE_SETTINGS_SCHEMAS = {
 } as const satisfies Record<StorageProviderType, z.ZodType>;
 
 const NoCredentialsSchema = z.union([z.null(), z.strictObject({})]).optional();
-const S3CredentialsSchema = z.strictObject({ access_key_id: nonEmpty, secret_access_key: nonEmpty, session_token: nonEmpty.optional() });
-const FtpCredentialsSchema = z.strictObject({ username: nonEmpty, password: z.string().optional() });
-const SftpCredentialsSchema = z
-  .strictObject({ username: nonEmpty, password: nonEmpty.optional(), private_key: nonEmpty.optional(), passphrase: nonEmpty.optional() })
-  .refine((c) => c.password !== undefined || c.private_key !== undefined, {
-    path: ['password'],
-    message: "provider 'sftp' needs password or private_key",
-  });
+
+/** `{ ref }`: a credential kept in the host's secret store (see `SecretResolver`). */
+const SecretRefSchema = z.strictObject({ ref: nonEmpty });
+
+/**
+ * A credential field: its value, checked by `plain`, or a `{ ref }` to it. Not a `z.union`, whose
+ * failure would read "Invalid input": a bad value gets `plain`'s own message, a bad object the
+ * reference's. A refinement (not a transform), so the schema still converts to JSON Schema.
+ */
+function orRef<T extends z.ZodType<string | undefined>>(plain: T): z.ZodType<z.output<T> | SecretRef> {
+  return z.unknown().superRefine((value, ctx) => {
+    const checked = (typeof value === 'object' && value !== null ? SecretRefSchema : plain).safeParse(value);
+    if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, input: value } as never);
+  }) as unknown as z.ZodType<z.output<T> | SecretRef>;
+}
+
+// The credentials as the provider reads them, each a value (what a SecretResolver's answer is checked against).
+const s3Credentials = { access_key_id: nonEmpty, secret_access_key: nonEmpty, session_token: nonEmpty.optional() };
+const ftpCredentials = { username: nonEmpty, password: z.string().optional() };
+const sftpCredentials = {
+  username: nonEmpty,
+  password: nonEmpty.optional(),
+  private_key: nonEmpty.optional(),
+  passphrase: nonEmpty.optional(),
+};
+const sftpNeedsOne = (c: { password?: unknown; private_key?: unknown }) => c.password !== undefined || c.private_key !== undefined;
+const sftpNeedsOneIssue = { path: ['password'], message: "provider 'sftp' needs password or private_key" };
+
+/** Each field of `shape` as a value or a `{ ref }` (an optional field stays optional). */
+function refsAllowed<S extends Record<string, z.ZodType<string | undefined>>>(shape: S) {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, v]) => {
+      const inner = v instanceof z.ZodOptional ? (v.unwrap() as z.ZodType<string>) : v;
+      return [k, v instanceof z.ZodOptional ? orRef(inner).optional() : orRef(inner)];
+    }),
+  ) as {
+    [K in keyof S]: S[K] extends z.ZodOptional<infer I>
+      ? z.ZodOptional<z.ZodType<z.output<I> | SecretRef>>
+      : z.ZodType<z.output<S[K]> | SecretRef>;
+  };
+}
+
+const S3CredentialsSchema = z.strictObject(refsAllowed(s3Credentials));
+const FtpCredentialsSchema = z.strictObject(refsAllowed(ftpCredentials));
+const SftpCredentialsSchema = z.strictObject(refsAllowed(sftpCredentials)).refine(sftpNeedsOne, sftpNeedsOneIssue);
+
+/**
+ * The credentials of each provider with every value resolved (no `{ ref }` left): what the values
+ * a `SecretResolver` returned are checked against before a provider is built.
+ */
+export const RESOLVED_CREDENTIALS_SCHEMAS = {
+  memory: NoCredentialsSchema,
+  local: NoCredentialsSchema,
+  s3: z.strictObject(s3Credentials),
+  r2: z.strictObject(s3Credentials),
+  b2: z.strictObject(s3Credentials),
+  minio: z.strictObject(s3Credentials),
+  ftp: z.strictObject(ftpCredentials),
+  sftp: z.strictObject(sftpCredentials).refine(sftpNeedsOne, sftpNeedsOneIssue),
+} as const satisfies Record<StorageProviderType, z.ZodType>;
 
 const member = <P extends string, S extends z.ZodType, C extends z.ZodType>(provider: P, settings: S, credentials: C) =>
   z.strictObject({ provider: z.literal(provider), settings, credentials });

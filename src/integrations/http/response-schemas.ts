@@ -175,7 +175,7 @@ export const BackupPolicySchema = z.object({
   updated_at: isoDateTime,
 });
 
-/** `RedactedStorageConfig`: a storage config as the API returns it, every credential value `[redacted]`. */
+/** `RedactedStorageConfig`: a storage config as the API returns it, every credential value `[redacted]` (a `{ ref }` as given). */
 export const StorageConfigSchema = z.object({
   id: z.string(),
   organization_id: z.string(),
@@ -183,7 +183,10 @@ export const StorageConfigSchema = z.object({
   provider: providerType,
   is_default: z.boolean(),
   settings: anyObject.describe("The provider's options (bucket, region, root folder, host...); no secret."),
-  credentials: z.record(z.string(), z.string()).nullable().describe('The names of the stored secrets, each value `[redacted]`.'),
+  credentials: z
+    .record(z.string(), z.union([z.string(), z.strictObject({ ref: z.string() })]))
+    .nullable()
+    .describe('The names of the stored secrets, each value `[redacted]`, or the `{ ref }` to the host’s secret store given for it.'),
   storage_class: z.string().nullable(),
   require_encryption: z.boolean().optional(),
   total_size_bytes: bytes,

@@ -4,6 +4,7 @@ import { Permission } from '../../domain/permissions.js';
 import { DownloadQuerySchema, parseInput } from '../../domain/validation.js';
 import { ConflictError, NotFoundError } from '../../errors/errors.js';
 import type { Actor } from '../../ports/authorizer.js';
+import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 import { objectKeyOf } from './backup-lifecycle.js';
 import type { BackupDownloadUrls } from './backup-responses.js';
 import type { BackupDownload, OpenDownloadOptions } from './backup-service-types.js';
@@ -21,7 +22,7 @@ export async function getDownloadUrls(
   const { expires_in } = parseInput(DownloadQuerySchema, expiresIn === undefined ? {} : { expires_in: expiresIn });
   const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
   const { config, key } = await downloadable(ctx, backup);
-  const provider = ctx.storageProviders(config);
+  const provider = await buildStorageProvider(ctx.storageProviders, ctx.secrets, config);
   try {
     const url = await provider.presign(key, expires_in);
     return {
@@ -46,7 +47,7 @@ export async function openDownload(
 ): Promise<BackupDownload> {
   const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
   const { config, key } = await downloadable(ctx, backup);
-  const provider = ctx.storageProviders(config);
+  const provider = await buildStorageProvider(ctx.storageProviders, ctx.secrets, config);
   let stream: Readable;
   try {
     stream = await provider.download(key, {

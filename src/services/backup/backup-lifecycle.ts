@@ -8,7 +8,9 @@ import type { Clock } from '../../ports/clock.js';
 import { eventScopeOf, type EventSink } from '../../ports/events.js';
 import type { Notifier } from '../../ports/notifier.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
+import type { SecretResolver } from '../../ports/secret-resolver.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
+import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 import type { WarningCode } from '../../errors/error-codes.js';
 import { FRESH_TRY_FIELDS } from './new-backup-record.js';
 
@@ -25,6 +27,8 @@ export interface LifecycleDeps {
   storageConfigs: StorageConfigRepository;
   policies?: BackupPolicyRepository;
   storageProviders: StorageProviderFactory;
+  /** Resolves `{ ref }` credentials just before a provider is built. */
+  secrets?: SecretResolver;
   clock: Clock;
   events: EventSink;
   notifier: Notifier;
@@ -146,13 +150,13 @@ export function objectKeyOf(backup: Backup): string {
  * between upload and record update.
  */
 export async function removeLeftoverObject(
-  deps: Pick<LifecycleDeps, 'storageConfigs' | 'storageProviders'>,
+  deps: Pick<LifecycleDeps, 'storageConfigs' | 'storageProviders' | 'secrets'>,
   backup: Backup,
 ): Promise<void> {
   if (!backup.storage_config_id) return;
   const config = await deps.storageConfigs.get(backup.storage_config_id);
   if (!config) return;
-  const provider = deps.storageProviders(config);
+  const provider = await buildStorageProvider(deps.storageProviders, deps.secrets, config);
   try {
     await provider.delete(objectKeyOf(backup));
   } finally {
@@ -168,7 +172,7 @@ export const CLEAN_TRY_FIELDS: Partial<Backup> = FRESH_TRY_FIELDS;
  * `pending`, after removing any leftover object, so the next try starts from nothing.
  */
 export async function resetForRetry(
-  deps: Pick<LifecycleDeps, 'backups' | 'storageConfigs' | 'storageProviders' | 'clock' | 'events'>,
+  deps: Pick<LifecycleDeps, 'backups' | 'storageConfigs' | 'storageProviders' | 'secrets' | 'clock' | 'events'>,
   backup: Backup,
   message: string,
 ): Promise<Backup> {

@@ -57,6 +57,7 @@ export function createBackupServiceContext(options: BackupServiceOptions): Backu
     storageConfigs: options.storageConfigs,
     ...(options.policies ? { policies: options.policies } : {}),
     storageProviders,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
     clock,
     events,
     notifier: options.notifier ?? nullNotifier,
@@ -93,7 +94,7 @@ function announcingStatusChanges(sink: EventSink, hub: TaskCompletionHub): Event
 /** The ports a default {@link BackupRunner} is built from (a backup or restore service's options). */
 export type BackupRunnerPorts = Pick<
   BackupServiceOptions,
-  'backups' | 'storageConfigs' | 'environments' | 'policies' | 'sources' | 'runnerOptions' | 'keys'
+  'backups' | 'storageConfigs' | 'environments' | 'policies' | 'sources' | 'runnerOptions' | 'keys' | 'secrets'
 >;
 
 /** The SDK's backup pipeline over a service's ports, with its clock, events and storage providers. */
@@ -108,6 +109,7 @@ export function defaultBackupRunner(
     ...(options.policies ? { policies: options.policies } : {}),
     ...(options.sources ? { sources: options.sources } : {}),
     ...(options.keys ? { keys: options.keys } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
     ...shared,
     ...options.runnerOptions,
   });

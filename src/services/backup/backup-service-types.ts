@@ -13,6 +13,7 @@ import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository,
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
 import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
 import type { KeyProvider } from '../../ports/key-provider.js';
+import type { SecretResolver } from '../../ports/secret-resolver.js';
 import type { BackupExecutor } from './backup-job.js';
 
 // The options and result types of BackupService, in a module of their own so that the service's
@@ -43,6 +44,8 @@ export interface BackupServiceOptions {
   queue: JobQueue;
   /** Builds storage providers (default: `createStorageProvider`). */
   storageProviders?: StorageProviderFactory;
+  /** Resolves `{ ref }` storage credentials just before a provider is built (runs, verification, downloads, purges). */
+  secrets?: SecretResolver;
   /** Builds backup sources for the default runner (default: `createBackupSource`). */
   sources?: BackupSourceFactory;
   /** Replaces the pipeline (default: a `BackupRunner` over the same ports). */

@@ -4,6 +4,7 @@ import { BackupSdkError } from '../../errors/backup-sdk-error.js';
 import { AbortedError, TimeoutError } from '../../errors/errors.js';
 import { verifyBackupArchive, type ArchiveVerification } from '../../pipeline/verify-archive.js';
 import type { Actor } from '../../ports/authorizer.js';
+import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 import { downloadable } from './backup-downloads.js';
 import { errorDetailsOf, errorMessageOf } from './backup-lifecycle.js';
 import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
@@ -48,7 +49,7 @@ export async function verifyBackup(
 ): Promise<BackupVerificationResult> {
   const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
   const { config, key } = await downloadable(ctx, backup);
-  const provider = ctx.storageProviders(config);
+  const provider = await buildStorageProvider(ctx.storageProviders, ctx.secrets, config);
   const lister = ctx.options.runnerOptions?.dumpLister;
   let verification: ArchiveVerification | null = null;
   let failure: unknown = null;

@@ -29,6 +29,7 @@ import { dropPrevious, performSwap, rollBack, type RestoreHooks, type RestoreSwa
 import type { TaskCompletionHub } from '../shared/task-completion.js';
 import type { KeyProvider } from '../../ports/key-provider.js';
 import { encryptedArchiveOptions } from '../shared/backup-identities.js';
+import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 
 /** The queue name of restore jobs. */
 export const RESTORE_JOB_NAME = 'restore';
@@ -360,7 +361,7 @@ async function storageOf(deps: RestoreJobDeps, backup: Backup): Promise<StorageP
   if (!backup.storage_config_id) throw new RestoreError('E_RESTORE_NOT_RESTORABLE', `Backup ${backup.id} has no storage config`);
   const config = await deps.storageConfigs.get(backup.storage_config_id);
   if (!config) throw new NotFoundError('storage_config', backup.storage_config_id, { details: { backup_id: backup.id } });
-  return deps.storageProviders(config);
+  return buildStorageProvider(deps.storageProviders, deps.secrets, config);
 }
 
 /**

@@ -17,6 +17,7 @@ import { nullNotifier, type Notifier } from '../../ports/notifier.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, TaskRepository } from '../../ports/repositories.js';
 import type { RestoreTarget, RestoreTargetFactory } from '../../ports/restore-target.js';
 import type { StorageProviderFactory } from '../../ports/storage-provider.js';
+import type { SecretResolver } from '../../ports/secret-resolver.js';
 import type { BackupRunnerDeps } from '../../pipeline/backup-runner.js';
 import type { KeyProvider } from '../../ports/key-provider.js';
 import { createRestoreTarget } from '../../sources/create-restore-target.js';
@@ -55,6 +56,8 @@ export interface RestoreServiceOptions {
   restoreArchive?: RestoreArchiveFn;
   /** Builds storage providers (default: `createStorageProvider`). */
   storageProviders?: StorageProviderFactory;
+  /** Resolves `{ ref }` storage credentials just before a provider is built (restores, the pre-restore backup). */
+  secrets?: SecretResolver;
   /** Builds backup sources for the pre-restore backup's default runner (default: `createBackupSource`). */
   sources?: BackupSourceFactory;
   /** Encryption keys: recipients of the pre-restore backup, identities of encrypted backups restored. */
@@ -121,6 +124,7 @@ export class RestoreService {
       storageConfigs: options.storageConfigs,
       ...(options.policies ? { policies: options.policies } : {}),
       storageProviders,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
       clock: this.clock,
       events: this.events,
       notifier: options.notifier ?? nullNotifier,

@@ -8,7 +8,9 @@ import { nullEventSink, type EventSink, type SdkEvent } from '../../ports/events
 import type { QuotaLookup, QuotaStatus } from '../../ports/quota.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../../ports/repositories.js';
 import type { StorageProvider, StorageProviderFactory } from '../../ports/storage-provider.js';
+import type { SecretResolver } from '../../ports/secret-resolver.js';
 import { createStorageProvider } from '../../storage/registry.js';
+import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 import { getQuotaStatus } from './quota.js';
 import { Permission } from '../../domain/permissions.js';
 import type { Actor, Authorizer } from '../../ports/authorizer.js';
@@ -23,6 +25,8 @@ export interface RetentionServiceOptions {
   policies?: BackupPolicyRepository;
   /** Builds storage providers (default: `createStorageProvider`). Providers it returns are closed after each cleanup. */
   storageProviders?: StorageProviderFactory;
+  /** Resolves `{ ref }` storage credentials just before a provider is built. */
+  secrets?: SecretResolver;
   /** The host's plan limits, for {@link RetentionService.usage}; without one, quotas are unlimited. */
   quota?: QuotaLookup;
   /** The host's permission hook, asked by {@link RetentionService.usage} (`project.backups.list` on the organisation). */
@@ -291,7 +295,8 @@ export class RetentionService {
           const config = await configs.get(configId)!;
           if (!config) throw new NotFoundError('storage_config', configId);
           let provider = providers.get(configId);
-          if (!provider) providers.set(configId, (provider = this.storageProviders(config)));
+          if (!provider)
+            providers.set(configId, (provider = await buildStorageProvider(this.storageProviders, this.options.secrets, config)));
           const keys = KEY_FIELDS.map((k) => b[k]).filter((k): k is string => k !== null);
           for (const key of keys) {
             try {

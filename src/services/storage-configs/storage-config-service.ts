@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { StorageConfig } from '../../domain/entities.js';
+import type { StorageConfig, StorageCredential } from '../../domain/entities.js';
 import { STORAGE_PROVIDER_TYPES, type BackupStatus } from '../../domain/enums.js';
 import { Permission } from '../../domain/permissions.js';
 import { parseInput, toValidationIssues } from '../../domain/validation.js';
@@ -8,9 +8,11 @@ import { ConflictError, NotFoundError, ValidationError, type ValidationIssue } f
 import type { Actor, Authorizer } from '../../ports/authorizer.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../../ports/repositories.js';
+import type { SecretResolver } from '../../ports/secret-resolver.js';
 import type { ConnectionTestResult, StorageProviderFactory } from '../../ports/storage-provider.js';
 import { redactStorageConfig } from '../../storage/redact.js';
 import { createStorageProvider } from '../../storage/registry.js';
+import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 import { STORAGE_SETTINGS_SCHEMAS, StorageConfigSettingsSchema } from '../../storage/storage-settings-schemas.js';
 import { authorizeCall } from '../shared/authorize-call.js';
 
@@ -23,6 +25,8 @@ export interface StorageConfigServiceOptions {
   backups?: BackupRepository;
   /** Builds the provider `test` probes (default: the built-in registry, `createStorageProvider`). */
   storageProviders?: StorageProviderFactory;
+  /** Resolves `{ ref }` credentials for `test` (see docs/storage-providers.md#secrets-by-reference). */
+  secrets?: SecretResolver;
   /** The host's permission hook: `org.storage.manage` for every call. */
   authorize?: Authorizer;
   clock?: Clock;
@@ -210,7 +214,7 @@ export class StorageConfigService {
     const started = this.clock.now().getTime();
     let provider: ReturnType<StorageProviderFactory> | undefined;
     try {
-      provider = this.providers(config);
+      provider = await buildStorageProvider(this.providers, this.options.secrets, config);
       return await provider.testConnection();
     } catch (error) {
       // Some providers throw while connecting (refused login, unknown host): report it as the connect step.
@@ -297,7 +301,7 @@ function checkSettings(
   return {
     provider: parsed.data.provider,
     settings: parsed.data.settings as Record<string, unknown>,
-    credentials: credentials && Object.keys(credentials).length > 0 ? (credentials as Record<string, string>) : null,
+    credentials: credentials && Object.keys(credentials).length > 0 ? (credentials as Record<string, StorageCredential>) : null,
   };
 }
 
