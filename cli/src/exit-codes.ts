@@ -42,6 +42,8 @@ export const EXIT_CODE_BY_ERROR: Readonly<Record<ErrorCode, number>> = Object.fr
   E_STORAGE_SIZE: EXIT.STORAGE,
   E_STORAGE_CONFIG_MISSING: EXIT.STORAGE,
   E_STORAGE_CONFIG_IN_USE: EXIT.STORAGE,
+  // A storage credential's { ref } could not be resolved: the storage cannot be reached.
+  E_SECRET_REF: EXIT.STORAGE,
   // Source: every E_SOURCE* code.
   E_SOURCE: EXIT.SOURCE,
   E_SOURCE_PG_DUMP: EXIT.SOURCE,
