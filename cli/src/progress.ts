@@ -52,7 +52,8 @@ class TerminalProgress implements Progress {
           task: async (_ctx, task) => {
             this.task = task;
             if (this.pending) this.update(this.pending.phase, this.pending.figures);
-            if (!(await done)) throw new Error(`${title} failed`);
+            // listr2 marks the line failed and shows the error's message: the title, as it was.
+            if (!(await done)) throw new Error(title);
           },
         },
       ],
