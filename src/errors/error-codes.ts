@@ -361,6 +361,13 @@ export const ERROR_CODES = {
     meaning: 'A restore failed after its swap began and putting the target back failed too.',
     action: 'Read details.journal: it names where each database and folder is; finish by hand or run recoverStale.',
   },
+  E_RESTORE_TARGET_CHANGED: {
+    raisedAs: 'RestoreError',
+    meaning:
+      "The target's database or folder is no longer the one the restore found when it began (another restore swapped it), so the swap or rollback left it alone.",
+    action:
+      'Check which restore the environment now holds (details name the objects); the set-aside original keeps its tagged name until you drop it.',
+  },
   E_WORKER_LOST: {
     raisedAs: 'recorded',
     meaning: 'The worker running a backup or restore disappeared; crash recovery failed the backup, or rolled the restore back.',

@@ -17,6 +17,8 @@ import type { ErrorCodeOf } from './error-codes.js';
  * - `E_RESTORE_PRE_BACKUP_FAILED`: the pre-restore backup failed or did not verify.
  * - `E_RESTORE_ROLLBACK_FAILED`: a failure after the swap began, and putting the target back
  *   failed too; `details` names what is where so a person can finish by hand.
+ * - `E_RESTORE_TARGET_CHANGED`: the target's database or folder was swapped by another restore
+ *   after this one began; the swap (or rollback) left that object alone.
  */
 export type RestoreErrorCode = ErrorCodeOf<'RestoreError'>;
 

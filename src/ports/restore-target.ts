@@ -100,6 +100,15 @@ export interface RestoreTarget {
   renamePath(from: string, to: string, options?: RestoreStepOptions): Promise<void>;
   /** Removes a folder tree on the target's host. Idempotent. */
   removePath(path: string, options?: RestoreStepOptions): Promise<void>;
+  /**
+   * What the database named `name` is, in a form a rename keeps (PostgreSQL: its OID), or null
+   * when no database has that name. The swap compares it with what the restore saw earlier, so a
+   * rollback or cleanup never drops or renames a database another restore put under a name.
+   * Optional: without it the swap trusts names alone (docs/restore.md#ownership-checks).
+   */
+  databaseIdentity?(name: string, options?: RestoreStepOptions): Promise<string | null>;
+  /** What stands at `path`, in a form a rename keeps (device and inode), or null when nothing does. Optional, as {@link databaseIdentity}. */
+  pathIdentity?(path: string, options?: RestoreStepOptions): Promise<string | null>;
   /** Releases connections (SSH). Idempotent. */
   close(): Promise<void>;
 }

@@ -115,6 +115,18 @@ export class CommandRestoreTarget implements RestoreTarget {
     return out.trim() === '1';
   }
 
+  async databaseIdentity(name: string, options: RestoreStepOptions = {}): Promise<string | null> {
+    if (typeof name !== 'string' || name === '') throw new ValidationError([{ field: 'name', message: 'is required' }]);
+    // The OID: ALTER DATABASE ... RENAME keeps it, a new database never reuses a live one's.
+    const out = await this.sql(
+      MAINTENANCE_DATABASE,
+      [`SELECT oid FROM pg_database WHERE datname = ${quoteSqlLiteral(name)}`],
+      'restore_sql',
+      options.signal,
+    );
+    return out.trim() === '' ? null : `oid:${out.trim()}`;
+  }
+
   async createDatabase(name: string, options: RestoreStepOptions = {}): Promise<void> {
     checkRestoreDatabaseName(name, 'name');
     // template0: an empty database whatever was added to template1; UTF8 as Odoo creates its own.
@@ -251,6 +263,14 @@ export class CommandRestoreTarget implements RestoreTarget {
     throw new SourceError('E_SOURCE_FILES', `Could not check whether ${path} exists${run.where ? ` (${run.where})` : ''}`, {
       details: { tool: 'test', phase: 'restore_files', exit_code: exit.code, signal: exit.signal, stderr_tail: exit.stderrTail, path },
     });
+  }
+
+  async pathIdentity(path: string, options: RestoreStepOptions = {}): Promise<string | null> {
+    checkAbsolutePath(path);
+    // Device and inode: mv within one filesystem keeps both.
+    const script = 'if [ -e "$1" ] || [ -L "$1" ]; then exec stat -c %d:%i -- "$1"; fi';
+    const out = await this.run('shell', this.c.files, ['sh', '-c', script, 'obsdk-identity', path], 'restore_files', options.signal);
+    return out.trim() === '' ? null : `inode:${out.trim()}`;
   }
 
   async renamePath(from: string, to: string, options: RestoreStepOptions = {}): Promise<void> {

@@ -256,6 +256,18 @@ export class FakeRestoreTarget implements RestoreTarget {
     return [...this.folders.keys()].some((p) => p.startsWith(prefix));
   }
 
+  /** A number per database object, kept across renames (as PostgreSQL's OID is); not recorded in {@link calls}. */
+  async databaseIdentity(name: string): Promise<string | null> {
+    const db = this.databases.get(name);
+    return db ? `fake-db:${identityOf(db)}` : null;
+  }
+
+  /** A number per folder, kept across renames (as an inode is); not recorded in {@link calls}. */
+  async pathIdentity(path: string): Promise<string | null> {
+    const folder = this.folders.get(path);
+    return folder ? `fake-folder:${identityOf(folder)}` : null;
+  }
+
   async renamePath(from: string, to: string, options?: RestoreStepOptions): Promise<void> {
     await this.enter('renamePath', [from, to, options]);
     const folder = this.folders.get(from);
@@ -321,4 +333,13 @@ export function fakeRestoreTargetFactory(
   }) as unknown as FakeRestoreTargetFactory;
   Object.defineProperty(factory, 'configs', { value: configs });
   return factory;
+}
+
+const identities = new WeakMap<object, number>();
+let nextIdentity = 1;
+/** A stable number per object: what a rename keeps. */
+function identityOf(object: object): number {
+  let id = identities.get(object);
+  if (id === undefined) identities.set(object, (id = nextIdentity++));
+  return id;
 }

@@ -157,8 +157,18 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
         filestoreBytes: journal.target_folder ? backup.filestore_size : 0,
       });
       if (journal.request.mode === 'new_database') await assertFree(t, journal, signal);
-      if (journal.request.mode === 'replace' && journal.target_folder !== null) {
-        await w.set({ had_folder: await t.pathExists(journal.target_folder, { signal }) });
+      if (journal.request.mode === 'replace') {
+        // What the swap will set aside, as it is now: checked again right before the swap acts.
+        const hadFolder = journal.target_folder !== null ? await t.pathExists(journal.target_folder, { signal }) : null;
+        await w.set({
+          ...(journal.target_folder !== null ? { had_folder: hadFolder } : {}),
+          identities: {
+            database: (await t.databaseIdentity?.(journal.target_database, { signal })) ?? null,
+            folder: hadFolder ? ((await t.pathIdentity?.(journal.target_folder!, { signal })) ?? null) : null,
+            restored_database: null,
+            restored_folder: null,
+          },
+        });
       }
       return f;
     });
@@ -200,6 +210,15 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
       } finally {
         await provider.close();
       }
+    });
+    await w.set({
+      identities: {
+        database: journal.identities?.database ?? null,
+        folder: journal.identities?.folder ?? null,
+        restored_database: (await target.databaseIdentity?.(journal.names.temp_database, { signal })) ?? null,
+        restored_folder:
+          journal.names.temp_folder !== null ? ((await target.pathIdentity?.(journal.names.temp_folder, { signal })) ?? null) : null,
+      },
     });
     await w.mark('restored_to_temp');
     // 2, continued: the versions, now that the verified manifest says them.
@@ -562,7 +581,7 @@ export async function recoverRestoreTask(
   deps: RestoreJobDeps,
   task: Task,
   reason: string,
-): Promise<'completed' | 'rolled_back' | 'failed'> {
+): Promise<'completed' | 'rolled_back' | 'rollback_failed' | 'failed'> {
   const journal = journalOf(task);
   const message = `${reason}; it was ${journal && hasBegun(journal, 'cleanup') ? 'finished' : 'rolled back'} by restore recovery at ${deps.clock.now().toISOString()}`;
   const endTask = async (patch: Partial<Task> & { status: 'completed' | 'failed' }) => {
@@ -608,7 +627,19 @@ export async function recoverRestoreTask(
       });
       return 'completed';
     }
-    await rollBack(target, journal);
+    try {
+      await rollBack(target, journal);
+    } catch (error) {
+      // Another restore's objects stand at the target: trying again would not change that.
+      if (!(error instanceof BackupSdkError && error.code === 'E_RESTORE_TARGET_CHANGED')) throw error;
+      const failure = restoreFailure(new BackupSdkError('E_WORKER_LOST', message, { details: lost.details }), journal, error);
+      journal.outcome = 'rollback_failed';
+      journal.error = { code: failure.code, message: failure.message, details: failure.details };
+      await endTask({ status: 'failed', error_message: failure.message, result: { restore: journal, error: journal.error } });
+      const backup = await deps.backups.get(journal.backup_id);
+      if (backup) await notify(deps, 'restore.failed', env, backup, failure.message);
+      return 'rollback_failed';
+    }
     journal.outcome = 'rolled_back';
     journal.error = lost;
     await endTask({ status: 'failed', error_message: message, result: { restore: journal, error: lost } });

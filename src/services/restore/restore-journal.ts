@@ -28,6 +28,13 @@ export interface RestoreJournal {
   names: RestoreNames;
   /** Whether the target folder existed before the swap (replace mode); null until checked. */
   had_folder: boolean | null;
+  /**
+   * What each object the swap acts on was when this restore saw it (the target's
+   * `databaseIdentity` / `pathIdentity`; absent in journals written before, and null where the
+   * target cannot tell): the target's own database and folder when the restore began (replace
+   * mode), and the restored temporaries once filled. Swap steps compare before they act.
+   */
+  identities?: RestoreIdentities;
   /** Id of the pre-restore backup, once its record exists. */
   pre_restore_backup_id: string | null;
   /** Steps written before they ran, in order. */
@@ -40,6 +47,18 @@ export interface RestoreJournal {
   outcome: RestoreOutcome | null;
   /** The failure, as `{ code, message, details }`, once the restore failed. */
   error: { code: string; message: string; details: Record<string, unknown> } | null;
+}
+
+/** The identities a restore recorded (see {@link RestoreJournal.identities}). */
+export interface RestoreIdentities {
+  /** The target's own database when the restore began (replace mode). */
+  database: string | null;
+  /** The target's own folder when the restore began (replace mode, when it had one). */
+  folder: string | null;
+  /** The temporary database the archive was restored into. */
+  restored_database: string | null;
+  /** The temporary folder the filestore was extracted into. */
+  restored_folder: string | null;
 }
 
 /** The journal inside a task, or null when the task is not a restore or has none yet. */

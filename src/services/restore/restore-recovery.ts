@@ -16,8 +16,13 @@ export interface RecoveredRestore {
   task_id: string;
   previous_status: TaskStatus;
   job_state: JobInfo['state'] | 'missing';
-  /** `rolled_back`: the target was put back; `completed`: the swap had happened, cleanup was finished; `failed`: nothing had been touched. */
-  outcome: 'rolled_back' | 'completed' | 'failed';
+  /**
+   * `rolled_back`: the target was put back; `completed`: the swap had happened, cleanup was
+   * finished; `failed`: nothing had been touched; `rollback_failed`: another restore's database or
+   * folder stood at the target, so it was left alone with this restore's set-aside original (the
+   * task's error says where; `E_RESTORE_ROLLBACK_FAILED`).
+   */
+  outcome: 'rolled_back' | 'completed' | 'failed' | 'rollback_failed';
 }
 
 /** What `recoverStaleRestores` did. */

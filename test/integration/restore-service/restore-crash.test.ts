@@ -10,7 +10,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackupService, RestoreService, type LocalSource, type ResolvedEnvironment, type RestoreStep } from '../../../src/index.js';
+import {
+  BackupService,
+  RestoreService,
+  type LocalSource,
+  type ResolvedEnvironment,
+  type RestoreStep,
+  type Task,
+} from '../../../src/index.js';
 import { journalOf } from '../../../src/services/restore/restore-journal.js';
 import { createPostgresRepositories, type PostgresRepositories } from '../../../src/integrations/postgres/index.js';
 import { InMemoryJobQueue, makeResolvedEnvironment, MemoryNotifier, StaticEnvironmentResolver } from '../../../src/testing/index.js';
@@ -28,6 +35,7 @@ let work: string;
 let root: string;
 let source: ResolvedEnvironment;
 let backupId: string;
+let sourceFolder: string;
 const children = new Set<ChildProcess>();
 const org = makeResolvedEnvironment().organization_id;
 
@@ -52,6 +60,7 @@ beforeAll(async () => {
   root = join(work, 'filestore');
   mkdirSync(root);
   const fixture = await createOdooFixture(pgServer, { dbName: 'rc_src', databaseMb: 0.5, filestoreMb: 0.2, files: 8, filestoreRoot: root });
+  sourceFolder = fixture.filestorePath;
   source = makeResolvedEnvironment({
     organization_id: org,
     db_name: 'rc_src',
@@ -159,5 +168,66 @@ describe('a restore worker killed with SIGKILL', () => {
     expect(notifier.sent.map((n) => n.kind)).toEqual(['restore.failed']);
     // Running it again changes nothing.
     expect(await restores.recoverStale()).toEqual({ recovered: [], errors: [] });
+  });
+});
+
+describe('two restores of one environment whose swaps interleave (the one-per-environment guard bypassed)', () => {
+  it("recovering the first one's stale journal leaves the second one's database and folder alone", async () => {
+    const db = 'rc_tgt_overlap';
+    const fixture = await createOdooFixture(pgServer, { dbName: db, databaseMb: 0.2, filestoreMb: 0.1, files: 4, filestoreRoot: root, seed: 7 });
+    const target = makeResolvedEnvironment({ organization_id: org, db_name: db, odoo_version: '17.0', source: localSource(db, fixture.filestorePath) });
+    const environments = new StaticEnvironmentResolver([source, target]);
+    const restored = await snapshotOf(pgServer, 'rc_src', sourceFolder);
+    // Task records without the guarantee, so both requests are accepted: the swap's own checks are what is tested.
+    const unguarded: typeof repos.tasks = Object.assign(Object.create(repos.tasks) as typeof repos.tasks, {
+      createExclusive: (task: Task) => repos.tasks.create(task),
+    });
+    // The first restore holds once its database is swapped in, before its folder moves; the second runs through.
+    let held: (taskId: string) => void = () => undefined;
+    const firstHeld = new Promise<string>((resolve) => (held = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const queue = new InMemoryJobQueue();
+    const live = new RestoreService({
+      ...repos,
+      tasks: unguarded,
+      environments,
+      queue,
+      hooks: {
+        onStep: async (step, { task_id }) => {
+          if (step !== 'swap_folder_aside' || holding) return;
+          holding = true;
+          held(task_id);
+          await released;
+        },
+      },
+    });
+    const worker = live.startWorker({ concurrency: 2 });
+    const request = { mode: 'replace', target_environment_id: target.environment_id, pre_restore_backup: false } as const;
+    const first = await live.restoreBackup(backupId, request, null);
+    expect(await firstHeld).toBe(first.id);
+    const second = await live.restoreBackup(backupId, request, null);
+    expect((await live.waitForRestore(second.id)).status).toBe('completed');
+    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(restored);
+
+    // The first restore's worker is taken for dead: a process with an empty queue recovers it.
+    const report = await new RestoreService({ ...repos, environments, queue: new InMemoryJobQueue() }).recoverStale();
+    expect(report.recovered.filter((r) => r.task_id === first.id)).toEqual([
+      { task_id: first.id, previous_status: 'running', job_state: 'missing', outcome: 'rollback_failed' },
+    ]);
+    // The second restore's database and folder stand; the first one's set-aside original is kept under its tagged name.
+    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(restored);
+    const journal = journalOf((await repos.tasks.get(first.id))!)!;
+    expect(journal).toMatchObject({ outcome: 'rollback_failed', error: { code: 'E_RESTORE_ROLLBACK_FAILED' } });
+    expect(journal.error!.details).toMatchObject({ rollback_error: { code: 'E_RESTORE_TARGET_CHANGED' } });
+    expect((await leftovers(pgServer, db, [root])).databases).toEqual([journal.names.aside_database]);
+
+    // The held worker wakes up: its swap step finds the folder changed and its rollback touches nothing of the second's.
+    release();
+    await queue.idle();
+    await worker.close();
+    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(restored);
+    expect(await leftovers(pgServer, db, [root])).toEqual({ databases: [journal.names.aside_database], folders: [] });
   });
 });
