@@ -74,6 +74,16 @@ export interface StorageProvider {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** A GET URL valid for `expiresInSeconds`; `UnsupportedOperationError` where the provider cannot sign. */
   presign(key: string, expiresInSeconds: number): Promise<string>;
+  /**
+   * Removes what an upload of `key` that never finished left in storage (its worker was killed):
+   * temp files of an upload under a temp name (local, FTP, SFTP), pending S3 multipart uploads.
+   * Never the object at `key`, never what an upload of another key left or is writing. Call it
+   * only when no upload of `key` runs (crash recovery does, for a backup whose worker is gone):
+   * it would break that upload. Resolves with the number of things removed. Optional, so
+   * providers written before it still compile; without it, recovery leaves such leftovers
+   * (see docs/storage-providers.md, "Writing your own provider").
+   */
+  abortPartialUploads?(key: string): Promise<number>;
   /** Writes, reads back and deletes a small probe object, reporting each step. */
   testConnection(): Promise<ConnectionTestResult>;
   /** Releases connections. */

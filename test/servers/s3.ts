@@ -15,7 +15,8 @@ import { freePort } from './free-port.js';
  * (only that the access key id exists: the key pair is `S3RVER`/`S3RVER`), it does not implement
  * AbortMultipartUpload or ListMultipartUploads, and it ignores storage class and SSE. The harness
  * adds AbortMultipartUpload (DELETE ?uploadId: removes that upload's stored parts, 404
- * NoSuchUpload if unknown) so tests can prove the adapter cleans up, and exposes the parts folder
+ * NoSuchUpload if unknown) and ListMultipartUploads (GET ?uploads&prefix, one page, from the key
+ * s3rver records per upload) so tests can prove the adapter cleans up, and exposes the parts folder
  * through {@link S3Server.pendingUploads}.
  */
 export interface S3Server {
@@ -37,7 +38,8 @@ export interface S3Server {
 const INSTALL = 'npm install --save-dev s3rver';
 
 // Runs inside the child (CommonJS, `node -e`). The shim answers AbortMultipartUpload, which
-// s3rver 3.7 routes to 405 MethodNotAllowed, by deleting the parts folder s3rver keeps.
+// s3rver 3.7 routes to 405 MethodNotAllowed, by deleting the parts folder s3rver keeps, and
+// ListMultipartUploads (501 NotImplemented there) from those folders.
 const CHILD = String.raw`
 const cfg = JSON.parse(process.env.S3RVER_HARNESS);
 const S3rver = require(cfg.module);
@@ -45,6 +47,24 @@ const fs = require('fs');
 const path = require('path');
 const server = new S3rver({ address: '127.0.0.1', port: cfg.port, directory: cfg.dir, silent: true, vhostBuckets: false, configureBuckets: cfg.buckets.map((name) => ({ name })) });
 server.middleware.unshift(async (ctx, next) => {
+  const listing = /^\/([^/?]+)\/?$/.exec(ctx.path);
+  if (ctx.method === 'GET' && listing && ctx.query.uploads !== undefined) {
+    // ListMultipartUploads, from the folder s3rver keeps per upload (its 'key' file), one page.
+    const dir = path.join(cfg.dir, listing[1], '._S3rver_uploads');
+    const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+    const esc = (v) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const uploads = [];
+    for (const id of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      try {
+        const key = fs.readFileSync(path.join(dir, id, 'key'), 'utf8');
+        if (key.startsWith(prefix)) uploads.push('<Upload><Key>' + esc(key) + '</Key><UploadId>' + id + '</UploadId></Upload>');
+      } catch {}
+    }
+    ctx.status = 200;
+    ctx.type = 'application/xml';
+    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>' + esc(listing[1]) + '</Bucket><Prefix>' + esc(prefix) + '</Prefix><IsTruncated>false</IsTruncated>' + uploads.join('') + '</ListMultipartUploadsResult>';
+    return;
+  }
   const m = /^\/([^/?]+)\/.+$/.exec(ctx.path);
   if (ctx.method === 'DELETE' && m && typeof ctx.query.uploadId === 'string' && /^[a-f0-9]+$/.test(ctx.query.uploadId)) {
     const dir = path.join(cfg.dir, m[1], '._S3rver_uploads', ctx.query.uploadId);

@@ -158,7 +158,10 @@ export async function removeLeftoverObject(
   if (!config) return;
   const provider = await buildStorageProvider(deps.storageProviders, deps.secrets, config);
   try {
-    await provider.delete(objectKeyOf(backup));
+    const key = objectKeyOf(backup);
+    // What a killed upload left under a temp name or as a pending multipart upload, then the object.
+    await provider.abortPartialUploads?.(key);
+    await provider.delete(key);
   } finally {
     await provider.close();
   }

@@ -17,7 +17,7 @@ import { probeStorage } from '../connection-test.js';
 import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
 import { deferEnd, handshakeDone } from './deferred-end.js';
-import { isTempName, tempName } from '../temp-name.js';
+import { isTempName, tempName, tempPrefix } from '../temp-name.js';
 import { classifyFtpError, ftpReplyCode } from './ftp-errors.js';
 import { loadFtp } from './load-ftp.js';
 import { resolveFtpOptions, type FtpProviderOptions } from './ftp-options.js';
@@ -162,7 +162,7 @@ export class FtpStorageProvider implements StorageProvider {
   async upload(key: string, body: NodeJS.ReadableStream | Readable, options: UploadOptions = {}): Promise<UploadResult> {
     const target = this.path(key);
     const dir = posix.dirname(target);
-    const temp = posix.join(dir, tempName());
+    const temp = posix.join(dir, tempName(key));
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(`Upload of ${key}`, signal.reason);
     const source = body instanceof Readable ? body : new Readable().wrap(body);
@@ -339,6 +339,24 @@ export class FtpStorageProvider implements StorageProvider {
         );
         if (exists) throw error;
       }
+    });
+  }
+
+  async abortPartialUploads(key: string): Promise<number> {
+    const target = this.path(key);
+    const dir = posix.dirname(target);
+    const prefix = tempPrefix(key);
+    return this.run('remove partial uploads', key, async (c) => {
+      let entries;
+      try {
+        entries = await c.list(dir);
+      } catch (error) {
+        if (ftpReplyCode(error) === 550 || ftpReplyCode(error) === 450) return 0;
+        throw error;
+      }
+      const temps = entries.filter((e) => e.isFile && e.name.startsWith(prefix));
+      for (const e of temps) await c.remove(posix.join(dir, e.name));
+      return temps.length;
     });
   }
 

@@ -16,7 +16,7 @@ import type {
 } from '../../ports/storage-provider.js';
 import { probeStorage } from '../connection-test.js';
 import { assertSafeKey } from '../safe-key.js';
-import { isTempName, tempName } from '../temp-name.js';
+import { isTempName, tempName, tempPrefix } from '../temp-name.js';
 import { onceAny } from '../../streams/once-any.js';
 import { STREAM_BUFFER_BYTES } from '../../streams/stream-buffer.js';
 
@@ -91,7 +91,7 @@ export class LocalStorageProvider implements StorageProvider {
 
   async upload(key: string, body: NodeJS.ReadableStream | Readable, options: UploadOptions = {}): Promise<UploadResult> {
     const target = this.path(key);
-    const temp = join(dirname(target), tempName());
+    const temp = join(dirname(target), tempName(key));
     let size = 0;
     let file: WriteStream | null = null;
     try {
@@ -237,6 +237,20 @@ export class LocalStorageProvider implements StorageProvider {
         { details: { provider: 'local', missing: 'root', root: this.root } },
       );
     }
+  }
+
+  async abortPartialUploads(key: string): Promise<number> {
+    const dir = dirname(this.path(key));
+    await this.assertNoLink(dir, key, 'delete');
+    const prefix = tempPrefix(key);
+    const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [];
+      throw fsError(error, key, 'delete');
+    });
+    const temps = entries.filter((e) => e.isFile() && e.name.startsWith(prefix));
+    for (const e of temps)
+      await rm(join(dir, e.name), { force: true }).catch((error: unknown) => Promise.reject(fsError(error, key, 'delete')));
+    return temps.length;
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

@@ -69,6 +69,12 @@ export class MemoryStorageProvider implements StorageProvider {
     return [...this.objects.keys()].sort();
   }
 
+  /** Nothing to remove: an upload here stores its object only once whole, and nothing before. */
+  async abortPartialUploads(key: string): Promise<number> {
+    assertSafeKey(key);
+    return 0;
+  }
+
   async upload(key: string, body: NodeJS.ReadableStream | Readable, options: UploadOptions = {}): Promise<UploadResult> {
     assertSafeKey(key);
     const fault = this.faults[0];

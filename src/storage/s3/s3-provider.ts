@@ -378,6 +378,41 @@ export class S3StorageProvider implements StorageProvider {
     }
   }
 
+  /** Aborts every pending multipart upload of exactly `key` (the listing is by prefix: longer keys are skipped). */
+  async abortPartialUploads(key: string): Promise<number> {
+    const Key = this.fullKey(key);
+    const Bucket = this.options.bucket;
+    let removed = 0;
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (;;) {
+      const page = await this.send<{
+        Uploads?: { Key?: string; UploadId?: string }[];
+        IsTruncated?: boolean;
+        NextKeyMarker?: string;
+        NextUploadIdMarker?: string;
+      }>('list multipart uploads', key, (s3) => new s3.ListMultipartUploadsCommand({ Bucket, Prefix: Key, ...markers }));
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key !== Key || !upload.UploadId) continue;
+        try {
+          await this.send(
+            'abort multipart upload',
+            key,
+            (s3) => new s3.AbortMultipartUploadCommand({ Bucket, Key, UploadId: upload.UploadId }),
+          );
+          removed++;
+        } catch (error) {
+          // Completed or aborted meanwhile: nothing left to remove.
+          if (!(error instanceof StorageError && error.code === 'E_STORAGE_NOT_FOUND')) throw error;
+        }
+      }
+      if (!page.IsTruncated) return removed;
+      markers = {
+        ...(page.NextKeyMarker ? { KeyMarker: page.NextKeyMarker } : {}),
+        ...(page.NextUploadIdMarker ? { UploadIdMarker: page.NextUploadIdMarker } : {}),
+      };
+    }
+  }
+
   async delete(key: string): Promise<void> {
     const Key = this.fullKey(key);
     try {

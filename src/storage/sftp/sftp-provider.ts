@@ -19,7 +19,7 @@ import { ConnectionPool } from '../connection-pool.js';
 import { probeStorage } from '../connection-test.js';
 import { CLEANUP_RETRIES, withRetry } from '../retry.js';
 import { assertSafeKey } from '../safe-key.js';
-import { isTempName, tempName } from '../temp-name.js';
+import { isTempName, tempName, tempPrefix } from '../temp-name.js';
 import { classifySftpError, isSftpNotFound } from './sftp-errors.js';
 import { resolveSftpOptions, type SftpProviderOptions } from './sftp-options.js';
 import { pipelinedReadStream } from './sftp-read-stream.js';
@@ -270,7 +270,7 @@ export class SftpStorageProvider implements StorageProvider {
   async upload(key: string, body: NodeJS.ReadableStream | Readable, options: UploadOptions = {}): Promise<UploadResult> {
     const target = this.path(key);
     const dir = posix.dirname(target);
-    const temp = posix.join(dir, tempName());
+    const temp = posix.join(dir, tempName(key));
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(`Upload of ${key}`, signal.reason);
     const source = body instanceof Readable ? body : new Readable().wrap(body);
@@ -417,6 +417,23 @@ export class SftpStorageProvider implements StorageProvider {
   async delete(key: string): Promise<void> {
     const path = this.path(key);
     await this.run('delete', key, (c) => c.delete(path, true).then(() => undefined));
+  }
+
+  async abortPartialUploads(key: string): Promise<number> {
+    const dir = posix.dirname(this.path(key));
+    const prefix = tempPrefix(key);
+    return this.run('remove partial uploads', key, async (c) => {
+      let entries;
+      try {
+        entries = await c.list(dir);
+      } catch (error) {
+        if (isSftpNotFound(error)) return 0;
+        throw error;
+      }
+      const temps = entries.filter((e) => e.type === '-' && e.name.startsWith(prefix));
+      for (const e of temps) await c.delete(posix.join(dir, e.name), true);
+      return temps.length;
+    });
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

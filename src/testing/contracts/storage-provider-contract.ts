@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { isBackupSdkError } from '../../errors/backup-sdk-error.js';
 import type { StorageErrorCode } from '../../errors/errors.js';
 import type { StorageProvider } from '../../ports/storage-provider.js';
@@ -75,6 +75,11 @@ export async function digestStream(stream: NodeJS.ReadableStream): Promise<{ sha
 }
 
 const bytes = (b: Buffer) => Readable.from([b]);
+
+/** Resolves once the adapter has read what was written to `body` (its buffer drained). */
+async function waitUntilSent(body: PassThrough): Promise<void> {
+  while (body.readableLength > 0 || body.writableLength > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 /** The storage provider contract as named checks. `factory` returns a provider on an empty store. */
 export function storageProviderChecks(
@@ -264,6 +269,36 @@ export function storageProviderChecks(
         assert.equal(await res.text(), 'signed content');
       }),
     },
+    {
+      name: "abortPartialUploads(key) removes nothing else: the objects at its key and beside it, another key's upload in flight",
+      run: withProvider(async (p) => {
+        assert.equal(typeof p.abortPartialUploads, 'function', 'abortPartialUploads is implemented (crash recovery calls it)');
+        const dir = uniq();
+        const [a, b] = [`${dir}/a.zip`, `${dir}/b.zip`];
+        // A key that starts with `a`'s: an adapter that matches by prefix would break its upload.
+        const c = `${a}.age`;
+        await p.upload(a, bytes(Buffer.from('a')));
+        await p.upload(b, bytes(Buffer.from('b')));
+        const body = new PassThrough();
+        const payload = randomBytes(mid + 1024);
+        body.write(payload.subarray(0, mid));
+        const inFlight = p.upload(c, body);
+        inFlight.catch(() => undefined);
+        // Give the upload time to reach the store (its temp file or multipart upload), then remove around it.
+        await waitUntilSent(body);
+        assert.equal(await p.abortPartialUploads!(a), 0);
+        assert.equal(await p.abortPartialUploads!(b), 0);
+        body.end(payload.subarray(mid));
+        assert.equal((await inFlight).size, payload.length);
+        assert.deepEqual(await digestStream(await p.download(c)), await digestStream(bytes(payload)));
+        for (const [key, content] of [
+          [a, 'a'],
+          [b, 'b'],
+        ] as const)
+          assert.equal((await digestStream(await p.download(key))).size, content.length, key);
+        if (options.leftovers) assert.deepEqual(await options.leftovers(), []);
+      }),
+    },
     ...optionalChecks(factory, options, uniq),
     {
       name: 'testConnection writes, reads back and deletes a probe, and leaves no object behind',
@@ -330,6 +365,9 @@ function optionalChecks(
         }
         const after = await make();
         try {
+          // What the cut upload left (a temp file, a pending multipart upload) goes with it.
+          if (after.abortPartialUploads) await after.abortPartialUploads(key);
+          if (options.leftovers) assert.deepEqual(await options.leftovers(), []);
           assert.equal((await after.head(key)).exists, false);
           const listed: string[] = [];
           for await (const o of after.list(key.split('/')[0] + '/')) listed.push(o.key);

@@ -2,7 +2,7 @@
 // records in PostgreSQL): after recoverStale in a new process, the target is as before and
 // nothing temporary remains.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ import { createPostgresRepositories, type PostgresRepositories } from '../../../
 import { InMemoryJobQueue, makeResolvedEnvironment, MemoryNotifier, StaticEnvironmentResolver } from '../../../src/testing/index.js';
 import { createOdooFixture } from '../../fixtures/odoo-fixture.js';
 import { startPostgres, type PgServer } from '../../servers/postgres.js';
+import { startS3, type S3Server } from '../../servers/s3.js';
+import { startSshd, type SshServer } from '../../servers/sshd.js';
 import { leftovers, snapshotOf, storageConfigRecord } from './restore-helpers.js';
 import type { RestoreCrashWorkerConfig } from './restore-crash-worker.js';
 
@@ -87,17 +89,29 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+/** A target environment on its own Odoo-shaped database and filestore (`filestoreMb` of files). */
+async function targetEnvironment(db: string, seed: number, filestoreMb = 0.1): Promise<{ target: ResolvedEnvironment; folder: string }> {
+  const fixture = await createOdooFixture(pgServer, { dbName: db, databaseMb: 0.2, filestoreMb, files: 4, filestoreRoot: root, seed });
+  const target = makeResolvedEnvironment({
+    organization_id: org,
+    db_name: db,
+    odoo_version: '17.0',
+    source: localSource(db, fixture.filestorePath),
+  });
+  return { target, folder: fixture.filestorePath };
+}
+
 /** Starts a worker that restores over `target` and holds at `holdAt`; resolves with the task id once held. */
 async function startHeldWorker(
   target: ResolvedEnvironment,
-  holdAt: RestoreStep,
+  holdAt: RestoreStep | { uploadAfterBytes: number },
 ): Promise<{ child: ChildProcess; taskId: string; exited: Promise<NodeJS.Signals | null> }> {
   const config: RestoreCrashWorkerConfig = {
     connectionString: pgServer.connectionString('obsdk_restore_crash'),
     environments: [source, target],
     backupId,
     targetEnvironmentId: target.environment_id,
-    holdAt,
+    ...(typeof holdAt === 'string' ? { holdAt } : { holdUploadAfterBytes: holdAt.uploadAfterBytes }),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
     env: { ...process.env, RESTORE_CRASH_WORKER: JSON.stringify(config) },
@@ -122,21 +136,8 @@ describe('a restore worker killed with SIGKILL', () => {
     ['between the two database renames (the target name is free)', 'swap_db_in'],
   ] as const)('%s: recoverStale puts the target back and leaves nothing temporary', async (_name, holdAt) => {
     const db = `rc_tgt_${holdAt}`;
-    const fixture = await createOdooFixture(pgServer, {
-      dbName: db,
-      databaseMb: 0.2,
-      filestoreMb: 0.1,
-      files: 4,
-      filestoreRoot: root,
-      seed: 5,
-    });
-    const target = makeResolvedEnvironment({
-      organization_id: org,
-      db_name: db,
-      odoo_version: '17.0',
-      source: localSource(db, fixture.filestorePath),
-    });
-    const before = await snapshotOf(pgServer, db, fixture.filestorePath);
+    const { target, folder } = await targetEnvironment(db, 5);
+    const before = await snapshotOf(pgServer, db, folder);
 
     const { child, taskId, exited } = await startHeldWorker(target, holdAt);
     child.kill('SIGKILL');
@@ -158,7 +159,7 @@ describe('a restore worker killed with SIGKILL', () => {
       recovered: [{ task_id: taskId, previous_status: 'running', job_state: 'missing', outcome: 'rolled_back' }],
       errors: [],
     });
-    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(before);
+    expect(await snapshotOf(pgServer, db, folder)).toEqual(before);
     expect(await leftovers(pgServer, db, [root])).toEqual({ databases: [], folders: [] });
     const task = (await repos.tasks.get(taskId))!;
     expect(task.status).toBe('failed');
@@ -174,8 +175,7 @@ describe('a restore worker killed with SIGKILL', () => {
 describe('two restores of one environment whose swaps interleave (the one-per-environment guard bypassed)', () => {
   it("recovering the first one's stale journal leaves the second one's database and folder alone", async () => {
     const db = 'rc_tgt_overlap';
-    const fixture = await createOdooFixture(pgServer, { dbName: db, databaseMb: 0.2, filestoreMb: 0.1, files: 4, filestoreRoot: root, seed: 7 });
-    const target = makeResolvedEnvironment({ organization_id: org, db_name: db, odoo_version: '17.0', source: localSource(db, fixture.filestorePath) });
+    const { target, folder } = await targetEnvironment(db, 7);
     const environments = new StaticEnvironmentResolver([source, target]);
     const restored = await snapshotOf(pgServer, 'rc_src', sourceFolder);
     // Task records without the guarantee, so both requests are accepted: the swap's own checks are what is tested.
@@ -209,7 +209,7 @@ describe('two restores of one environment whose swaps interleave (the one-per-en
     expect(await firstHeld).toBe(first.id);
     const second = await live.restoreBackup(backupId, request, null);
     expect((await live.waitForRestore(second.id)).status).toBe('completed');
-    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(restored);
+    expect(await snapshotOf(pgServer, db, folder)).toEqual(restored);
 
     // The first restore's worker is taken for dead: a process with an empty queue recovers it.
     const report = await new RestoreService({ ...repos, environments, queue: new InMemoryJobQueue() }).recoverStale();
@@ -217,7 +217,7 @@ describe('two restores of one environment whose swaps interleave (the one-per-en
       { task_id: first.id, previous_status: 'running', job_state: 'missing', outcome: 'rollback_failed' },
     ]);
     // The second restore's database and folder stand; the first one's set-aside original is kept under its tagged name.
-    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(restored);
+    expect(await snapshotOf(pgServer, db, folder)).toEqual(restored);
     const journal = journalOf((await repos.tasks.get(first.id))!)!;
     expect(journal).toMatchObject({ outcome: 'rollback_failed', error: { code: 'E_RESTORE_ROLLBACK_FAILED' } });
     expect(journal.error!.details).toMatchObject({ rollback_error: { code: 'E_RESTORE_TARGET_CHANGED' } });
@@ -227,7 +227,83 @@ describe('two restores of one environment whose swaps interleave (the one-per-en
     release();
     await queue.idle();
     await worker.close();
-    expect(await snapshotOf(pgServer, db, fixture.filestorePath)).toEqual(restored);
+    expect(await snapshotOf(pgServer, db, folder)).toEqual(restored);
     expect(await leftovers(pgServer, db, [root])).toEqual({ databases: [journal.names.aside_database], folders: [] });
   });
 });
+
+describe('a restore worker killed mid-upload of its pre-restore backup', () => {
+  let s3: S3Server;
+  let sshd: SshServer;
+  let sftpRoot: string;
+  const storages = new Map<string, { id: string; partials: () => string[] }>();
+  const partialFiles = (dir: string) => () =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.includes('.obsdk-partial-'));
+
+  beforeAll(async () => {
+    [s3, sshd] = await Promise.all([startS3(), startSshd()]);
+    sftpRoot = join(sshd.homeDir, 'backups');
+    mkdirSync(sftpRoot);
+    const { uid, gid } = statSync(sshd.homeDir);
+    chownSync(sftpRoot, uid, gid);
+    const local = (await repos.storageConfigs.getDefault(org))!;
+    storages.set('local', { id: local.id, partials: partialFiles(join(work, 'storage')) });
+    const sftp = await repos.storageConfigs.create(
+      storageConfigRecord(org, {
+        provider: 'sftp',
+        settings: { host: sshd.host, port: sshd.port, root: sftpRoot, host_key: sshd.hostKeyFingerprint },
+        credentials: { username: sshd.username, private_key: sshd.privateKey },
+      }),
+    );
+    storages.set('sftp', { id: sftp.id, partials: partialFiles(sftpRoot) });
+    const minio = await repos.storageConfigs.create(
+      storageConfigRecord(org, {
+        provider: 'minio',
+        settings: { bucket: s3.bucket, endpoint: s3.endpoint, part_size_mb: 5 },
+        credentials: { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey },
+      }),
+    );
+    storages.set('s3', { id: minio.id, partials: () => s3.pendingUploads() });
+  });
+
+  afterAll(async () => {
+    await Promise.all([s3?.stop(), sshd?.stop()]);
+  });
+
+  it.each(['local', 'sftp', 's3'])('to %s storage: recoverStale leaves no temp object or multipart upload', async (kind) => {
+    const storage = storages.get(kind)!;
+    for (const [other, { id }] of storages) await repos.storageConfigs.update(id, { is_default: other === kind });
+    const db = `rc_upload_${kind}`;
+    // S3: above one 5 MiB part, so a multipart upload has started when the worker dies.
+    const filestoreMb = kind === 's3' ? 7 : 0.1;
+    const { target } = await targetEnvironment(db, 9, filestoreMb);
+
+    const { child, taskId, exited } = await startHeldWorker(target, { uploadAfterBytes: kind === 's3' ? 6 * 1024 * 1024 : 64 * 1024 });
+    await until(() => storage.partials().length > 0, `a partial upload in ${kind} storage`);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    children.delete(child);
+
+    const restores = new RestoreService({
+      ...repos,
+      environments: new StaticEnvironmentResolver([source, target]),
+      queue: new InMemoryJobQueue(),
+    });
+    const report = await restores.recoverStale();
+    expect(report.recovered.filter((r) => r.task_id === taskId)).toMatchObject([{ outcome: 'rolled_back' }]);
+    expect(storage.partials()).toEqual([]);
+    const pre = (await repos.backups.get(journalOf((await repos.tasks.get(taskId))!)!.pre_restore_backup_id!))!;
+    expect(pre.status).toBe('failed');
+    expect(await leftovers(pgServer, db, [root])).toEqual({ databases: [], folders: [] });
+  });
+});
+
+/** Resolves once `done()` holds, checking every 50 ms for at most 60 s. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !done(); waited += 50) {
+    if (waited > 60_000) throw new Error(`Gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +11,7 @@ import {
   type StorageConfig,
 } from '../../../src/index.js';
 import { failingChecks, runStorageProviderContract, storageProviderChecks } from '../../../src/testing/index.js';
+import { tempName } from '../../../src/storage/temp-name.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
@@ -102,6 +103,46 @@ describe('storage contract catches broken adapters', () => {
     const failed = await failingChecks(storageProviderChecks(() => new Broken(), { largeObjectBytes: 1024, listKeyCount: 10 }));
     expect(failed).toContain('delete is idempotent and head reports a missing object');
     expect(failed).toContain('a source stream that fails mid-upload leaves no object');
+  });
+});
+
+describe('abortPartialUploads on local storage', () => {
+  it("removes the temp files a killed upload of the key left, and no other key's", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'obsdk-local-'));
+    roots.push(root);
+    const provider = new LocalStorageProvider({ root });
+    const key = 'organizations/o/environments/e/b1.zip';
+    await provider.upload(key, Readable.from([Buffer.from('done')]));
+    const folder = dirname(join(root, key));
+    mkdirSync(folder, { recursive: true });
+    // As a worker SIGKILLed mid-upload leaves them: two tries of this key, one of a sibling.
+    const sibling = tempName('organizations/o/environments/e/b2.zip');
+    for (const name of [tempName(key), tempName(key), sibling]) writeFileSync(join(folder, name), 'partial');
+    expect(await provider.abortPartialUploads(key)).toBe(2);
+    expect(tempFilesUnder(root).map((f) => f.split('/').at(-1))).toEqual([sibling]);
+    expect((await provider.head(key)).exists).toBe(true);
+    expect(await provider.abortPartialUploads('organizations/o/environments/none/b.zip')).toBe(0);
+  });
+
+  it("the contract flags a provider that removes every temp file of the folder (another key's upload in flight breaks)", async () => {
+    let root = '';
+    class Greedy extends LocalStorageProvider {
+      override async abortPartialUploads(key: string): Promise<number> {
+        const folder = dirname(join(root, key));
+        const temps = readdirSync(folder).filter((f) => f.startsWith('.obsdk-partial-'));
+        for (const f of temps) rmSync(join(folder, f));
+        return temps.length;
+      }
+    }
+    const checks = storageProviderChecks(
+      () => {
+        root = mkdtempSync(join(tmpdir(), 'obsdk-local-'));
+        roots.push(root);
+        return new Greedy({ root });
+      },
+      { largeObjectBytes: 1024, listKeyCount: 10 },
+    ).filter((c) => c.name.startsWith('abortPartialUploads'));
+    expect(await failingChecks(checks)).toHaveLength(1);
   });
 });
 
