@@ -75,6 +75,7 @@ export const EXIT_CODE_BY_ERROR: Readonly<Record<ErrorCode, number>> = Object.fr
   E_RESTORE_IN_PROGRESS: EXIT.RESTORE,
   E_RESTORE_PRE_BACKUP_FAILED: EXIT.RESTORE,
   E_RESTORE_ROLLBACK_FAILED: EXIT.RESTORE,
+  E_RESTORE_TARGET_CHANGED: EXIT.RESTORE,
   // Not found: an unknown backup, environment or id prefix.
   E_NOT_FOUND: EXIT.NOT_FOUND,
   E_ROUTE_NOT_FOUND: EXIT.NOT_FOUND,
