@@ -87,14 +87,8 @@ export async function restoreArchive(options: RestoreArchiveOptions): Promise<Re
   const created = { database: false, folder: false };
   let archive: OpenedBackupArchive | null = null;
   try {
-    archive = await openBackupArchive(storage, key, {
-      signal,
-      recipients: options.expected?.encryption_recipients ?? null,
-      storedSize: options.expected?.size ?? null,
-      ...(options.identities ? { identities: options.identities } : {}),
-    });
+    archive = await openRecordedArchive(storage, key, { ...options, signal });
     const manifest = archive.manifest;
-    crossCheck(archive, options.expected);
     report(options, 'verify', 0, 0);
     await listDump(archive, target, signal);
     const withFilestore = filestoreFolder !== null && archive.filestore !== null;
@@ -151,8 +145,33 @@ function checkOptions(options: RestoreArchiveOptions): void {
       throw new ValidationError([{ field: `limits.${field}`, message: 'must be a positive number' }]);
 }
 
-/** The Backup record and the manifest must agree before anything is created. */
-function crossCheck(archive: OpenedBackupArchive, expected: RestoreArchiveOptions['expected']): void {
+/**
+ * Opens a backup's archive as its record describes it (`expected`: encrypted to its recipients,
+ * its stored size; decrypted with `identities`) and checks that the record and the manifest agree,
+ * before anything is created or sent. Closes the archive when the check fails.
+ */
+export async function openRecordedArchive(
+  storage: StorageProvider,
+  key: string,
+  options: Pick<RestoreArchiveOptions, 'expected' | 'identities'> & { signal: AbortSignal },
+): Promise<OpenedBackupArchive> {
+  const archive = await openBackupArchive(storage, key, {
+    signal: options.signal,
+    recipients: options.expected?.encryption_recipients ?? null,
+    storedSize: options.expected?.size ?? null,
+    ...(options.identities ? { identities: options.identities } : {}),
+  });
+  try {
+    crossCheckArchive(archive, options.expected);
+  } catch (error) {
+    archive.close();
+    throw error;
+  }
+  return archive;
+}
+
+/** The Backup record and the manifest must agree before anything is created (or exported). */
+function crossCheckArchive(archive: OpenedBackupArchive, expected: RestoreArchiveOptions['expected']): void {
   if (!expected) return;
   const { manifest } = archive;
   if (typeof expected.size === 'number' && expected.size !== archive.stored_size)

@@ -1,3 +1,4 @@
+import { finished, type Readable } from 'node:stream';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import { AbortedError, SourceError } from '../errors/errors.js';
 import type { SourceStream } from '../ports/backup-source.js';
@@ -16,6 +17,15 @@ export interface ToolStreamRequest {
   /** Values to redact from messages and stderr tails (the database password). */
   secrets?: readonly (string | undefined)[];
   signal?: AbortSignal;
+}
+
+/** What {@link startToolStream} runs: a {@link ToolStreamRequest}, optionally fed an input. */
+export interface ToolStreamStart extends ToolStreamRequest {
+  /**
+   * Piped into the tool's stdin (`pg_restore -f -` reads the dump there; the spec needs
+   * `input: true`). Its failure kills the tool, and `done` rejects with that failure.
+   */
+  input?: Readable;
 }
 
 /**
@@ -43,15 +53,25 @@ export async function startToolCommand(request: ToolStreamRequest): Promise<Runn
  * output), with `AbortedError` after {@link SourceStream.abort} or the signal, and passes
  * connection errors (`E_SOURCE_SSH`) through.
  */
-export async function startToolStream(request: ToolStreamRequest): Promise<SourceStream> {
-  const { tool, phase, where, secrets = [], signal } = request;
+export async function startToolStream(request: ToolStreamStart): Promise<SourceStream> {
+  const { tool, phase, where, secrets = [], signal, input } = request;
   const running = await startToolCommand(request);
+  let aborted: AbortedError | null = null;
+  let settled = false;
+  let inputError: unknown = null;
+  if (input) {
+    // finished() also reports an input that failed before this call: its pipe would never end stdin.
+    finished(input, { writable: false }, (error) => {
+      if (!error || settled) return;
+      inputError ??= error;
+      running.kill();
+    });
+    input.pipe(running.stdin);
+  }
   // A stream the consumer has not started reading yet (the tarball while the dump streams) may
   // be destroyed with an error (abort, SSH drop): that must not be an uncaught exception. Readers
   // still get the error; `done` reports it too.
   running.stdout.on('error', () => undefined);
-  let aborted: AbortedError | null = null;
-  let settled = false;
   const abort = (reason?: unknown) => {
     if (settled || aborted) return;
     aborted = new AbortedError(tool, reason);
@@ -70,6 +90,7 @@ export async function startToolStream(request: ToolStreamRequest): Promise<Sourc
         throw aborted ?? error;
       }
       if (aborted) throw aborted;
+      if (inputError) throw inputError;
       if (!isToolSuccess(tool, exit)) throw toolExitError(tool, phase, exit, { where, secrets });
     } finally {
       settled = true;

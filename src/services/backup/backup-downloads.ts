@@ -2,12 +2,15 @@ import type { Readable } from 'node:stream';
 import type { Backup, StorageConfig } from '../../domain/entities.js';
 import { Permission } from '../../domain/permissions.js';
 import { DownloadQuerySchema, parseInput } from '../../domain/validation.js';
-import { ConflictError, NotFoundError } from '../../errors/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { Actor } from '../../ports/authorizer.js';
 import { buildStorageProvider } from '../../storage/resolve-credentials.js';
 import { objectKeyOf } from './backup-lifecycle.js';
 import type { BackupDownloadUrls } from './backup-responses.js';
-import type { BackupDownload, OpenDownloadOptions } from './backup-service-types.js';
+import type { BackupDownload, OdooExport, OpenDownloadOptions, OpenOdooExportOptions } from './backup-service-types.js';
+import { exportOdooArchive } from '../../pipeline/odoo-export.js';
+import { pgRestoreToPlainSql } from '../../sources/plain-sql-export.js';
+import { encryptedArchiveOptions } from '../shared/backup-identities.js';
 import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
 
 /** Downloads of completed backups: signed URLs where the storage can sign, streams everywhere. */
@@ -69,6 +72,60 @@ export async function openDownload(
     size: backup.compressed_size,
     stream,
   };
+}
+
+/** `BackupService.openOdooExport`. */
+export async function openOdooExport(
+  ctx: BackupServiceContext,
+  backupId: string,
+  options: OpenOdooExportOptions,
+  actor: Actor | null,
+): Promise<OdooExport> {
+  const level = options.compressionLevel;
+  if (level !== undefined && !(Number.isInteger(level) && level >= 1 && level <= 9))
+    throw new ValidationError([{ field: 'compressionLevel', message: `must be a whole number from 1 to 9, got ${String(level)}` }]);
+  const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
+  const { config, key } = await downloadable(ctx, backup);
+  const identities = await encryptedArchiveOptions(ctx.options.keys, backup);
+  const provider = ctx.storageProviders(config);
+  let exported;
+  try {
+    exported = await exportOdooArchive({
+      storage: provider,
+      key,
+      expected: {
+        size: backup.compressed_size,
+        database_checksum: backup.database_checksum,
+        filestore_checksum: backup.filestore_checksum,
+        encryption_recipients: backup.encryption_recipients ?? null,
+      },
+      ...identities,
+      toPlainSql: (dump, { signal }) =>
+        pgRestoreToPlainSql(dump, { signal, ...(options.pgBinDir !== undefined ? { pgBinDir: options.pgBinDir } : {}) }),
+      ...(level !== undefined ? { level } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    await provider.close().catch(() => undefined);
+    throw error;
+  }
+  // The provider's connection lives as long as the export.
+  void exported.done.catch(() => undefined).finally(() => void provider.close().catch(() => undefined));
+  return {
+    backup_id: backup.id,
+    filename: odooExportFilename(exported.manifest.database.name, backup.created_at),
+    content_type: 'application/zip',
+    size: null,
+    stream: exported.stream,
+    done: exported.done,
+  };
+}
+
+/** `<db>_<YYYY-MM-DD_HH-MM-SS>.zip` as Odoo's manager names its dumps, with only safe filename characters. */
+function odooExportFilename(database: string, createdAt: string): string {
+  const stamp = createdAt.slice(0, 19).replace('T', '_').replace(/:/g, '-');
+  const safe = database.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'odoo';
+  return `${safe}_${stamp}.zip`;
 }
 
 /** The storage config and key of a completed backup; refuses any other status. */

@@ -135,6 +135,39 @@ export interface OpenDownloadOptions {
   signal?: AbortSignal;
 }
 
+/** A streaming export of a backup as the ZIP Odoo's database manager restores (see docs/import-export.md). */
+export interface OdooExport {
+  backup_id: string;
+  /** `{db_name}_{created_at}.zip` made safe for a Content-Disposition header (Odoo names its own dumps so). */
+  filename: string;
+  content_type: 'application/zip';
+  /** Unknown until the last byte: the plain SQL is made and deflated as it streams. */
+  size: null;
+  /**
+   * The ZIP's bytes, made as they are read; read it to the end or destroy it (which stops
+   * pg_restore). It fails, never ends cleanly, when anything goes wrong midway (a checksum that
+   * does not match the manifest, pg_restore failing, storage dropping), so a reader never takes a
+   * cut ZIP for a whole one.
+   */
+  stream: Readable;
+  /** Resolves once the ZIP ended whole; rejects with what broke it (a typed SDK error). */
+  done: Promise<void>;
+}
+
+/** Options of {@link BackupService.openOdooExport}. */
+export interface OpenOdooExportOptions {
+  /** zlib level 1-9 of `dump.sql` and of the filestore files worth deflating (default 1; Odoo's own is 6). */
+  compressionLevel?: number;
+  /**
+   * Folder holding the `pg_restore` that turns the dump into plain SQL on this host (default:
+   * PATH, then the newest `/usr/lib/postgresql/<major>/bin`). It must be at least the dump's
+   * pg_dump major.
+   */
+  pgBinDir?: string;
+  /** Aborting stops the export: the stream fails with `E_ABORTED`. */
+  signal?: AbortSignal;
+}
+
 /** The backup types that guard an operation. */
 export type PreOperationBackupType = 'pre_restore' | 'pre_upgrade' | 'pre_destroy';
 

@@ -3,7 +3,7 @@ import type { BackupCreateInput } from '../../domain/validation.js';
 import type { Actor } from '../../ports/authorizer.js';
 import type { DeadLetter, JobContext, Worker } from '../../ports/job-queue.js';
 import { cancelBackup, createBackup, deleteBackup } from './backup-commands.js';
-import { getDownloadUrls, openDownload } from './backup-downloads.js';
+import { getDownloadUrls, openDownload, openOdooExport } from './backup-downloads.js';
 import type { BackupJobPayload, BackupJobResult } from './backup-job.js';
 import { getBackup, getSummary, getTask, listBackups } from './backup-queries.js';
 import type { BackupCreatedResponse, BackupDetail, BackupDownloadUrls, BackupListItem, BackupSummary, Page } from './backup-responses.js';
@@ -23,7 +23,9 @@ export type {
   CreateBackupOptions,
   DeleteBackupOptions,
   ListBackupsQuery,
+  OdooExport,
   OpenDownloadOptions,
+  OpenOdooExportOptions,
   PreOperationBackupOptions,
   PreOperationBackupType,
   RateLimitSettings,
@@ -35,7 +37,9 @@ import type {
   CreateBackupOptions,
   DeleteBackupOptions,
   ListBackupsQuery,
+  OdooExport,
   OpenDownloadOptions,
+  OpenOdooExportOptions,
   PreOperationBackupOptions,
   PreOperationBackupType,
 } from './backup-service-types.js';
@@ -144,6 +148,18 @@ export class BackupService {
   /** Streams a completed backup's ZIP from its storage, on every provider. */
   openDownload(backupId: string, options: OpenDownloadOptions = {}, actor: Actor | null = null): Promise<BackupDownload> {
     return openDownload(this.ctx, backupId, options, actor);
+  }
+
+  /**
+   * Streams a completed backup as the ZIP Odoo's own database manager restores (`restore_db`):
+   * `dump.sql` (plain SQL from `pg_restore --no-owner --no-privileges -f -` on this host, deflated
+   * as it streams), `manifest.json` with Odoo's seven keys, and `filestore/<path>` for every file.
+   * The same permission as {@link openDownload}. The backup is checked as a restore checks it
+   * (structure, manifest, the record's checksums, both SHA-256 sums as they stream); an encrypted
+   * one is opened with the key provider's identities. See docs/import-export.md.
+   */
+  openOdooExport(backupId: string, options: OpenOdooExportOptions = {}, actor: Actor | null = null): Promise<OdooExport> {
+    return openOdooExport(this.ctx, backupId, options, actor);
   }
 
   /** The product's `GET .../environments/{id}/summary`. */
