@@ -47,7 +47,8 @@ export type {
 } from './services/backup/backup-responses.js';
 export { BACKUP_JOB_NAME } from './services/backup/backup-job.js';
 export type { BackupExecutor, BackupJobPayload, BackupJobResult } from './services/backup/backup-job.js';
-export type { RecoveredBackup, StaleRecoveryOptions, StaleRecoveryReport } from './services/backup/stale-recovery.js';
+export type { BackupCopyPayload, BackupCopyResult, StoredObject } from './services/backup/backup-copy.js';
+export type { RecoveredBackup, RecoveredCopy, StaleRecoveryOptions, StaleRecoveryReport } from './services/backup/stale-recovery.js';
 export { RestoreService } from './services/restore/restore-service.js';
 export type { RestoreServiceOptions, WaitForRestoreOptions } from './services/restore/restore-service.js';
 export { RESTORE_JOB_NAME } from './services/restore/restore-job.js';
@@ -147,6 +148,7 @@ export {
   TaskStatus,
   TaskType,
 } from './domain/enums.js';
+export type { BackupCopyStatus } from './domain/enums.js';
 export { BACKUP_TRANSITIONS, TASK_TRANSITIONS } from './domain/status-machine.js';
 export { Permission, ROLE_PERMISSIONS, roleHasPermission } from './domain/permissions.js';
 export type { Role } from './domain/permissions.js';

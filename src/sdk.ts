@@ -122,7 +122,13 @@ export function createBackupSdk(ports: BackupSdkPorts, options: BackupSdkOptions
   const shared = { clock: resolved.clock, events: resolved.events, ...(resolved.authorize ? { authorize: resolved.authorize } : {}) };
   const backups = new BackupService({ ...options.backup, ...resolved, ...ids });
   const restores = new RestoreService({ ...options.restore, ...resolved, ...ids });
-  const policies = new PolicyService({ policies: resolved.policies, storageConfigs: resolved.storageConfigs, ...shared, ...ids });
+  const policies = new PolicyService({
+    policies: resolved.policies,
+    storageConfigs: resolved.storageConfigs,
+    environments: resolved.environments,
+    ...shared,
+    ...ids,
+  });
   const retention = new RetentionService({
     backups: resolved.backups,
     storageConfigs: resolved.storageConfigs,

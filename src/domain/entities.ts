@@ -1,4 +1,4 @@
-import type { BackupStatus, BackupType, RetentionType, StorageProviderType, TaskStatus, TaskType } from './enums.js';
+import type { BackupCopyStatus, BackupStatus, BackupType, RetentionType, StorageProviderType, TaskStatus, TaskType } from './enums.js';
 import type { EnvironmentSnapshot } from './environment-snapshot.js';
 
 /** An ISO 8601 timestamp in UTC, e.g. `2024-12-11T10:30:00.000Z`. */
@@ -43,8 +43,26 @@ export interface Backup {
    * is stored unencrypted. The record, not the object, says whether it is encrypted.
    */
   encryption_recipients?: string[] | null;
-  /** Lowercase hex SHA-256 of the object as stored, computed in flight; set when it is encrypted, else null or absent. */
+  /**
+   * Lowercase hex SHA-256 of the object as stored, computed in flight; set when it is encrypted or
+   * its policy names a secondary storage (the copy is checked against it), else null or absent.
+   */
   stored_checksum?: string | null;
+  /**
+   * The second copy (`BackupPolicy.secondary_storage_config_id`): the config it goes to, set when
+   * the copy is scheduled. Null or absent: no copy. See docs/backup-service.md#a-second-copy.
+   */
+  copy_storage_config_id?: string | null;
+  /** The copy's key on that config (the primary's `database_key`), set once the copy completed; null after cleanup deleted it. */
+  copy_key?: string | null;
+  /** The `backup_copy` task that makes the copy. */
+  copy_task_id?: string | null;
+  /** Where the copy stands; a failed copy never changes the backup's own status or verification. */
+  copy_status?: BackupCopyStatus | null;
+  /** Why the copy failed (a message for a person), else null. */
+  copy_error?: string | null;
+  /** When the copy was written and read back equal to `stored_checksum`. */
+  copied_at?: IsoDateTime | null;
   started_at: IsoDateTime | null;
   completed_at: IsoDateTime | null;
   duration_seconds: number | null;
@@ -95,6 +113,11 @@ export interface BackupPolicy {
    * tool starts or byte is uploaded). Absent on policies stored before the field existed: false.
    */
   require_encryption?: boolean;
+  /**
+   * A second storage config (same organisation, not the primary) every completed, verified
+   * backup is copied to, as stored (encrypted or not). Null or absent: no copy.
+   */
+  secondary_storage_config_id?: string | null;
   last_backup_at: IsoDateTime | null;
   last_backup_status: BackupStatus | null;
   next_backup_at: IsoDateTime | null;

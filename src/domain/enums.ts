@@ -58,9 +58,21 @@ export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['pending', 'queued',
 export const TaskType = {
   BACKUP: 'backup',
   RESTORE: 'restore',
+  /** Copies a completed backup's object to its policy's secondary storage. */
+  BACKUP_COPY: 'backup_copy',
 } as const;
-/** One of `backup`, `restore`. */
+/** One of `backup`, `restore`, `backup_copy`. */
 export type TaskType = (typeof TaskType)[keyof typeof TaskType];
+
+/** Where a backup's second copy stands (`Backup.copy_status`). */
+export const BackupCopyStatus = {
+  PENDING: 'pending',
+  RUNNING: 'running',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+} as const;
+/** One of `pending`, `running`, `completed`, `failed`. */
+export type BackupCopyStatus = (typeof BackupCopyStatus)[keyof typeof BackupCopyStatus];
 
 /** Storage provider kinds understood by `createStorageProvider`. */
 export const StorageProviderType = {

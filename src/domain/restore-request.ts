@@ -53,6 +53,7 @@ export const RestoreRequestSchema = z
     jobs: z.number().int().min(1).max(32).default(1),
     force: z.boolean().default(false),
     keep_previous: z.boolean().default(false),
+    from: z.enum(['primary', 'copy']).default('primary'),
   })
   .superRefine((r, ctx) => {
     if (r.mode === 'new_database') {
@@ -94,6 +95,7 @@ export const RestoreRequestSchema = z
           jobs: r.jobs,
           force: r.force,
           keep_previous: r.keep_previous,
+          from: r.from,
         }
       : {
           target_environment_id: r.target_environment_id ?? null,
@@ -105,6 +107,7 @@ export const RestoreRequestSchema = z
           jobs: r.jobs,
           force: r.force,
           keep_previous: r.keep_previous,
+          from: r.from,
         },
   );
 
@@ -120,6 +123,11 @@ export interface RestoreRequestCommon {
   force?: boolean;
   /** `replace`: keep the previous database and folder instead of dropping them after success (default `false`). */
   keep_previous?: boolean;
+  /**
+   * Read the backup's own object (`primary`, default) or its second copy on the policy's secondary
+   * storage (`copy`: refused with `E_RESTORE_NOT_RESTORABLE` unless the copy completed).
+   */
+  from?: 'primary' | 'copy';
 }
 
 /** A restore into a new database beside the environment's own. */

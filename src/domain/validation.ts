@@ -170,6 +170,7 @@ const policyFields = {
   notify_on_success: z.boolean(),
   notify_on_failure: z.boolean(),
   require_encryption: z.boolean(),
+  secondary_storage_config_id: UuidSchema.nullable(),
 };
 
 /** The product's `BackupPolicyCreate`, with the default settings for omitted fields. */
@@ -186,6 +187,7 @@ export const BackupPolicyCreateSchema = z.strictObject({
   notify_on_success: policyFields.notify_on_success.default(false),
   notify_on_failure: policyFields.notify_on_failure.default(true),
   require_encryption: policyFields.require_encryption.default(false),
+  secondary_storage_config_id: policyFields.secondary_storage_config_id.optional().transform((v) => v ?? null),
 });
 /** A validated {@link BackupPolicyCreateSchema} with defaults applied. */
 export type BackupPolicyCreate = z.output<typeof BackupPolicyCreateSchema>;
@@ -206,6 +208,7 @@ export const BackupPolicyUpdateSchema = z.strictObject({
   notify_on_success: policyFields.notify_on_success.optional(),
   notify_on_failure: policyFields.notify_on_failure.optional(),
   require_encryption: policyFields.require_encryption.optional(),
+  secondary_storage_config_id: policyFields.secondary_storage_config_id.optional(),
 });
 /** A validated policy update. */
 export type BackupPolicyUpdate = z.output<typeof BackupPolicyUpdateSchema>;

@@ -433,6 +433,11 @@ export const WARNING_CODES = {
     meaning: 'A backup was stored but did not read back as written; it is marked unverified.',
     action: 'Do not rely on it; check the storage and back up again.',
   },
+  W_BACKUP_COPY_FAILED: {
+    meaning:
+      "A backup's second copy (the policy's secondary storage) could not be made or checked; the backup itself stays completed and verified (`copy_status: 'failed'`, `copy_error`).",
+    action: 'Check the secondary storage config; a new backup is copied again.',
+  },
   W_RECORD_FAILED: {
     meaning: 'A backup failed but its record could not be marked failed (someone else changed it).',
     action: 'Check the record; crash recovery repairs stale ones.',

@@ -301,14 +301,16 @@ class Run {
     const archive = new ArchiveWriter(this.startedAt);
     this.archive = archive;
     let archiveBytes = 0;
-    // Counts the stored bytes (compressed_size, progress); an encrypted object is hashed too
-    // (stored_checksum: what a copy and `sha256sum` of the object are checked against).
+    // Counts the stored bytes (compressed_size, progress); an encrypted object, or one the policy
+    // has copied to a secondary storage, is hashed too (stored_checksum: what the copy and
+    // `sha256sum` of the object are checked against).
+    const hashStored = sealed !== null || Boolean(policy?.secondary_storage_config_id);
     const counted = new MeasuringStream(
       (n) => {
         archiveBytes += n;
         this.progress.add(n);
       },
-      { hash: sealed !== null },
+      { hash: hashStored },
     );
     this.body = counted;
     // The provider may attach its listeners late (the local one awaits a mkdir first): a failure
@@ -448,7 +450,7 @@ class Run {
       filestore_size: filestore?.size ?? 0,
       total_size: database.size + (filestore?.size ?? 0),
       compressed_size: compressedSize,
-      stored_checksum: sealed ? counted.result().sha256 : null,
+      stored_checksum: hashStored ? counted.result().sha256 : null,
       database_checksum: database.sha256,
       filestore_checksum: filestore?.sha256 ?? null,
       expires_at: expiresAt ? expiresAt.toISOString() : null,

@@ -14,4 +14,9 @@ export interface QuotaStatus {
   limit_bytes: number | null;
   /** True when `used_bytes >= limit_bytes`. */
   exceeded: boolean;
+  /**
+   * Bytes of the completed second copies of those backups (on their policies' secondary
+   * storage), reported by `RetentionService.usage`; not counted against the quota.
+   */
+  copy_bytes?: number;
 }

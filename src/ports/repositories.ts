@@ -1,5 +1,5 @@
 import type { Backup, BackupPolicy, IsoDateTime, StorageConfig, Task } from '../domain/entities.js';
-import type { BackupStatus, BackupType, TaskStatus, TaskType } from '../domain/enums.js';
+import type { BackupCopyStatus, BackupStatus, BackupType, TaskStatus, TaskType } from '../domain/enums.js';
 
 /**
  * Compare-and-set condition for an update: every given field must currently hold exactly the
@@ -12,6 +12,10 @@ export interface BackupFilter {
   environment_id?: string;
   organization_id?: string;
   storage_config_id?: string;
+  /** Backups whose second copy is (or is to be) on this config. */
+  copy_storage_config_id?: string;
+  /** Backups whose copy is in this state. */
+  copy_status?: BackupCopyStatus;
   /** One status or any of several. */
   status?: BackupStatus | readonly BackupStatus[];
   backup_type?: BackupType;

@@ -20,6 +20,8 @@ function matches(b: Backup, f: BackupFilter): boolean {
   if (f.organization_id !== undefined && b.organization_id !== f.organization_id) return false;
   if (f.storage_config_id !== undefined && b.storage_config_id !== f.storage_config_id) return false;
   if (f.backup_type !== undefined && b.backup_type !== f.backup_type) return false;
+  if (f.copy_storage_config_id !== undefined && (b.copy_storage_config_id ?? null) !== f.copy_storage_config_id) return false;
+  if (f.copy_status !== undefined && (b.copy_status ?? null) !== f.copy_status) return false;
   if (f.status !== undefined) {
     const wanted = typeof f.status === 'string' ? [f.status] : f.status;
     if (!wanted.includes(b.status)) return false;

@@ -10,13 +10,21 @@ export interface BullMqJobQueueOptions {
   /**
    * Job names this instance should know for {@link BullMqJobQueue.getJob} without a name and
    * {@link BullMqJobQueue.deadLetters} before it has enqueued or processed any (default
-   * `['backup', 'restore']`, the SDK's own). `getJob` with a name always looks in that name's queue.
+   * `['backup', 'restore', 'backup_copy']`, the SDK's own). `getJob` with a name always looks in that name's queue.
    */
   jobNames?: readonly string[];
+  /**
+   * How long a worker's lock on a running job lasts before BullMQ may call the job stalled, in ms
+   * (BullMQ's `lockDuration`, default 30000). A worker that dies (SIGKILL, lost host) stops
+   * renewing it; once it lapses, the job is delivered again to another worker.
+   */
+  lockDurationMs?: number;
+  /** How often workers look for stalled jobs, in ms (BullMQ's `stalledInterval`, default 30000). */
+  stalledIntervalMs?: number;
 }
 
-/** The SDK's own job names (backups and restores), known to every instance from the start. */
-const DEFAULT_JOB_NAMES: readonly string[] = ['backup', 'restore'];
+/** The SDK's own job names (backups, restores, second copies), known to every instance from the start. */
+const DEFAULT_JOB_NAMES: readonly string[] = ['backup', 'restore', 'backup_copy'];
 
 /** What is stored as BullMQ job data: the SDK payload plus the retry schedule and the last error. */
 interface StoredJob {
@@ -131,6 +139,8 @@ export class BullMqJobQueue implements JobQueue {
       {
         connection: this.options.connection,
         concurrency: Math.max(1, options.concurrency ?? 1),
+        ...(this.options.lockDurationMs !== undefined ? { lockDuration: this.options.lockDurationMs } : {}),
+        ...(this.options.stalledIntervalMs !== undefined ? { stalledInterval: this.options.stalledIntervalMs } : {}),
         settings: {
           backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: { data?: StoredJob }) => {
             const waits = job?.data?.backoffMs ?? [];

@@ -168,6 +168,11 @@ export const BackupPolicySchema = z.object({
   notify_on_success: z.boolean(),
   notify_on_failure: z.boolean(),
   require_encryption: z.boolean().optional(),
+  secondary_storage_config_id: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('The storage config each completed, verified backup is copied to.'),
   last_backup_at: isoDateTime.nullable(),
   last_backup_status: backupStatus.nullable(),
   next_backup_at: isoDateTime.nullable(),
@@ -301,6 +306,7 @@ export const OrganizationUsageResponseSchema = z.object({
   used_bytes: bytes.describe('Sum of compressed_size of the backups not expired or deleted.'),
   limit_bytes: bytes.nullable().describe('The quota; null for unlimited.'),
   exceeded: z.boolean(),
+  copy_bytes: bytes.optional().describe('Bytes of the completed second copies of those backups (not counted against the quota).'),
 });
 
 /** The response schemas by the name the document's `components.schemas` gives them. */

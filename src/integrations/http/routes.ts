@@ -108,7 +108,9 @@ const backupRoutes = [
     { idempotent: true },
   ),
   route('POST', '/backups/{backup_id}/verify', async (c) => {
-    const result = await c.sdk.backups.verifyBackup(c.params.backup_id!, c.actor, { signal: c.request.signal });
+    const from = c.query.from ?? 'primary';
+    if (from !== 'primary' && from !== 'copy') throw new ValidationError([{ field: 'from', message: "must be 'primary' or 'copy'" }]);
+    const result = await c.sdk.backups.verifyBackup(c.params.backup_id!, c.actor, { signal: c.request.signal, from });
     const body: BackupVerificationResponse = {
       backup_id: result.backup_id,
       ok: result.ok,
@@ -206,6 +208,7 @@ const policyAndTaskRoutes = [
       used_bytes: usage.used_bytes,
       limit_bytes: usage.limit_bytes,
       exceeded: usage.exceeded,
+      copy_bytes: usage.copy_bytes ?? 0,
     };
     return ok(body);
   }),

@@ -37,6 +37,8 @@ function backupWhere(filter: BackupFilter): { sql: string; params: unknown[] } {
   if (filter.organization_id !== undefined) eq('organization_id', filter.organization_id);
   if (filter.storage_config_id !== undefined) eq('storage_config_id', filter.storage_config_id);
   if (filter.backup_type !== undefined) eq('backup_type', filter.backup_type);
+  if (filter.copy_storage_config_id !== undefined) eq('copy_storage_config_id', filter.copy_storage_config_id);
+  if (filter.copy_status !== undefined) eq('copy_status', filter.copy_status);
   if (filter.status !== undefined) {
     params.push(typeof filter.status === 'string' ? [filter.status] : [...filter.status]);
     clauses.push(`data->>'status' = ANY($${params.length}::text[])`);

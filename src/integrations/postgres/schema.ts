@@ -36,6 +36,7 @@ CREATE INDEX IF NOT EXISTS ${t.backups}_env_idx ON ${t.backups} ((data->>'enviro
 CREATE INDEX IF NOT EXISTS ${t.backups}_org_idx ON ${t.backups} ((data->>'organization_id'));
 CREATE INDEX IF NOT EXISTS ${t.backups}_status_idx ON ${t.backups} ((data->>'status'));
 CREATE INDEX IF NOT EXISTS ${t.backups}_expires_idx ON ${t.backups} ((data->>'expires_at'));
+CREATE INDEX IF NOT EXISTS ${t.backups}_copy_config_idx ON ${t.backups} ((data->>'copy_storage_config_id'));
 CREATE TABLE IF NOT EXISTS ${t.policies} (id text PRIMARY KEY, data jsonb NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS ${t.policies}_env_uq ON ${t.policies} ((data->>'environment_id'));
 CREATE INDEX IF NOT EXISTS ${t.policies}_due_idx ON ${t.policies} ((data->>'next_backup_at')) WHERE (data->>'is_enabled') = 'true';

@@ -22,6 +22,7 @@ import type { DeleteBackupOptions } from './backup-service-types.js';
 import { assertActor, assertId, loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
 import { CANCELLED_MESSAGE, cancelledError } from '../shared/cancel-watch.js';
 import { newBackupRecord } from './new-backup-record.js';
+import { removeCopy } from './backup-copy.js';
 
 /**
  * The commands of the backup service: create (admission, records, enqueue), delete and cancel. See the
@@ -159,6 +160,13 @@ export async function deleteBackup(
   );
   if (current.storage_config_id) {
     await ctx.storageConfigs.adjustUsage(current.storage_config_id, { bytes: -current.compressed_size, objects: -1 });
+  }
+  // The second copy goes too, by its own compare-and-set (a copy still running removes itself:
+  // its completion finds the backup deleted).
+  if (current.copy_key && current.copy_storage_config_id) {
+    await removeCopy(ctx, current);
+    await ctx.backups.update(current.id, { copy_key: null }, { copy_key: current.copy_key });
+    await ctx.storageConfigs.adjustUsage(current.copy_storage_config_id, { bytes: -current.compressed_size, objects: -1 });
   }
 }
 

@@ -129,6 +129,26 @@ function odooExportFilename(database: string, createdAt: string): string {
 }
 
 /** The storage config and key of a completed backup; refuses any other status. */
+/**
+ * The second copy of a completed backup, as a place to read from: its config and key. Refused with
+ * `E_BACKUP_NOT_DOWNLOADABLE` unless the backup is completed and its copy completed too.
+ */
+export async function copySource(
+  ctx: Pick<BackupServiceContext, 'storageConfigs'>,
+  backup: Backup,
+): Promise<{ config: StorageConfig; key: string }> {
+  if (backup.status !== 'completed' || backup.copy_status !== 'completed' || !backup.copy_key || !backup.copy_storage_config_id) {
+    throw new ConflictError(
+      `Backup ${backup.id} has no completed copy to read (status '${backup.status}', copy_status '${backup.copy_status ?? null}')`,
+      { details: { backup_id: backup.id, status: backup.status, copy_status: backup.copy_status ?? null, from: 'copy' } },
+      'E_BACKUP_NOT_DOWNLOADABLE',
+    );
+  }
+  const config = await ctx.storageConfigs.get(backup.copy_storage_config_id);
+  if (!config) throw new NotFoundError('storage_config', backup.copy_storage_config_id, { details: { backup_id: backup.id } });
+  return { config, key: backup.copy_key };
+}
+
 export async function downloadable(ctx: BackupServiceContext, backup: Backup): Promise<{ config: StorageConfig; key: string }> {
   if (backup.status !== 'completed') {
     throw new ConflictError(

@@ -75,6 +75,11 @@ export interface BackupJobDeps extends LifecycleDeps {
   verifyAfterUpload?: boolean;
   /** Job start / end / failure / retry lines (default: none). */
   logger?: Logger;
+  /**
+   * Schedules the second copy of a backup that completed verified, when its policy names a
+   * secondary storage (see backup-copy.ts). Never throws.
+   */
+  scheduleCopy?: (backup: Backup) => Promise<unknown>;
 }
 
 const PRE_OPERATION: ReadonlySet<string> = new Set(['pre_restore', 'pre_upgrade', 'pre_destroy']);
@@ -106,6 +111,7 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
   if (backup.status === 'completed') {
     // The pipeline finished but the worker stopped before the task was updated.
     await endTask(deps, task, 'completed', null, { backup_id: backup.id });
+    await deps.scheduleCopy?.(backup);
     return { success: true, backup_id: backup.id, skipped: 'already_completed' };
   }
   const log = deps.logger ?? nullLogger;
@@ -183,6 +189,7 @@ export async function runBackupJob(deps: BackupJobDeps, payload: BackupJobPayloa
     true,
     `Backup ${completed.id} of environment ${completed.environment_id} completed (${completed.compressed_size} bytes)`,
   );
+  await deps.scheduleCopy?.(completed);
   return { success: true, backup_id: completed.id };
 }
 

@@ -16,6 +16,7 @@ import { authorizeCall } from '../shared/authorize-call.js';
 import { BACKUP_JOB_RETRY, DEFAULT_JOB_TIMEOUT_MS, type BackupJobDeps } from './backup-job.js';
 import type { BackupServiceOptions, RateLimitSettings, RetrySettings } from './backup-service-types.js';
 import { TaskCompletionHub } from '../shared/task-completion.js';
+import { scheduleBackupCopy, type BackupCopyDeps } from './backup-copy.js';
 
 /**
  * What every part of the backup service (commands, queries, downloads, worker) works from: the
@@ -50,7 +51,7 @@ export function createBackupServiceContext(options: BackupServiceOptions): Backu
   const events = announcingStatusChanges(options.events ?? nullEventSink, backupChanges);
   const storageProviders = options.storageProviders ?? createStorageProvider;
   const runner = options.runner ?? defaultBackupRunner(options, { clock, events, storageProviders });
-  return {
+  const ctx: BackupServiceContext = {
     options,
     backups: options.backups,
     tasks: options.tasks,
@@ -75,7 +76,14 @@ export function createBackupServiceContext(options: BackupServiceOptions): Backu
     cancelCheckMs: options.cancelCheckMs ?? 2000,
     verifyAfterUpload: options.verifyAfterUpload ?? true,
     logger: options.logger ?? nullLogger,
+    scheduleCopy: (backup) => scheduleBackupCopy(copyDepsOf(ctx), backup),
   };
+  return ctx;
+}
+
+/** What copy jobs and their scheduling work from: the service's context and queue. */
+export function copyDepsOf(ctx: BackupServiceContext): BackupCopyDeps {
+  return { ...ctx, queue: ctx.options.queue };
 }
 
 /**

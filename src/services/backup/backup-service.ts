@@ -7,8 +7,9 @@ import { getDownloadUrls, openDownload, openOdooExport } from './backup-download
 import type { BackupJobPayload, BackupJobResult } from './backup-job.js';
 import { getBackup, getSummary, getTask, listBackups } from './backup-queries.js';
 import type { BackupCreatedResponse, BackupDetail, BackupDownloadUrls, BackupListItem, BackupSummary, Page } from './backup-responses.js';
-import { createBackupServiceContext, type BackupServiceContext } from './backup-service-context.js';
+import { copyDepsOf, createBackupServiceContext, type BackupServiceContext } from './backup-service-context.js';
 import { deadLetters, executeBackupJob, recoverStale, startBackupWorker } from './backup-worker.js';
+import { runBackupCopyJob, type BackupCopyPayload, type BackupCopyResult } from './backup-copy.js';
 import { createPreOperationBackup } from './pre-operation-backup.js';
 import type { StaleRecoveryOptions, StaleRecoveryReport } from './stale-recovery.js';
 import { verifyBackup, type BackupVerificationResult, type VerifyBackupOptions } from './verify-backup.js';
@@ -101,7 +102,17 @@ export class BackupService {
   readonly executeBackupJob = (payload: BackupJobPayload, job: JobContext): Promise<BackupJobResult> =>
     executeBackupJob(this.ctx, payload, job);
 
-  /** Starts processing backup jobs on the queue, `concurrency` at once (default 10, the product's max_jobs). */
+  /**
+   * The job handler any queue calls for `backup_copy` jobs (`TaskType.BACKUP_COPY`; bound): the second
+   * copy of a backup to its policy's secondary storage. See `runBackupCopyJob`.
+   */
+  readonly executeBackupCopyJob = (payload: BackupCopyPayload, job: JobContext): Promise<BackupCopyResult> =>
+    runBackupCopyJob(copyDepsOf(this.ctx), payload, job);
+
+  /**
+   * Starts processing backup jobs and copy jobs on the queue, `concurrency` of each at once
+   * (default 10, the product's max_jobs).
+   */
   startWorker(options: { concurrency?: number } = {}): Worker {
     return startBackupWorker(this.ctx, options);
   }

@@ -6,6 +6,7 @@ import { announceOutcome, errorMessageOf, moveBackup, moveTask, removeLeftoverOb
 import type { TaskCompletionHub } from '../shared/task-completion.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
 import { BACKUP_JOB_NAME } from './backup-job.js';
+import { BACKUP_COPY_JOB_NAME, removeCopy } from './backup-copy.js';
 
 /** What `recoverStaleBackups` (run by {@link BackupService.recoverStale}) needs. */
 export interface StaleRecoveryDeps extends LifecycleDeps {
@@ -32,9 +33,18 @@ export interface RecoveredBackup {
   job_state: JobInfo['state'] | 'missing';
 }
 
+/** One second copy that recovery failed: its job is gone while the record says it is pending or running. */
+export interface RecoveredCopy {
+  backup_id: string;
+  task_id: string;
+  job_state: JobInfo['state'] | 'missing';
+}
+
 /** What `recoverStaleBackups` (run by {@link BackupService.recoverStale}) did. */
 export interface StaleRecoveryReport {
   recovered: RecoveredBackup[];
+  /** Second copies (`copy_status` pending or running) whose job is gone, now `copy_status: 'failed'`. */
+  copies: RecoveredCopy[];
   /** Backups that could not be repaired this time (storage unreachable...): try again later. */
   errors: { backup_id: string; message: string }[];
 }
@@ -60,7 +70,7 @@ export async function recoverStaleBackups(
   options: StaleRecoveryOptions = {},
 ): Promise<StaleRecoveryReport> {
   const grace = options.pendingGraceMs ?? DEFAULT_PENDING_GRACE_MS;
-  const report: StaleRecoveryReport = { recovered: [], errors: [] };
+  const report: StaleRecoveryReport = { recovered: [], copies: [], errors: [] };
   const candidates = await deps.backups.find({ status: ['pending', 'in_progress', 'uploading'] });
   for (const backup of candidates) {
     if (backup.status === 'pending' && now.getTime() - Date.parse(backup.created_at) < grace) continue;
@@ -73,7 +83,60 @@ export async function recoverStaleBackups(
       report.errors.push({ backup_id: backup.id, message: errorMessageOf(error) });
     }
   }
+  for (const status of ['pending', 'running'] as const) {
+    for (const backup of await deps.backups.find({ copy_status: status })) {
+      // A repository written before the copy filters existed answers every backup: keep ours only.
+      if (backup.copy_status !== status) continue;
+      if (status === 'pending' && now.getTime() - Date.parse(backup.updated_at) < grace) continue;
+      try {
+        const recovered = await recoverCopy(deps, backup, now);
+        if (recovered) report.copies.push(recovered);
+      } catch (error) {
+        if (error instanceof ConflictError) continue;
+        report.errors.push({ backup_id: backup.id, message: errorMessageOf(error) });
+      }
+    }
+  }
   return report;
+}
+
+/**
+ * A copy whose job the queue no longer runs (gone, completed or failed without the record saying
+ * so: its worker died) is failed, and whatever it may have written removed; the backup itself is
+ * not touched. A copy job that is waiting, delayed or active is left alone.
+ */
+async function recoverCopy(deps: StaleRecoveryDeps, backup: Backup, now: Date): Promise<RecoveredCopy | null> {
+  const taskId = backup.copy_task_id;
+  if (!taskId) return null;
+  const task = await deps.tasks.get(taskId);
+  const job = await deps.queue.getJob(task?.job_id ?? taskId, BACKUP_COPY_JOB_NAME);
+  if (job && job.name !== BACKUP_COPY_JOB_NAME) return null;
+  if (job && job.state !== 'completed' && job.state !== 'failed') return null;
+  const jobState = job ? job.state : 'missing';
+  const message = `The worker copying this backup stopped before it finished (its job is ${jobState}); the copy was marked failed by stale-job recovery at ${now.toISOString()}.`;
+  await deps.backups.update(
+    backup.id,
+    { copy_status: 'failed', copy_error: message },
+    { copy_task_id: taskId, copy_status: backup.copy_status },
+  );
+  if (backup.copy_storage_config_id) await removeCopy(deps, backup).catch(() => undefined);
+  if (task && task.status !== 'completed' && task.status !== 'failed') {
+    await moveTask(deps, task, { status: 'failed', error_message: message, completed_at: now.toISOString() }, message);
+    deps.completions?.announce(task.id);
+  }
+  deps.events.emit({
+    type: 'warning',
+    data: {
+      code: 'W_BACKUP_COPY_FAILED',
+      message,
+      environment_id: backup.environment_id,
+      organization_id: backup.organization_id,
+      project_id: backup.project_id,
+      backup_id: backup.id,
+      timestamp: now.toISOString(),
+    },
+  });
+  return { backup_id: backup.id, task_id: taskId, job_state: jobState };
 }
 
 async function recoverOne(deps: StaleRecoveryDeps, backup: Backup, now: Date): Promise<RecoveredBackup | null> {

@@ -5,7 +5,8 @@ import { AbortedError, TimeoutError } from '../../errors/errors.js';
 import { verifyBackupArchive, type ArchiveVerification } from '../../pipeline/verify-archive.js';
 import type { Actor } from '../../ports/authorizer.js';
 import { buildStorageProvider } from '../../storage/resolve-credentials.js';
-import { downloadable } from './backup-downloads.js';
+import { copySource, downloadable } from './backup-downloads.js';
+import type { StoredObject } from './backup-copy.js';
 import { errorDetailsOf, errorMessageOf } from './backup-lifecycle.js';
 import { loadAuthorized, type BackupServiceContext } from './backup-service-context.js';
 import { errorLogFields } from '../../logging/log-lines.js';
@@ -15,6 +16,13 @@ import { encryptedArchiveOptions } from '../shared/backup-identities.js';
 export interface VerifyBackupOptions {
   /** Aborting stops reading: rejects with `AbortedError` and records nothing. */
   signal?: AbortSignal;
+  /**
+   * Which object to check: the backup's own (`primary`, default) or its second copy (`copy`, on the
+   * policy's secondary storage; `E_BACKUP_NOT_DOWNLOADABLE` when it has no completed copy). A
+   * failed check of the copy is recorded on the copy (`copy_status: 'failed'`, `copy_error`),
+   * never on the backup's own verification.
+   */
+  from?: StoredObject;
 }
 
 /** What `BackupService.verifyBackup` found, as also recorded on the backup. */
@@ -48,7 +56,8 @@ export async function verifyBackup(
   options: VerifyBackupOptions,
 ): Promise<BackupVerificationResult> {
   const backup = await loadAuthorized(ctx, backupId, Permission.BACKUPS_VIEW, actor);
-  const { config, key } = await downloadable(ctx, backup);
+  const from = options.from ?? 'primary';
+  const { config, key } = from === 'copy' ? await copySource(ctx, backup) : await downloadable(ctx, backup);
   const provider = await buildStorageProvider(ctx.storageProviders, ctx.secrets, config);
   const lister = ctx.options.runnerOptions?.dumpLister;
   let verification: ArchiveVerification | null = null;
@@ -72,7 +81,8 @@ export async function verifyBackup(
     await provider.close().catch(() => undefined);
   }
   const at = ctx.clock.now().toISOString();
-  const fields = { backup_id: backup.id, environment_id: backup.environment_id };
+  const fields = { backup_id: backup.id, environment_id: backup.environment_id, from };
+  if (from === 'copy') return recordCopyVerdict(ctx, backup, verification, failure, at);
   if (failure === null) {
     const updated = await ctx.backups.update(
       backup.id,
@@ -101,6 +111,37 @@ export async function verifyBackup(
     },
   });
   ctx.logger.warn({ ...fields, ...errorLogFields(failure) }, 'backup did not verify');
+  return { backup_id: backup.id, ok: false, backup: updated, verification: null, error: errorDetailsOf(failure) };
+}
+
+/** A check of the copy: a pass changes nothing; a failure marks the copy failed (the backup's own verification stands). */
+async function recordCopyVerdict(
+  ctx: BackupServiceContext,
+  backup: Backup,
+  verification: ArchiveVerification | null,
+  failure: unknown,
+  at: string,
+): Promise<BackupVerificationResult> {
+  if (failure === null) return { backup_id: backup.id, ok: true, backup, verification, error: null };
+  const message = `The copy did not verify: ${errorMessageOf(failure)}`;
+  const updated = await ctx.backups.update(
+    backup.id,
+    { copy_status: 'failed', copy_error: message },
+    { copy_key: backup.copy_key ?? null, copy_status: 'completed' },
+  );
+  ctx.events.emit({
+    type: 'warning',
+    data: {
+      code: 'W_BACKUP_COPY_FAILED',
+      message: `Backup ${backup.id}: ${message}`,
+      environment_id: backup.environment_id,
+      organization_id: backup.organization_id,
+      project_id: backup.project_id,
+      backup_id: backup.id,
+      timestamp: at,
+    },
+  });
+  ctx.logger.warn({ backup_id: backup.id, from: 'copy', ...errorLogFields(failure) }, 'backup copy did not verify');
   return { backup_id: backup.id, ok: false, backup: updated, verification: null, error: errorDetailsOf(failure) };
 }
 

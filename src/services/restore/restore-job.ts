@@ -85,6 +85,8 @@ export interface RestoreJobDeps extends LifecycleDeps {
   completions?: TaskCompletionHub;
   /** Identities of encrypted backups. */
   keys?: KeyProvider;
+  /** Schedules the pre-restore backup's second copy when its policy names a secondary storage. Never throws. */
+  scheduleCopy?: (backup: Backup) => Promise<unknown>;
 }
 
 /**
@@ -176,11 +178,12 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
 
     // 1. Verify the whole archive while restoring it into the temporaries (dropped on failure).
     const outcome = await runStep(step, 'verify', async () => {
-      const provider = await storageOf(deps, backup);
+      const from = journal.request.from ?? 'primary';
+      const provider = await storageOf(deps, backup, from);
       try {
         return await deps.restoreArchive({
           storage: provider,
-          key: objectKeyOf(backup),
+          key: from === 'copy' ? backup.copy_key! : objectKeyOf(backup),
           target: target!,
           database: journal.names.temp_database,
           filestoreFolder: journal.target_folder === null ? null : journal.names.temp_folder,
@@ -376,10 +379,15 @@ async function checkCancel(w: JournalWriter, signal: AbortSignal): Promise<void>
   if (journal.cancel_requested) throw new CancelledError(`Restore ${w.current.id}`, { details: { task_id: w.current.id } });
 }
 
-async function storageOf(deps: RestoreJobDeps, backup: Backup): Promise<StorageProvider> {
-  if (!backup.storage_config_id) throw new RestoreError('E_RESTORE_NOT_RESTORABLE', `Backup ${backup.id} has no storage config`);
-  const config = await deps.storageConfigs.get(backup.storage_config_id);
-  if (!config) throw new NotFoundError('storage_config', backup.storage_config_id, { details: { backup_id: backup.id } });
+async function storageOf(deps: RestoreJobDeps, backup: Backup, from: 'primary' | 'copy'): Promise<StorageProvider> {
+  const configId = from === 'copy' ? backup.copy_storage_config_id : backup.storage_config_id;
+  if (!configId || (from === 'copy' && !backup.copy_key))
+    throw new RestoreError(
+      'E_RESTORE_NOT_RESTORABLE',
+      `Backup ${backup.id} has no ${from === 'copy' ? 'completed copy' : 'storage config'}`,
+    );
+  const config = await deps.storageConfigs.get(configId);
+  if (!config) throw new NotFoundError('storage_config', configId, { details: { backup_id: backup.id } });
   return buildStorageProvider(deps.storageProviders, deps.secrets, config);
 }
 
@@ -446,6 +454,8 @@ async function preRestoreBackup(
       },
     );
   }
+  // Its second copy runs on the queue, like any backup's: the restore does not wait for it.
+  await deps.scheduleCopy?.(done);
 }
 
 /**

@@ -23,7 +23,8 @@ import type { KeyProvider } from '../../ports/key-provider.js';
 import { createRestoreTarget } from '../../sources/create-restore-target.js';
 import { createStorageProvider } from '../../storage/registry.js';
 import { authorizeCall } from '../shared/authorize-call.js';
-import type { BackupExecutor } from '../backup/backup-job.js';
+import { BACKUP_JOB_RETRY, type BackupExecutor } from '../backup/backup-job.js';
+import { scheduleBackupCopy } from '../backup/backup-copy.js';
 import { emitTaskCreated, errorMessageOf, moveTask } from '../backup/backup-lifecycle.js';
 import { assertActor, assertId, defaultBackupRunner } from '../backup/backup-service-context.js';
 import { journalOf } from './restore-journal.js';
@@ -138,6 +139,7 @@ export class RestoreService {
       running: this.running,
       completions: this.completions,
       ...(options.keys ? { keys: options.keys } : {}),
+      scheduleCopy: (backup) => scheduleBackupCopy({ ...this.jobDeps, queue: options.queue, retry: BACKUP_JOB_RETRY }, backup),
     };
   }
 
@@ -178,7 +180,7 @@ export class RestoreService {
     if (env.organization_id !== backup.organization_id) {
       throw new ValidationError([{ field: 'target_environment_id', message: 'belongs to another organisation than the backup' }]);
     }
-    if (backup.status !== 'completed' || backup.database_key === null) {
+    if (backup.status !== 'completed' || (input.from === 'primary' && backup.database_key === null)) {
       throw new RestoreError(
         'E_RESTORE_NOT_RESTORABLE',
         `Backup ${backup.id} is '${backup.status}': only completed backups can be restored`,
@@ -186,6 +188,11 @@ export class RestoreService {
           details: { backup_id: backup.id, status: backup.status },
         },
       );
+    }
+    if (input.from === 'copy' && (backup.copy_status !== 'completed' || !backup.copy_key)) {
+      throw new RestoreError('E_RESTORE_NOT_RESTORABLE', `Backup ${backup.id} has no completed copy to restore from`, {
+        details: { backup_id: backup.id, copy_status: backup.copy_status ?? null, from: 'copy' },
+      });
     }
     const createExclusive = this.exclusiveCreate();
     if (input.mode === 'new_database') await this.assertNewNamesFree(env, input);

@@ -6,12 +6,12 @@ import { ConflictError, NotFoundError, QuotaExceededError } from '../../errors/e
 import { systemClock, type Clock } from '../../ports/clock.js';
 import { nullEventSink, type EventSink, type SdkEvent } from '../../ports/events.js';
 import type { QuotaLookup, QuotaStatus } from '../../ports/quota.js';
-import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository } from '../../ports/repositories.js';
+import type { BackupPolicyRepository, BackupRepository, StorageConfigRepository, Where } from '../../ports/repositories.js';
 import type { StorageProvider, StorageProviderFactory } from '../../ports/storage-provider.js';
 import type { SecretResolver } from '../../ports/secret-resolver.js';
 import { createStorageProvider } from '../../storage/registry.js';
 import { buildStorageProvider } from '../../storage/resolve-credentials.js';
-import { getQuotaStatus } from './quota.js';
+import { getQuotaStatus, QUOTA_COUNTED_STATUSES } from './quota.js';
 import { Permission } from '../../domain/permissions.js';
 import type { Actor, Authorizer } from '../../ports/authorizer.js';
 import { authorizeCall } from '../shared/authorize-call.js';
@@ -118,7 +118,14 @@ export class RetentionService {
    */
   async usage(organizationId: string, actor: Actor | null = null): Promise<QuotaStatus> {
     await authorizeCall(this.options.authorize, { actor, permission: Permission.BACKUPS_LIST, organization_id: organizationId });
-    return this.quotaStatus(organizationId);
+    const status = await this.quotaStatus(organizationId);
+    // The quota counts the primary objects; the copies are reported beside them.
+    const copyBytes = await this.options.backups.sumCompressedSize({
+      organization_id: organizationId,
+      status: QUOTA_COUNTED_STATUSES,
+      copy_status: 'completed',
+    });
+    return { ...status, copy_bytes: copyBytes };
   }
 
   private quotaStatus(organizationId: string): Promise<QuotaStatus> {
@@ -274,81 +281,118 @@ export class RetentionService {
     let candidates: Backup[];
     try {
       const filter = environmentId !== undefined ? { environment_id: environmentId } : {};
-      candidates = (await this.options.backups.find({ ...filter, status: ['expired', 'deleted'] })).filter((b) =>
-        KEY_FIELDS.some((k) => b[k] !== null),
+      candidates = (await this.options.backups.find({ ...filter, status: ['expired', 'deleted'] })).filter(
+        (b) => KEY_FIELDS.some((k) => b[k] !== null) || Boolean(b.copy_key),
       );
     } catch (error) {
       this.fail(result, asCleanupError('delete_storage', error, null, null));
       return;
     }
     const configs = new Map<string, Promise<StorageConfig | null>>();
-    const providers = new Map<string, StorageProvider>();
+    const providers = new Map<string, Promise<StorageProvider>>();
+    const providerOf = async (configId: string | null | undefined, b: Backup): Promise<StorageProvider> => {
+      if (!configId)
+        throw new NotFoundError('storage_config', '(none)', {
+          details: { reason: `backup ${b.id} has storage keys but no storage_config_id` },
+        });
+      if (!configs.has(configId)) configs.set(configId, this.options.storageConfigs.get(configId));
+      const config = await configs.get(configId)!;
+      if (!config) throw new NotFoundError('storage_config', configId);
+      if (!providers.has(configId)) providers.set(configId, buildStorageProvider(this.storageProviders, this.options.secrets, config));
+      return providers.get(configId)!;
+    };
     try {
       for (const b of candidates) {
-        try {
-          if (b.storage_config_id === null)
-            throw new NotFoundError('storage_config', '(none)', {
-              details: { reason: `backup ${b.id} has storage keys but no storage_config_id` },
-            });
-          const configId = b.storage_config_id;
-          if (!configs.has(configId)) configs.set(configId, this.options.storageConfigs.get(configId));
-          const config = await configs.get(configId)!;
-          if (!config) throw new NotFoundError('storage_config', configId);
-          let provider = providers.get(configId);
-          if (!provider)
-            providers.set(configId, (provider = await buildStorageProvider(this.storageProviders, this.options.secrets, config)));
-          const keys = KEY_FIELDS.map((k) => b[k]).filter((k): k is string => k !== null);
-          for (const key of keys) {
-            try {
-              await provider.delete(key);
-            } catch (error) {
-              // Already gone counts as deleted.
-              if (!(
-                error instanceof BackupSdkError &&
-                error.code === 'E_STORAGE_NOT_FOUND' &&
-                (await provider.head(key).then(
-                  (h) => !h.exists,
-                  () => false,
-                ))
-              ))
-                throw error;
-            }
-          }
-          // Whoever clears the keys first (another cleanup, a purge) lowers the counters; the others stop here.
-          try {
-            await this.options.backups.update(
-              b.id,
-              { database_key: null, filestore_key: null, manifest_key: null },
-              { database_key: b.database_key, filestore_key: b.filestore_key, manifest_key: b.manifest_key },
-            );
-          } catch (error) {
-            if (error instanceof ConflictError || error instanceof NotFoundError) continue;
-            throw error;
-          }
-          result.deleted_storage++;
-          // Only a completed backup's object was counted (the pipeline adds 1 object and its ZIP bytes).
-          const counted = b.completed_at !== null;
-          if (counted) {
-            try {
-              await this.options.storageConfigs.adjustUsage(configId, { bytes: -b.compressed_size, objects: -1 });
-            } catch (error) {
-              this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
-            }
-          }
-          this.emit('retention.storage_deleted', {
-            backup_id: b.id,
-            environment_id: b.environment_id,
-            status: b.status,
-            storage_config_id: configId,
-            keys,
-            bytes: counted ? b.compressed_size : 0,
+        // The primary object and the second copy go by separate compare-and-sets: each config's
+        // counters drop once, whichever cleanup (or purge) clears its key first.
+        if (KEY_FIELDS.some((k) => b[k] !== null)) {
+          await this.deleteObjects(
+            result,
+            b,
+            b.storage_config_id,
+            KEY_FIELDS.map((k) => b[k]).filter((k): k is string => k !== null),
+            {
+              provider: providerOf,
+              clear: { database_key: null, filestore_key: null, manifest_key: null },
+              where: { database_key: b.database_key, filestore_key: b.filestore_key, manifest_key: b.manifest_key },
+              // Only a completed backup's object was counted (the pipeline adds 1 object and its ZIP bytes).
+              counted: b.completed_at !== null,
+            },
+          );
+        }
+        if (b.copy_key) {
+          await this.deleteObjects(result, b, b.copy_storage_config_id, [b.copy_key], {
+            provider: providerOf,
+            clear: { copy_key: null },
+            where: { copy_key: b.copy_key },
+            counted: true,
+            copy: true,
           });
+        }
+      }
+    } finally {
+      for (const p of providers.values()) await p.then((provider) => provider.close()).catch(() => undefined);
+    }
+  }
+
+  /** Deletes `keys` of `b` from one config, then clears them on the record by compare-and-set and lowers that config's usage. */
+  private async deleteObjects(
+    result: RetentionCleanupResult,
+    b: Backup,
+    configId: string | null | undefined,
+    keys: string[],
+    how: {
+      provider: (configId: string | null | undefined, b: Backup) => Promise<StorageProvider>;
+      clear: Partial<Backup>;
+      where: Where<Backup>;
+      counted: boolean;
+      copy?: boolean;
+    },
+  ): Promise<void> {
+    try {
+      const provider = await how.provider(configId, b);
+      for (const key of keys) {
+        try {
+          await provider.delete(key);
+        } catch (error) {
+          // Already gone counts as deleted.
+          if (!(
+            error instanceof BackupSdkError &&
+            error.code === 'E_STORAGE_NOT_FOUND' &&
+            (await provider.head(key).then(
+              (h) => !h.exists,
+              () => false,
+            ))
+          ))
+            throw error;
+        }
+      }
+      // Whoever clears the keys first (another cleanup, a purge) lowers the counters; the others stop here.
+      try {
+        await this.options.backups.update(b.id, how.clear, how.where);
+      } catch (error) {
+        if (error instanceof ConflictError || error instanceof NotFoundError) return;
+        throw error;
+      }
+      if (!how.copy) result.deleted_storage++;
+      if (how.counted) {
+        try {
+          await this.options.storageConfigs.adjustUsage(configId!, { bytes: -b.compressed_size, objects: -1 });
         } catch (error) {
           this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
         }
       }
-    } finally {
-      for (const p of providers.values()) await p.close().catch(() => undefined);
+      this.emit('retention.storage_deleted', {
+        backup_id: b.id,
+        environment_id: b.environment_id,
+        status: b.status,
+        storage_config_id: configId,
+        keys,
+        bytes: how.counted ? b.compressed_size : 0,
+        ...(how.copy ? { copy: true } : {}),
+      });
+    } catch (error) {
+      this.fail(result, asCleanupError('delete_storage', error, b.environment_id, b.id));
     }
   }
 

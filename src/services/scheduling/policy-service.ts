@@ -6,6 +6,7 @@ import { BackupPolicyCreateSchema, BackupPolicyUpdateSchema, parseInput } from '
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/errors.js';
 import type { Actor, Authorizer } from '../../ports/authorizer.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
+import type { EnvironmentResolver } from '../../ports/environment-resolver.js';
 import { nullEventSink, type EventSink } from '../../ports/events.js';
 import type { BackupPolicyRepository, StorageConfigRepository, Where } from '../../ports/repositories.js';
 import { authorizeCall } from '../shared/authorize-call.js';
@@ -31,6 +32,8 @@ export interface PolicyServiceOptions {
   policies: BackupPolicyRepository;
   /** When given, `storage_config_id` must name an existing config (else a ValidationError). */
   storageConfigs?: StorageConfigRepository;
+  /** When given, `secondary_storage_config_id` must belong to the environment's organisation. */
+  environments?: EnvironmentResolver;
   clock?: Clock;
   events?: EventSink;
   /** The host's permission hook (see docs/decisions.md#permissions): `org.backups.create` for create and update, `org.backups.delete` for delete, `project.backups.view` for get. */
@@ -51,6 +54,7 @@ const MAX_CAS_TRIES = 5;
 export class PolicyService implements PolicyChangeSource {
   private readonly policies: BackupPolicyRepository;
   private readonly storageConfigs: StorageConfigRepository | undefined;
+  private readonly environments: EnvironmentResolver | undefined;
   private readonly clock: Clock;
   private readonly events: EventSink;
   private readonly authorize: Authorizer | undefined;
@@ -60,6 +64,7 @@ export class PolicyService implements PolicyChangeSource {
   constructor(options: PolicyServiceOptions) {
     this.policies = options.policies;
     this.storageConfigs = options.storageConfigs;
+    this.environments = options.environments;
     this.clock = options.clock ?? systemClock;
     this.events = options.events ?? nullEventSink;
     this.authorize = options.authorize;
@@ -83,6 +88,7 @@ export class PolicyService implements PolicyChangeSource {
     const body = parseInput(BackupPolicyCreateSchema, input);
     await authorizeCall(this.authorize, { actor, permission: Permission.POLICY_CREATE, environment_id: environmentId });
     await this.assertStorageConfig(body.storage_config_id);
+    await this.assertSecondary(environmentId, body.storage_config_id, body.secondary_storage_config_id);
     const existing = await this.policies.getByEnvironment(environmentId);
     if (existing) throw policyExists(environmentId, existing.id);
     const now = this.clock.now();
@@ -131,6 +137,14 @@ export class PolicyService implements PolicyChangeSource {
     const patch = parseInput(BackupPolicyUpdateSchema, input);
     await authorizeCall(this.authorize, { actor, permission: Permission.POLICY_CREATE, environment_id: environmentId });
     if (patch.storage_config_id !== undefined) await this.assertStorageConfig(patch.storage_config_id);
+    if (patch.storage_config_id !== undefined || patch.secondary_storage_config_id !== undefined) {
+      const current = await this.mustGet(environmentId);
+      await this.assertSecondary(
+        environmentId,
+        patch.storage_config_id !== undefined ? patch.storage_config_id : current.storage_config_id,
+        patch.secondary_storage_config_id !== undefined ? patch.secondary_storage_config_id : (current.secondary_storage_config_id ?? null),
+      );
+    }
     for (let attempt = 1; ; attempt++) {
       const before = await this.mustGet(environmentId);
       const changes: Partial<BackupPolicy> = {};
@@ -186,6 +200,28 @@ export class PolicyService implements PolicyChangeSource {
     if (!(await this.storageConfigs.get(id))) {
       throw new ValidationError([{ field: 'storage_config_id', message: `no storage config ${id} exists` }]);
     }
+  }
+
+  /**
+   * The second copy's config must exist, belong to the environment's organisation (and to the
+   * primary's) and not be the primary itself (the organisation's default when the policy names none).
+   */
+  private async assertSecondary(environmentId: string, primaryId: string | null, secondaryId: string | null | undefined): Promise<void> {
+    if (!secondaryId) return;
+    const refuse = (message: string) => {
+      throw new ValidationError([{ field: 'secondary_storage_config_id', message }]);
+    };
+    if (secondaryId === primaryId) refuse('must not be the primary storage config (storage_config_id)');
+    if (!this.storageConfigs) return;
+    const secondary = await this.storageConfigs.get(secondaryId);
+    if (!secondary) return refuse(`no storage config ${secondaryId} exists`);
+    const primary = primaryId ? await this.storageConfigs.get(primaryId) : null;
+    if (primary && primary.organization_id !== secondary.organization_id)
+      refuse('must belong to the same organisation as storage_config_id');
+    const env = this.environments ? await this.environments.resolve(environmentId) : null;
+    if (env && secondary.organization_id !== env.organization_id) refuse("must belong to the environment's organisation");
+    if (env && !primaryId && (await this.storageConfigs.getDefault(env.organization_id))?.id === secondaryId)
+      refuse("must not be the organisation's default storage config, which this policy's backups go to");
   }
 
   private changed(type: PolicyChange['type'], policy: BackupPolicy): void {

@@ -170,12 +170,21 @@ export class StorageConfigService {
    */
   async delete(id: string, actor: Actor | null = null): Promise<void> {
     const config = await this.load(id, actor);
+    // A policy holds it as its primary or as its secondary storage; a backup, by its object or by its copy.
     const policyIds = this.options.policies
-      ? (await this.options.policies.listEnabled()).filter((p) => p.storage_config_id === id).map((p) => p.id)
+      ? (await this.options.policies.listEnabled())
+          .filter((p) => p.storage_config_id === id || p.secondary_storage_config_id === id)
+          .map((p) => p.id)
       : [];
-    const backups = this.options.backups
+    const primaries = this.options.backups
       ? (await this.options.backups.find({ storage_config_id: id })).filter((b) => !GONE.includes(b.status))
       : [];
+    const copies = this.options.backups
+      ? (await this.options.backups.find({ copy_storage_config_id: id })).filter(
+          (b) => b.copy_storage_config_id === id && (Boolean(b.copy_key) || b.copy_status === 'pending' || b.copy_status === 'running'),
+        )
+      : [];
+    const backups = [...new Map([...primaries, ...copies].map((b) => [b.id, b])).values()];
     if (policyIds.length > 0 || backups.length > 0) {
       throw new ConflictError(
         `Storage config ${id} is in use (${policyIds.length} enabled policies, ${backups.length} backups): move them to another config first`,

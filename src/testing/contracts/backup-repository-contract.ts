@@ -194,6 +194,15 @@ export function backupRepositoryChecks(factory: BackupRepositoryFactory): Contra
       const later = await repo.find({ environment_id, expires_before: '2026-02-02T00:00:00.001Z' });
       assert.deepEqual(ids(later), [backups[2]!.id, backups[1]!.id]);
     }),
+    check('filters by the second copy: copy_storage_config_id and copy_status (records without them never match)', async (repo) => {
+      const secondary = randomUUID();
+      const { environment_id, backups } = await seed(repo, 3, (i) =>
+        i === 0 ? {} : { copy_storage_config_id: secondary, copy_status: i === 1 ? 'completed' : 'failed' },
+      );
+      assert.deepEqual(ids(await repo.find({ environment_id, copy_storage_config_id: secondary })), [backups[2]!.id, backups[1]!.id]);
+      assert.deepEqual(ids(await repo.find({ environment_id, copy_status: 'completed' })), [backups[1]!.id]);
+      assert.equal(await repo.sumCompressedSize({ environment_id, copy_status: 'completed' }), backups[1]!.compressed_size);
+    }),
     check('find returns every match newest first', async (repo) => {
       const { environment_id, backups } = await seed(repo, 5);
       assert.deepEqual(ids(await repo.find({ environment_id })), ids([...backups].reverse()));

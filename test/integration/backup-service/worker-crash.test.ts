@@ -146,7 +146,11 @@ describe('a worker killed mid-backup', () => {
       notifier,
     });
     const report = await service.recoverStale();
-    expect(report).toEqual({ recovered: [{ backup_id, task_id, previous_status: 'in_progress', job_state: 'missing' }], errors: [] });
+    expect(report).toEqual({
+      recovered: [{ backup_id, task_id, previous_status: 'in_progress', job_state: 'missing' }],
+      copies: [],
+      errors: [],
+    });
 
     const backup = (await repos.backups.get(backup_id))!;
     expect(backup.status).toBe('failed');

@@ -175,6 +175,7 @@ describe('recoverStale', () => {
     const report = await fresh.recoverStale();
     expect(report).toEqual({
       recovered: [{ backup_id: res.id, task_id: res.task_id, previous_status: 'uploading', job_state: 'missing' }],
+      copies: [],
       errors: [],
     });
     expect(h.storage.keys()).toEqual([]);
@@ -198,7 +199,7 @@ describe('recoverStale', () => {
     expect(h.notifier.sent.map((n) => n.kind)).toEqual(['backup.failed']);
     expect((await h.policies.get(p.id))!.last_backup_status).toBe('failed');
     // Idempotent: a second pass finds nothing.
-    expect(await fresh.recoverStale()).toEqual({ recovered: [], errors: [] });
+    expect(await fresh.recoverStale()).toEqual({ recovered: [], copies: [], errors: [] });
     expect(h.notifier.sent).toHaveLength(1);
   });
 
@@ -226,7 +227,7 @@ describe('recoverStale', () => {
     await h.queue.settle();
     expect(h.queue.jobsInfo().map((j) => j.state)).toEqual(['active', 'waiting']);
     await h.clock.advance(600_000);
-    expect(await h.service.recoverStale()).toEqual({ recovered: [], errors: [] });
+    expect(await h.service.recoverStale()).toEqual({ recovered: [], copies: [], errors: [] });
     expect((await h.backups.get(running.id))!.status).toBe('in_progress');
     expect((await h.backups.get(waiting.id))!.status).toBe('pending');
     h.queue.cancel(running.task_id);

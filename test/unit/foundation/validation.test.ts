@@ -94,6 +94,7 @@ describe('BackupPolicyCreate', () => {
       notify_on_success: false,
       notify_on_failure: true,
       require_encryption: false,
+      secondary_storage_config_id: null,
     });
   });
   const edges: [string, number, number][] = [

@@ -81,6 +81,7 @@ describe('createBackupApi over node:http', () => {
       used_bytes: detail.compressed_size,
       limit_bytes: null,
       exceeded: false,
+      copy_bytes: 0,
     });
 
     // Memory storage cannot presign: the handler signs its own archive URL; Range works through openDownload.

@@ -418,7 +418,13 @@ describe('RetentionService quota', () => {
     await backups.create(scheduled('2026-03-02T02:00:00Z', UTC, { id: 'b', compressed_size: 300, status: 'expired' }));
     await backups.create(scheduled('2026-03-03T02:00:00Z', UTC, { id: 'c', compressed_size: 200, status: 'in_progress' }));
     const service = (limit: number | null) => new RetentionService({ backups, storageConfigs: configs, quota: () => limit });
-    expect(await service(1000).usage('org-1')).toEqual({ organization_id: 'org-1', used_bytes: 900, limit_bytes: 1000, exceeded: false });
+    expect(await service(1000).usage('org-1')).toEqual({
+      organization_id: 'org-1',
+      used_bytes: 900,
+      limit_bytes: 1000,
+      exceeded: false,
+      copy_bytes: 0,
+    });
     await expect(service(1000).assertWithinQuota('org-1')).resolves.toMatchObject({ used_bytes: 900 });
     await expect(service(900).assertWithinQuota('org-1')).rejects.toThrow(QuotaExceededError);
     await expect(service(null).assertWithinQuota('org-1')).resolves.toMatchObject({ limit_bytes: null, exceeded: false });

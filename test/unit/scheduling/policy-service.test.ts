@@ -47,6 +47,7 @@ describe('PolicyService.createPolicy', () => {
       environment_id: ENV,
       ...SPEC_BODY,
       require_encryption: false,
+      secondary_storage_config_id: null,
       last_backup_at: null,
       last_backup_status: null,
       next_backup_at: '2024-12-12T02:00:00.000Z',
