@@ -26,7 +26,10 @@ export interface CommandExit {
 
 /** A started command. */
 export interface RunningCommand {
-  /** The command's standard output, to be consumed by the caller. */
+  /**
+   * The command's standard output, to be consumed by the caller. Its bytes wait for the caller
+   * (with backpressure), also once the command has exited: a reader that starts late reads them all.
+   */
   readonly stdout: Readable;
   /** The command's standard input (over SSH, connected only for a spec with `input: true`). */
   readonly stdin: Writable;

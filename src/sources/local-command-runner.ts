@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { SourceError } from '../errors/errors.js';
 import type { CommandExit, CommandRunner, CommandSpec, RunningCommand } from '../ports/command-runner.js';
+import { STREAM_BUFFER_BYTES } from '../streams/stream-buffer.js';
 import { StderrTail } from './stderr-tail.js';
 
 // Process groups started by this module and still running: killed if Node exits first, so an
@@ -81,7 +83,14 @@ class LocalRunningCommand implements RunningCommand {
   ) {
     const pid = child.pid!;
     trackGroup(pid);
-    this.stdout = child.stdout!;
+    const held = heldOutput(child);
+    this.stdout = held;
+    // wait() also waits for the output to reach its reader (or be given up): the child's 'close'
+    // now says only that the pipe is drained into `held`, and callers read what they collected.
+    const delivered = new Promise<void>((resolve) => {
+      held.once('end', resolve);
+      held.once('close', resolve);
+    });
     this.stdin = child.stdin!;
     // The tool may exit before reading its stdin: a write after that is EPIPE, not a crash.
     this.stdin.on('error', () => undefined);
@@ -93,7 +102,7 @@ class LocalRunningCommand implements RunningCommand {
         this.ended = true;
         liveGroups.delete(pid);
         signal?.removeEventListener('abort', onAbort);
-        resolve({ code, signal: sig, stderrTail: tail.toString() });
+        void delivered.then(() => resolve({ code, signal: sig, stderrTail: tail.toString() }));
       });
     });
     if (signal?.aborted) this.kill();
@@ -108,4 +117,26 @@ class LocalRunningCommand implements RunningCommand {
     if (this.ended) return;
     killGroup(this.child.pid!);
   }
+}
+
+/**
+ * The child's stdout, piped at once into a buffer that holds it for its reader. When a child
+ * exits, Node resumes any of its output streams nobody reads yet (child_process's flushStdio),
+ * and what they held is dropped: a small `pg_dump` that finished before the archive writer
+ * started reading it (it waits for the filestore's tool to start, which under load took longer
+ * than the dump) gave an empty `dump.sql` in a completed backup, and every restore of it failed
+ * with `pg_restore: input file is too short (read 0, expected 5)`. Piped here, the bytes flow
+ * with backpressure as before: the tool still waits while its reader does not read.
+ */
+function heldOutput(child: ChildProcess): PassThrough {
+  const source = child.stdout!;
+  const held = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
+  source.on('error', (error) => held.destroy(error));
+  source.pipe(held);
+  // The reader gave up (or the tool was aborted): close the pipe too, so the tool is not left
+  // blocked writing into it.
+  held.once('close', () => {
+    if (!source.readableEnded) source.destroy();
+  });
+  return held;
 }

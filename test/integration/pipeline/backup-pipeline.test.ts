@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -8,7 +8,9 @@ import {
   AbortedError,
   BackupRunner,
   SourceError,
+  createBackupSource,
   createStorageProvider,
+  type BackupSource,
   parseManifest,
   type Backup,
   type LocalSource,
@@ -92,7 +94,56 @@ async function expectFailedAndClean(ctx: Awaited<ReturnType<typeof setup>>, erro
   return rec;
 }
 
+/** Pids of the pg_dump processes talking to this file's server. */
+function pgDumpPids(): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return argv.some((a) => a.endsWith('/pg_dump') || a === 'pg_dump') && argv.some((a) => a.includes(String(server.port)));
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+}
+
 describe('backup pipeline on a real PostgreSQL', () => {
+  it('a pg_dump that ends before the archive starts reading it still lands whole in dump.sql', async () => {
+    // The filestore's tool starts only once pg_dump has exited (as a slow filestore start under
+    // load let it): Node then drops a child's output nobody reads yet, unless it is held for its reader.
+    const ctx = await setup(localSource());
+    const runner = new BackupRunner({
+      backups: ctx.backups,
+      storageConfigs: ctx.storageConfigs,
+      environments: new StaticEnvironmentResolver([ctx.env]),
+      events: ctx.events,
+      storageProviders: (c) => createStorageProvider(c),
+      sources: (config) => {
+        const real = createBackupSource(config);
+        let dumpStarted: Promise<unknown> = Promise.resolve();
+        return Object.assign(Object.create(real) as BackupSource, {
+          dumpDatabase: (o: Parameters<BackupSource['dumpDatabase']>[0]) => (dumpStarted = real.dumpDatabase(o)),
+          archiveFilestore: async (o: Parameters<BackupSource['archiveFilestore']>[0]) => {
+            await dumpStarted;
+            for (let waited = 0; pgDumpPids().length > 0; waited += 20) {
+              if (waited > 60_000) throw new Error('pg_dump did not end');
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+            return real.archiveFilestore(o);
+          },
+        });
+      },
+    });
+    const done = await runner.run(ctx.backup.id);
+    expect(done).toMatchObject({ status: 'completed', is_verified: true, verification_error: null });
+    const dump = await openArchiveEntry(ctx.provider(), done.database_key!, 'dump.sql');
+    const chunks: Buffer[] = [];
+    for await (const c of dump) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).length).toBe(done.database_size);
+    expect(Buffer.concat(chunks).subarray(0, 5).toString()).toBe('PGDMP');
+  });
+
   it('round trip: back up, verify, download, restore into a fresh database and compare every table and file', async () => {
     const ctx = await setup(localSource());
     const done = await ctx.runner.run(ctx.backup.id, { verify: true });

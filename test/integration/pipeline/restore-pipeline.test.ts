@@ -85,7 +85,8 @@ beforeAll(async () => {
     storageProviders: (c) => createStorageProvider(c),
   });
   const backup = await runner.run((await backups.create(makeBackup(env, config.id))).id);
-  expect(backup.status).toBe('completed');
+  // Verified too: a completed backup whose dump did not read back would fail every test below for it.
+  expect(backup).toMatchObject({ status: 'completed', is_verified: true });
   const storage = createStorageProvider(config);
   genuine = { storage, key: backup.database_key!, size: backup.compressed_size!, dbChecksum: backup.database_checksum! };
   parts = {
