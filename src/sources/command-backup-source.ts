@@ -11,7 +11,7 @@ import type { CommandRunner, CommandSpec } from '../ports/command-runner.js';
 import { checkFilestoreCompressionLevel } from './gzip-tool.js';
 import { gzipInProcess } from './in-process-gzip.js';
 import { checkCompressionLevel, checkSnapshotId } from './pg-dump-command.js';
-import { openSnapshotSession } from './snapshot-session.js';
+import { asDumpError, openSnapshotSession } from './snapshot-session.js';
 import type { TarCompression } from './tar-command.js';
 import { startToolStream } from './tool-stream.js';
 
@@ -64,7 +64,10 @@ export class CommandBackupSource implements BackupSource {
   }
 
   async openSnapshot(options: OpenSnapshotOptions = {}): Promise<DatabaseSnapshot> {
-    const { spec, secrets, where } = await this.commands.snapshotCommand();
+    // psql missing from pg_bin_dir is found here, before the session starts: the same failure of the dump.
+    const { spec, secrets, where } = await this.commands.snapshotCommand().catch((error: unknown) => {
+      throw asDumpError(error);
+    });
     return openSnapshotSession({
       runner: this.commands.runner,
       spec,

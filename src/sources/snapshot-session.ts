@@ -127,7 +127,7 @@ export async function openSnapshotSession(request: SnapshotSessionRequest): Prom
  * password stop the session before pg_dump starts, and hosts keep seeing the code (and the retry
  * decision, from PostgreSQL's own words) they saw when pg_dump met them first.
  */
-function asDumpError(error: unknown): unknown {
+export function asDumpError(error: unknown): unknown {
   if (!(error instanceof SourceError) || !error.code.startsWith('E_SOURCE_PSQL')) return error;
   const message = error.message.replace(/^psql (failed|could not be started)/, "pg_dump's snapshot session (psql) $1");
   return new SourceError('E_SOURCE_PG_DUMP', message, {

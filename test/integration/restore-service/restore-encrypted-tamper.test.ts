@@ -4,7 +4,7 @@
 // the target as it was, with no temporaries. (The same faults at the archive reader's level are
 // in test/unit/pipeline/encrypted-backup.test.ts.)
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
@@ -86,6 +86,7 @@ beforeAll(async () => {
   chmodSync(work, 0o755);
   root = join(work, 'filestore');
   storageRoot = join(work, 'storage');
+  await mkdir(storageRoot); // the local provider never creates its root
   mkdirSync(root);
   const src = await createOdooFixture(pg, { dbName: 'et_src', databaseMb: 1, filestoreMb: 0.1, files: 5, filestoreRoot: root });
   const source = makeResolvedEnvironment({
