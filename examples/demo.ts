@@ -269,7 +269,9 @@ async function main(): Promise<number> {
     };
     t0 = Date.now();
     created.push(COPY_DB);
-    const task = await sdk.restores.restoreBackup(backup.id, { mode: 'new_database', database_name: COPY_DB }, actor);
+    // as_copy: false keeps Odoo's identity (database.uuid, secret), so every table compares equal
+    // below; a copy served beside its original takes as_copy: true (docs/restore.md, "Copy or move").
+    const task = await sdk.restores.restoreBackup(backup.id, { mode: 'new_database', database_name: COPY_DB, as_copy: false }, actor);
     const restored = await sdk.restores.waitForRestore(task.id, {}, actor);
     const restoreMs = Date.now() - t0;
     if (restored.status !== 'completed') {

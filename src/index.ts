@@ -60,11 +60,15 @@ export type {
   RestoreJobPayload,
   RestoreJobResult,
 } from './services/restore/restore-job.js';
-export type { RestoreJournal, RestoreOutcome, RestoreStep } from './services/restore/restore-journal.js';
+export type { ImportSourceRecord, RestoreJournal, RestoreOutcome, RestoreStep } from './services/restore/restore-journal.js';
+export type { ImportSource, StoredImportSource } from './services/restore/import-admission.js';
 export type { RestoreHooks, RestoreSwapContext } from './services/restore/restore-swap.js';
 export type { RecoveredRestore, RestoreRecoveryOptions, RestoreRecoveryReport } from './services/restore/restore-recovery.js';
 export { RestoreRequestSchema } from './domain/restore-request.js';
 export type {
+  ImportRequest,
+  ImportRequestExtras,
+  ImportRequestInput,
   NewDatabaseRestoreInput,
   ReplaceRestoreInput,
   RestoreMode,

@@ -4,11 +4,13 @@
 /**
  * The steps of a restore, in order. Each is written to the task (`begun`) before it runs and
  * again (`done`) after, so whoever reads the task after a crash knows where it stopped.
+ * `copy_identity` runs for copies only (`as_copy: true`), `pre_restore_backup` in `replace` mode only.
  */
 export const RESTORE_STEPS = [
   'compatibility',
   'verify',
   'restored_to_temp',
+  'copy_identity',
   'pre_restore_backup',
   'before_swap',
   'swap_db_aside',

@@ -27,3 +27,20 @@ export function backupStorageKey(parts: BackupKeyParts): string {
 export function environmentStoragePrefix(parts: Omit<BackupKeyParts, 'backup_id'>): string {
   return backupStorageKey({ ...parts, backup_id: 'x' }).slice(0, -'x.zip'.length);
 }
+
+/**
+ * Where a file uploaded for an import is staged while its import runs:
+ * `organizations/{org}/imports/{task_id}`. Removed when the import ends, whichever way.
+ */
+export function importStorageKey(organizationId: string, taskId: string): string {
+  const issues = (
+    [
+      ['organization_id', organizationId],
+      ['task_id', taskId],
+    ] as const
+  )
+    .filter(([, value]) => typeof value !== 'string' || !SAFE_ID.test(value))
+    .map(([field]) => ({ field, message: 'must be 1-128 letters, digits, "_" or "-" (it becomes part of a storage key)' }));
+  if (issues.length > 0) throw new ValidationError(issues);
+  return `organizations/${organizationId}/imports/${taskId}`;
+}

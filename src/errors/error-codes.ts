@@ -291,7 +291,7 @@ export const ERROR_CODES = {
   E_IMPORT_UNSAFE: {
     raisedAs: 'ArchiveError',
     meaning:
-      'A plain SQL script to import could make psql do more than run SQL (a meta-command, a client_encoding other than UTF8, text psql could read two ways); `details.line` and `details.reason` say where and why. Nothing was created.',
+      'A file to import is hostile or ambiguous: its plain SQL could make psql do more than run SQL (a meta-command, a client_encoding other than UTF8, text psql could read two ways; `details.line` and `details.reason` say where and why), or its ZIP has a member outside its folder, a link, a duplicate, headers that disagree, or sizes of a zip bomb (`details.member`). Nothing was created.',
     action: 'Do not import this file; dump the database again with pg_dump (plain or -Fc) from a source you trust.',
   },
   E_IMPORT_FORMAT: {
@@ -469,6 +469,11 @@ export const WARNING_CODES = {
   W_RESTORE_HOOK_FAILED: {
     meaning: "The afterSwap hook threw; the restore's outcome stands.",
     action: 'Check the hook (e.g. start Odoo by hand).',
+  },
+  W_IMPORT_SKIPPED: {
+    meaning:
+      "An imported Odoo backup ZIP held members other than dump.sql, manifest.json and filestore/ (the message lists them); they were left out, as Odoo's own restore leaves them.",
+    action: 'Nothing, unless you expected those files somewhere: Odoo never reads them.',
   },
   W_RESTORE_VERSION_UNKNOWN: {
     meaning: 'The Odoo or pg_dump version of the backup or target is unknown, so it was not compared.',

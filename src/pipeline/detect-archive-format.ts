@@ -1,8 +1,8 @@
 import { buffer } from 'node:stream/consumers';
-import type yauzl from 'yauzl';
 import { ArchiveError, StorageError } from '../errors/errors.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
-import { downloadRange, loadYauzl, openStorageRangeReader } from './storage-range-reader.js';
+import { downloadRange } from './storage-range-reader.js';
+import { readCentralDirectory } from './zip-central-directory.js';
 
 /**
  * What a file to import is, judged from its bytes:
@@ -33,37 +33,10 @@ function unknownFormat(key: string, why: string, cause?: unknown): ArchiveError 
   );
 }
 
-async function entriesOf(provider: StorageProvider, key: string, size: number, signal: AbortSignal | undefined): Promise<yauzl.Entry[]> {
-  const zip = await loadYauzl();
-  const reader = await openStorageRangeReader(provider, key, signal);
-  const file = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    zip.fromRandomAccessReader(
-      reader,
-      size,
-      { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false },
-      (e, f) => (e ? reject(e) : resolve(f)),
-    ),
-  );
-  try {
-    return await new Promise<yauzl.Entry[]>((resolve, reject) => {
-      const entries: yauzl.Entry[] = [];
-      file.on('entry', (entry: yauzl.Entry) => {
-        entries.push(entry);
-        file.readEntry();
-      });
-      file.on('end', () => resolve(entries));
-      file.on('error', reject);
-      file.readEntry();
-    });
-  } finally {
-    file.close();
-  }
-}
-
 /**
  * Tells an Odoo backup ZIP, a bare `pg_dump -Fc` dump and an archive of this SDK apart, from the
- * object's first bytes and, for a ZIP, its central directory (read by byte ranges: a few KiB, or
- * the directory's size for a filestore of many files). It reads nothing else and creates nothing.
+ * object's first bytes and, for a ZIP, its central directory (read in one ranged read: a few KiB,
+ * or the directory's size for a filestore of many files). It reads nothing else and creates nothing.
  *
  * Throws `ArchiveError` `E_IMPORT_FORMAT` for anything else (an encrypted archive included: it
  * must be imported by the SDK that holds its key), the provider's `StorageError`, or `AbortedError`.
@@ -81,19 +54,20 @@ export async function detectArchiveFormat(
   if (head.startsWith(AGE_MAGIC)) throw unknownFormat(key, 'an encrypted archive');
   if (!head.startsWith(ZIP_LOCAL_MAGIC) && !head.startsWith(ZIP_EMPTY_MAGIC))
     throw unknownFormat(key, 'neither a ZIP nor a pg_dump -Fc file');
-  let entries: yauzl.Entry[];
+  let entries: { name: string; method: number }[];
   try {
-    entries = await entriesOf(provider, key, object.size, signal);
+    // One ranged read of the whole directory (yauzl would ask for each record on its own).
+    const directory = await readCentralDirectory(provider, key, object.size, signal);
+    entries = directory.entries.map((e) => ({ name: e.nameRaw.toString('latin1'), method: e.method }));
   } catch (error) {
     if (signal?.aborted) throw error;
     throw unknownFormat(key, 'an unreadable ZIP', error);
   }
-  const names = new Set(entries.map((e) => e.fileName));
-  const dump = entries.find((e) => e.fileName === 'dump.sql');
+  const names = new Set(entries.map((e) => e.name));
+  const dump = entries.find((e) => e.name === 'dump.sql');
   if (!dump) throw unknownFormat(key, 'a ZIP without dump.sql');
   // Ours stores the already-compressed custom-format dump; Odoo deflates its plain SQL.
-  if (dump.compressionMethod === 0 && [...names].every((n) => ['dump.sql', 'filestore.tar.gz', 'manifest.json'].includes(n)))
-    return 'obsdk';
-  if (dump.compressionMethod === 8 || dump.compressionMethod === 0) return 'odoo_zip';
-  throw unknownFormat(key, `dump.sql compressed with method ${dump.compressionMethod}`);
+  if (dump.method === 0 && [...names].every((n) => ['dump.sql', 'filestore.tar.gz', 'manifest.json'].includes(n))) return 'obsdk';
+  if (dump.method === 8 || dump.method === 0) return 'odoo_zip';
+  throw unknownFormat(key, `dump.sql compressed with method ${dump.method}`);
 }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UnsupportedOperationError } from '../errors/errors.js';
 import { RestoreError } from '../errors/restore-error.js';
-import type { RestoreTarget } from '../ports/restore-target.js';
+import type { RestoreTarget, RestoreTargetFacts } from '../ports/restore-target.js';
 import { SqlScriptGuard, type SqlScriptGuardStats } from './sql-script-guard.js';
 
 /** Options of {@link restorePlainSql}. */
@@ -45,31 +45,80 @@ export interface RestorePlainSqlResult extends SqlScriptGuardStats {
  */
 export async function restorePlainSql(options: RestorePlainSqlOptions): Promise<RestorePlainSqlResult> {
   const { target, database, signal } = options;
+  await checkPlainSqlRole(target, options.allowPrivilegedRole ?? false, signal);
+  const staged = await stagePlainSql(options.script, { name: options.name ?? 'dump.sql', stagingDir: options.stagingDir, signal });
+  try {
+    await runStagedSql(target, database, staged, signal);
+    return { database, ...staged.stats };
+  } finally {
+    await staged.dispose();
+  }
+}
+
+/**
+ * Step 1 of a plain SQL import: the target must be able to run SQL scripts, and its role must not
+ * be privileged (superuser, `pg_execute_server_program`) unless `allowPrivilegedRole`; otherwise
+ * `E_RESTORE_PRIVILEGES`. Returns the target's facts.
+ */
+export async function checkPlainSqlRole(
+  target: RestoreTarget,
+  allowPrivilegedRole: boolean,
+  signal?: AbortSignal,
+): Promise<RestoreTargetFacts> {
   if (!target.runSqlScript) {
     throw new UnsupportedOperationError('runSqlScript', `The ${target.kind} restore target`, 'it cannot import plain SQL');
   }
   const facts = await target.inspect({ signal });
-  if (facts.privilegedRole !== false && !options.allowPrivilegedRole) {
+  if (facts.privilegedRole !== false && !allowPrivilegedRole) {
     throw new RestoreError(
       'E_RESTORE_PRIVILEGES',
       `Role ${facts.role} is a superuser or may run server programs: plain SQL imported as it could run programs on the database host (COPY ... FROM PROGRAM). Import with a role without those rights, or pass allow_privileged_role`,
       { details: { role: facts.role, reason: 'privileged_role' } },
     );
   }
+  return facts;
+}
+
+/** A plain SQL script that passed the guard, staged in a private folder on this host. */
+export interface StagedSql {
+  /** The staged file. */
+  file: string;
+  stats: SqlScriptGuardStats;
+  /** Removes the staging folder. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Step 2: the whole script through {@link SqlScriptGuard} into a private temp folder
+ * (`E_IMPORT_UNSAFE` stops it there; the folder is then removed). Nothing exists on the target yet.
+ */
+export async function stagePlainSql(
+  script: Readable | AsyncIterable<Buffer>,
+  options: { name: string; stagingDir?: string | undefined; signal?: AbortSignal | undefined },
+): Promise<StagedSql> {
   const staging = await mkdtemp(join(options.stagingDir ?? tmpdir(), 'obsdk-sql-'));
+  const dispose = () => rm(staging, { recursive: true, force: true });
   try {
     const file = join(staging, 'script.sql');
-    const guard = new SqlScriptGuard({ name: options.name ?? 'dump.sql' });
-    await pipeline(options.script, guard, createWriteStream(file, { mode: 0o600 }), { signal });
-    await target.createDatabase(database, { signal });
-    try {
-      await target.runSqlScript(database, createReadStream(file), { signal });
-    } catch (error) {
-      await target.dropDatabase(database).catch(() => undefined);
-      throw error;
-    }
-    return { database, ...guard.stats };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+    const guard = new SqlScriptGuard({ name: options.name });
+    await pipeline(script, guard, createWriteStream(file, { mode: 0o600 }), options.signal ? { signal: options.signal } : {});
+    return { file, stats: guard.stats, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/** Step 3: creates `database` and runs the staged script into it with psql; the database is dropped again if psql fails. */
+export async function runStagedSql(target: RestoreTarget, database: string, staged: StagedSql, signal?: AbortSignal): Promise<void> {
+  if (!target.runSqlScript) {
+    throw new UnsupportedOperationError('runSqlScript', `The ${target.kind} restore target`, 'it cannot import plain SQL');
+  }
+  await target.createDatabase(database, { signal });
+  try {
+    await target.runSqlScript(database, createReadStream(staged.file), { signal });
+  } catch (error) {
+    await target.dropDatabase(database).catch(() => undefined);
+    throw error;
   }
 }

@@ -85,7 +85,8 @@ export interface RestoreStatusEvent {
   type: 'restore.status';
   data: EventScope & {
     task_id: string;
-    backup_id: string;
+    /** The backup restored; null for an import. */
+    backup_id: string | null;
     /** The environment restored into. */
     environment_id: string;
     step: RestoreStep;
@@ -101,7 +102,8 @@ export interface RestoreProgressEvent {
   data: RestoreProgress &
     EventScope & {
       task_id: string;
-      backup_id: string;
+      /** The backup restored; null for an import. */
+      backup_id: string | null;
       /** The environment restored into. */
       environment_id: string;
       timestamp: string;

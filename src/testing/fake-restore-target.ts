@@ -9,6 +9,7 @@ import type {
   RestoreTarget,
   RestoreTargetFactory,
   RestoreTargetFacts,
+  RunSqlScriptOptions,
 } from '../ports/restore-target.js';
 
 /** The {@link RestoreTarget} methods a {@link FakeRestoreTarget} records and can fail. */
@@ -91,7 +92,7 @@ async function drain(stream: Readable, signal?: AbortSignal): Promise<Buffer> {
  * {@link setAllowConnections}(name, false) terminated them, and a database that refuses
  * connections cannot be connected to ({@link connect}).
  *
- * `restoreDump` stores the dump's bytes as the database's content; `extractFilestore` parses the
+ * `restoreDump` and `runSqlScript` append their input to the database's content; `extractFilestore` parses the
  * tar stream for real (with `tar-stream`) and stores each regular file under the folder.
  */
 export class FakeRestoreTarget implements RestoreTarget {
@@ -223,6 +224,17 @@ export class FakeRestoreTarget implements RestoreTarget {
       throw new SourceError('E_SOURCE_PG_RESTORE', `pg_restore: error: database "${database}" does not exist`);
     }
     db.content = Buffer.concat([db.content, await drain(dump, options?.signal)]);
+  }
+
+  /** Appends the script's bytes to the database's content (the fake runs no SQL; tests read what was sent). */
+  async runSqlScript(database: string, script: Readable, options?: RunSqlScriptOptions): Promise<void> {
+    await this.enter('runSqlScript', [database, script, options], script);
+    const db = this.databases.get(database);
+    if (!db) {
+      script.destroy();
+      throw new SourceError('E_SOURCE_PSQL', `psql: error: database "${database}" does not exist`);
+    }
+    db.content = Buffer.concat([db.content, await drain(script, options?.signal)]);
   }
 
   async extractFilestore(folder: string, tar: Readable, options?: RestoreStepOptions): Promise<void> {

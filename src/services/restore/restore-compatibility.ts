@@ -1,4 +1,3 @@
-import type { BackupManifest } from '../../domain/manifest.js';
 import { RestoreError } from '../../errors/restore-error.js';
 import type { RestoreTargetFacts } from '../../ports/restore-target.js';
 
@@ -6,6 +5,15 @@ import type { RestoreTargetFacts } from '../../ports/restore-target.js';
 export function majorOf(version: string | null | undefined): number | null {
   const m = /(\d+)/.exec(version ?? '');
   return m ? Number(m[1]) : null;
+}
+
+/** The versions a restored dump carries: the manifest's, or what an imported file says. */
+export interface DumpVersions {
+  odoo_version?: string | null;
+  /** The manifest's Odoo facts at backup time: their `major_version` wins over `odoo_version`. */
+  odoo?: { major_version?: string | null } | null;
+  /** `plain_sql`: the dump went through psql, not pg_restore (its server version was checked when it was read). */
+  database: { pg_dump_version?: string | null; plain_sql?: boolean };
 }
 
 /** What the privilege and space checks need besides the target's facts. */
@@ -55,13 +63,13 @@ export function checkTargetFacts(facts: RestoreTargetFacts, input: TargetCheckIn
  * Returns the warnings (unknown versions) for the caller to emit.
  */
 export function checkVersions(
-  manifest: Pick<BackupManifest, 'odoo_version' | 'odoo' | 'database'>,
+  manifest: DumpVersions,
   facts: Pick<RestoreTargetFacts, 'pgRestoreVersion' | 'odooVersion'>,
   targetOdooVersion: string | null,
   force: boolean,
 ): string[] {
   const warnings: string[] = [];
-  const dumpMajor = majorOf(manifest.database.pg_dump_version);
+  const dumpMajor = manifest.database.plain_sql ? null : majorOf(manifest.database.pg_dump_version);
   const restoreMajor = majorOf(facts.pgRestoreVersion);
   if (dumpMajor !== null && restoreMajor !== null && restoreMajor < dumpMajor) {
     throw new RestoreError(
@@ -70,7 +78,8 @@ export function checkVersions(
       { details: { pg_dump_version: manifest.database.pg_dump_version, pg_restore_version: facts.pgRestoreVersion } },
     );
   }
-  if (dumpMajor === null) warnings.push('The pg_dump version of the dump is unknown; pg_restore may refuse it');
+  if (dumpMajor === null && !manifest.database.plain_sql)
+    warnings.push('The pg_dump version of the dump is unknown; pg_restore may refuse it');
   // What the database said at backup time (odoo.major_version) wins over what the host told the SDK (odoo_version).
   const backupVersion = manifest.odoo?.major_version ?? manifest.odoo_version ?? null;
   const backupOdoo = majorOf(backupVersion);

@@ -24,12 +24,15 @@ import {
 import { startJobDeadline } from '../shared/job-timeout.js';
 import { newBackupRecord } from '../backup/new-backup-record.js';
 import { checkTargetFacts, checkVersions } from './restore-compatibility.js';
+import { assertCanCopy, copyIdentity, makeCopy } from './copy-identity.js';
 import { hasBegun, journalOf, JournalWriter, type RestoreJournal, type RestoreStep } from './restore-journal.js';
 import { dropPrevious, performSwap, rollBack, type RestoreHooks, type RestoreSwapContext } from './restore-swap.js';
 import type { TaskCompletionHub } from '../shared/task-completion.js';
 import type { KeyProvider } from '../../ports/key-provider.js';
 import { encryptedArchiveOptions } from '../shared/backup-identities.js';
 import { buildStorageProvider } from '../../storage/resolve-credentials.js';
+import { removeUploadedSource, restoreImportToTemp, type ImportedToTemp } from './import-source.js';
+import type { ImportSourceRecord } from './restore-journal.js';
 
 /** The queue name of restore jobs. */
 export const RESTORE_JOB_NAME = 'restore';
@@ -40,7 +43,12 @@ export const DEFAULT_RESTORE_TIMEOUT_MS = 6 * 3_600_000;
 /** What a restore job carries. Only `task_id` is needed; the rest is for people inspecting the queue and for the job's first journal. */
 export interface RestoreJobPayload {
   task_id: string;
-  backup_id: string;
+  /** The backup to restore; null for an import, which names its `source`. */
+  backup_id: string | null;
+  /** An import's file (absent for a restore of a backup). */
+  source?: ImportSourceRecord | null;
+  /** An import's `allow_privileged_role`. */
+  allow_privileged_role?: boolean;
   target_environment_id: string;
   request: RestoreRequest;
   user_id: string | null;
@@ -99,7 +107,11 @@ export interface RestoreJobDeps extends LifecycleDeps {
 export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPayload, ctx: JobContext): Promise<RestoreJobResult> {
   const task = await deps.tasks.get(payload.task_id);
   if (!task) throw new NotFoundError('task', payload.task_id, { details: { job_id: ctx.jobId } });
-  if (task.status === 'failed') return { success: false, task_id: task.id, skipped: journalOf(task) ? 'already_ended' : 'cancelled' };
+  if (task.status === 'failed') {
+    // Cancelled while queued: a file uploaded for it goes now.
+    if (!journalOf(task)) await removeUploadedSource(deps, payload.source);
+    return { success: false, task_id: task.id, skipped: journalOf(task) ? 'already_ended' : 'cancelled' };
+  }
   if (task.status === 'completed') return { success: true, task_id: task.id, skipped: 'already_ended' };
   if (task.status === 'running') {
     // Delivered again after the worker running it died (queues deliver at least once): put the
@@ -130,8 +142,10 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
   let writer: JournalWriter | null = null;
   let swapContext: RestoreSwapContext | null = null;
   try {
-    const backup = await deps.backups.get(payload.backup_id);
-    if (!backup) throw new NotFoundError('backup', payload.backup_id);
+    const backup = payload.backup_id === null ? null : await deps.backups.get(payload.backup_id);
+    if (payload.backup_id !== null && !backup) throw new NotFoundError('backup', payload.backup_id);
+    const source = payload.source ?? null;
+    if (!backup && !source) throw new NotFoundError('backup', String(payload.backup_id), { details: { task_id: task.id } });
     const env = await deps.environments.resolve(payload.target_environment_id);
     if (!env) throw new NotFoundError('environment', payload.target_environment_id);
     target = deps.targets(env.source);
@@ -156,9 +170,10 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
       checkTargetFacts(f, {
         mode: journal.request.mode,
         database: journal.target_database,
-        filestoreBytes: journal.target_folder ? backup.filestore_size : 0,
+        filestoreBytes: journal.target_folder ? (backup?.filestore_size ?? 0) : 0,
       });
       if (journal.request.mode === 'new_database') await assertFree(t, journal, signal);
+      if (journal.request.as_copy) assertCanCopy(t);
       if (journal.request.mode === 'replace') {
         // What the swap will set aside, as it is now: checked again right before the swap acts.
         const hadFolder = journal.target_folder !== null ? await t.pathExists(journal.target_folder, { signal }) : null;
@@ -177,43 +192,50 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     await checkCancel(w, signal);
 
     // 1. Verify the whole archive while restoring it into the temporaries (dropped on failure).
-    const outcome = await runStep(step, 'verify', async () => {
-      const from = journal.request.from ?? 'primary';
-      const provider = await storageOf(deps, backup, from);
-      try {
-        return await deps.restoreArchive({
-          storage: provider,
-          key: from === 'copy' ? backup.copy_key! : objectKeyOf(backup),
-          target: target!,
-          database: journal.names.temp_database,
-          filestoreFolder: journal.target_folder === null ? null : journal.names.temp_folder,
-          ...(await encryptedArchiveOptions(deps.keys, backup)),
-          expected: {
-            size: backup.compressed_size,
-            database_checksum: backup.database_checksum,
-            filestore_checksum: backup.filestore_checksum,
-            ...(backup.encryption_recipients?.length ? { encryption_recipients: backup.encryption_recipients } : {}),
-          },
-          jobs: journal.request.jobs,
-          signal,
-          onProgress: (p) =>
-            deps.events.emit({
-              type: 'restore.progress',
-              data: {
-                task_id: running.id,
-                backup_id: backup.id,
-                environment_id: env.environment_id,
-                organization_id: env.organization_id,
-                project_id: env.project_id,
-                ...p,
-                timestamp: deps.clock.now().toISOString(),
-              },
-            }),
-        });
-      } finally {
-        await provider.close();
-      }
-    });
+    const onProgress = (p: RestoreArchiveProgress) =>
+      deps.events.emit({
+        type: 'restore.progress',
+        data: {
+          task_id: running.id,
+          backup_id: backup?.id ?? null,
+          environment_id: env.environment_id,
+          organization_id: env.organization_id,
+          project_id: env.project_id,
+          ...p,
+          timestamp: deps.clock.now().toISOString(),
+        },
+      });
+    const outcome = await runStep<ImportedToTemp>(step, 'verify', () =>
+      backup
+        ? restoreBackupToTemp(deps, backup, journal, target!, signal, onProgress)
+        : restoreImportToTemp(source!, {
+            storageConfigs: deps.storageConfigs,
+            storageProviders: deps.storageProviders,
+            secrets: deps.secrets,
+            restoreArchive: deps.restoreArchive,
+            target: target!,
+            database: journal.names.temp_database,
+            filestoreFolder: journal.names.temp_folder,
+            jobs: journal.request.jobs,
+            allowPrivilegedRole: payload.allow_privileged_role === true,
+            force: journal.request.force,
+            signal,
+            onProgress,
+          }),
+    );
+    const skipped = outcome.skipped ?? [];
+    if (skipped.length > 0)
+      warn(
+        deps,
+        'W_IMPORT_SKIPPED',
+        running,
+        env,
+        `${skipped.length} member(s) of ${source!.key} were left out (an Odoo backup holds only dump.sql, manifest.json and filestore/): ${skipped.slice(0, 20).join(', ')}${skipped.length > 20 ? ', ...' : ''}`,
+      );
+    if (!backup && journal.names.temp_folder !== null && !(await target.pathExists(journal.names.temp_folder, { signal }))) {
+      // The imported file had no filestore: the target's folder is left as it is.
+      await w.set({ target_folder: null, names: { ...journal.names, temp_folder: null, aside_folder: null } });
+    }
     await w.set({
       identities: {
         database: journal.identities?.database ?? null,
@@ -225,13 +247,23 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     });
     await w.mark('restored_to_temp');
     // 2, continued: the versions, now that the verified manifest says them.
-    for (const message of checkVersions(outcome.manifest, facts, env.odoo_version, journal.request.force))
+    for (const message of checkVersions(outcome.versions, facts, env.odoo_version, journal.request.force))
       warn(deps, 'W_RESTORE_VERSION_UNKNOWN', running, env, message);
     await checkCancel(w, signal);
 
+    // 2b. A copy gets its own identity, in the temporary database (a move keeps the original's).
+    if (journal.request.as_copy) {
+      await step('copy_identity', async () => {
+        await makeCopy(target!, journal.names.temp_database, copyIdentity(deps.clock.now(), journal.request.base_url ?? null), signal);
+      });
+      await checkCancel(w, signal);
+    }
+
     // 3. The pre-restore backup of the target, through the pipeline here (never via the queue).
     if (journal.request.pre_restore_backup) {
-      await step('pre_restore_backup', () => preRestoreBackup(deps, w, env, backup, payload.user_id, signal));
+      await step('pre_restore_backup', () =>
+        preRestoreBackup(deps, w, env, backup?.storage_config_id ?? source?.storage_config_id ?? null, payload.user_id, signal),
+      );
       await checkCancel(w, signal);
     }
 
@@ -276,11 +308,12 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
       filestore_bytes: outcome.filestore_bytes,
       filestore_entries: outcome.filestore_entries,
     };
+    const what = backup ? `backup ${backup.id}` : `the ${source!.format} file ${source!.key}`;
     const ended = await moveTask(
       deps,
       w.current,
       { status: 'completed', completed_at: deps.clock.now().toISOString(), error_message: null, result },
-      `Restored backup ${backup.id} into ${journal.target_database}`,
+      `${backup ? 'Restored' : 'Imported'} ${what} into ${journal.target_database}`,
     );
     deps.completions?.announce(ended.id);
     await notify(
@@ -288,7 +321,7 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
       'restore.succeeded',
       env,
       backup,
-      `Backup ${backup.id} was restored into database ${journal.target_database} of environment ${env.environment_id}`,
+      `${backup ? 'Backup' : 'The file'} ${backup ? backup.id : source!.key} was ${backup ? 'restored' : 'imported'} into database ${journal.target_database} of environment ${env.environment_id}`,
     );
     return { success: true, task_id: running.id };
   } catch (thrown) {
@@ -303,6 +336,42 @@ export async function runRestoreJob(deps: RestoreJobDeps, payload: RestoreJobPay
     cancel.signal.removeEventListener('abort', onCancel);
     deps.running.delete(task.id);
     await target?.close().catch(() => undefined);
+    await removeUploadedSource(deps, payload.source);
+  }
+}
+
+/** A backup's archive, verified while it is restored into the temporaries (the record's sizes and checksums cross-checked). */
+async function restoreBackupToTemp(
+  deps: RestoreJobDeps,
+  backup: Backup,
+  journal: RestoreJournal,
+  target: RestoreTarget,
+  signal: AbortSignal,
+  onProgress: (p: RestoreArchiveProgress) => void,
+): Promise<RestoreArchiveOutcome & { versions: RestoreArchiveOutcome['manifest'] }> {
+  const from = journal.request.from ?? 'primary';
+  const provider = await storageOf(deps, backup, from);
+  try {
+    const outcome = await deps.restoreArchive({
+      storage: provider,
+      key: from === 'copy' ? backup.copy_key! : objectKeyOf(backup),
+      target,
+      database: journal.names.temp_database,
+      filestoreFolder: journal.target_folder === null ? null : journal.names.temp_folder,
+      ...(await encryptedArchiveOptions(deps.keys, backup)),
+      expected: {
+        size: backup.compressed_size,
+        database_checksum: backup.database_checksum,
+        filestore_checksum: backup.filestore_checksum,
+        ...(backup.encryption_recipients?.length ? { encryption_recipients: backup.encryption_recipients } : {}),
+      },
+      jobs: journal.request.jobs,
+      signal,
+      onProgress,
+    });
+    return { ...outcome, versions: outcome.manifest };
+  } finally {
+    await provider.close();
   }
 }
 
@@ -325,11 +394,14 @@ function stepRunner(deps: RestoreJobDeps, w: JournalWriter) {
 }
 
 /** The journal a restore starts from: every name it will use, derived from the task id. */
-function firstJournal(payload: RestoreJobPayload, backup: Backup, target: RestoreTarget, taskId: string): RestoreJournal {
+function firstJournal(payload: RestoreJobPayload, backup: Backup | null, target: RestoreTarget, taskId: string): RestoreJournal {
   const request = payload.request;
   const replace = request.mode === 'replace';
   const database = replace ? target.database : request.database_name!;
-  const wantsFilestore = request.include_filestore && backup.include_filestore && backup.filestore_checksum !== null;
+  // An import's file may hold a filestore (pg_custom never does): what it holds is known once it was read.
+  const wantsFilestore =
+    request.include_filestore &&
+    (backup ? backup.include_filestore && backup.filestore_checksum !== null : payload.source?.format !== 'pg_custom');
   let folder: string | null = null;
   if (wantsFilestore) {
     if (replace) folder = target.filestorePath;
@@ -344,7 +416,8 @@ function firstJournal(payload: RestoreJobPayload, backup: Backup, target: Restor
   }
   return {
     request,
-    backup_id: backup.id,
+    backup_id: backup?.id ?? null,
+    ...(payload.source ? { source: payload.source } : {}),
     target_environment_id: payload.target_environment_id,
     target_database: database,
     target_folder: folder,
@@ -399,13 +472,14 @@ async function preRestoreBackup(
   deps: RestoreJobDeps,
   w: JournalWriter,
   env: ResolvedEnvironment,
-  restored: Backup,
+  /** The storage config of what is restored: where the pre-restore backup goes when the organisation has no default. */
+  restoredConfigId: string | null,
   actorId: string | null,
   signal: AbortSignal,
 ): Promise<void> {
   const config =
     (await deps.storageConfigs.getDefault(env.organization_id)) ??
-    (restored.storage_config_id ? await deps.storageConfigs.get(restored.storage_config_id) : null);
+    (restoredConfigId ? await deps.storageConfigs.get(restoredConfigId) : null);
   if (!config || config.organization_id !== env.organization_id) {
     throw new RestoreError(
       'E_RESTORE_PRE_BACKUP_FAILED',
@@ -502,8 +576,8 @@ async function failRestore(
     ).catch(() => null);
     if (ended) deps.completions?.announce(ended.id);
   }
-  const backup = journal ? await deps.backups.get(journal.backup_id).catch(() => null) : null;
-  if (env && backup) await notify(deps, 'restore.failed', env, backup, failure.message);
+  const backup = journal?.backup_id ? await deps.backups.get(journal.backup_id).catch(() => null) : null;
+  if (env && (backup || journal?.source)) await notify(deps, 'restore.failed', env, backup, failure.message);
   return failure;
 }
 
@@ -546,7 +620,7 @@ async function safeAfterSwap(
 
 function warn(
   deps: Pick<LifecycleDeps, 'events' | 'clock'>,
-  code: 'W_RESTORE_CLEANUP_FAILED' | 'W_RESTORE_HOOK_FAILED' | 'W_RESTORE_VERSION_UNKNOWN',
+  code: 'W_RESTORE_CLEANUP_FAILED' | 'W_RESTORE_HOOK_FAILED' | 'W_RESTORE_VERSION_UNKNOWN' | 'W_IMPORT_SKIPPED',
   task: Task,
   env: ResolvedEnvironment | null,
   message: string,
@@ -568,7 +642,8 @@ async function notify(
   deps: RestoreJobDeps,
   kind: 'restore.succeeded' | 'restore.failed',
   env: ResolvedEnvironment,
-  backup: Backup,
+  /** The backup restored; null for an import. */
+  backup: Backup | null,
   message: string,
 ): Promise<void> {
   try {
@@ -588,6 +663,19 @@ async function notify(
  * Returns how it ended.
  */
 export async function recoverRestoreTask(
+  deps: RestoreJobDeps,
+  task: Task,
+  reason: string,
+): Promise<'completed' | 'rolled_back' | 'rollback_failed' | 'failed'> {
+  try {
+    return await recoverFromJournal(deps, task, reason);
+  } finally {
+    // An import's uploaded file goes however the import ended (a job lost before it ran has no journal yet).
+    await removeUploadedSource(deps, journalOf(task)?.source ?? (task.result as { source?: ImportSourceRecord } | null)?.source);
+  }
+}
+
+async function recoverFromJournal(
   deps: RestoreJobDeps,
   task: Task,
   reason: string,
@@ -667,8 +755,8 @@ export async function recoverRestoreTask(
   } finally {
     await target.close().catch(() => undefined);
   }
-  const backup = await deps.backups.get(journal.backup_id);
-  if (backup) await notify(deps, 'restore.failed', env, backup, message);
+  const backup = journal.backup_id ? await deps.backups.get(journal.backup_id) : null;
+  if (backup || journal.source) await notify(deps, 'restore.failed', env, backup, message);
   return 'rolled_back';
 }
 

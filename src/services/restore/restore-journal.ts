@@ -5,6 +5,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { EventScope, EventSink } from '../../ports/events.js';
 import type { TaskRepository } from '../../ports/repositories.js';
 import type { RestoreStep } from '../../domain/restore-steps.js';
+import type { ArchiveFormat } from '../../pipeline/detect-archive-format.js';
 
 export { RESTORE_STEPS, type RestoreStep } from '../../domain/restore-steps.js';
 
@@ -18,7 +19,10 @@ export type RestoreOutcome = 'completed' | 'rolled_back' | 'rollback_failed';
 export interface RestoreJournal {
   /** The validated request. */
   request: RestoreRequest;
-  backup_id: string;
+  /** The backup restored; null for an import (`source` says what was imported). */
+  backup_id: string | null;
+  /** An import's file; absent for a restore of a backup. */
+  source?: ImportSourceRecord | null;
   target_environment_id: string;
   /** The database the restore ends in: the environment's own (`replace`) or `database_name`. */
   target_database: string;
@@ -59,6 +63,15 @@ export interface RestoreIdentities {
   restored_database: string | null;
   /** The temporary folder the filestore was extracted into. */
   restored_folder: string | null;
+}
+
+/** What an import reads: a file in the organisation's storage, and what kind it is. */
+export interface ImportSourceRecord {
+  storage_config_id: string;
+  key: string;
+  format: ArchiveFormat;
+  /** The file was uploaded for this import (a stream): it is removed when the import ends, whichever way. */
+  uploaded: boolean;
 }
 
 /** The journal inside a task, or null when the task is not a restore or has none yet. */

@@ -3,7 +3,13 @@ import { restoreArchive } from '../../pipeline/restore-runner.js';
 import type { Task } from '../../domain/entities.js';
 import { Permission } from '../../domain/permissions.js';
 import { parentFolder, isInside } from '../../domain/restore-names.js';
-import { RestoreRequestSchema, type RestoreRequest, type RestoreRequestInput } from '../../domain/restore-request.js';
+import {
+  ImportRequestSchema,
+  RestoreRequestSchema,
+  type ImportRequestInput,
+  type RestoreRequest,
+  type RestoreRequestInput,
+} from '../../domain/restore-request.js';
 import { parseInput } from '../../domain/validation.js';
 import { ConflictError, NotFoundError, UnsupportedOperationError, ValidationError } from '../../errors/errors.js';
 import { RestoreError } from '../../errors/restore-error.js';
@@ -40,6 +46,8 @@ import {
 import { recoverStaleRestores, type RestoreRecoveryOptions, type RestoreRecoveryReport } from './restore-recovery.js';
 import type { RestoreHooks } from './restore-swap.js';
 import { TaskCompletionHub } from '../shared/task-completion.js';
+import { removeUploadedSource } from './import-source.js';
+import { stageImport, type ImportSource } from './import-admission.js';
 import { waitUntilSettled } from '../shared/wait-until-settled.js';
 
 /** What a {@link RestoreService} is built from: the host's ports plus optional settings. */
@@ -152,16 +160,17 @@ export class RestoreService {
    * refusal throws before anything is written.
    *
    * `request` is typed per mode ({@link RestoreRequestInput}), so `{ mode: 'replace', database_name }`
-   * does not compile; it is validated at run time all the same (for JavaScript callers). Code that
-   * holds an unparsed body (an HTTP handler) parses it first:
-   * `restoreBackup(id, parseInput(RestoreRequestSchema, req.body), actor)`.
+   * or a new database without `as_copy` does not compile; it is validated at run time all the
+   * same (for JavaScript callers). Code that holds an unparsed body (an HTTP handler) parses it
+   * first: `restoreBackup(id, parseInput(RestoreRequestSchema, req.body), actor)` (a parsed
+   * request may lack `as_copy`: where it is required that is `E_VALIDATION` at run time).
    *
    * @throws ValidationError bad input
    * @throws NotFoundError unknown backup or environment
    * @throws PermissionDeniedError the authorize hook said no
    * @throws RestoreError `E_RESTORE_NOT_RESTORABLE`, `E_RESTORE_IN_PROGRESS`, `E_RESTORE_TARGET_EXISTS`
    */
-  async restoreBackup(backupId: string, request: RestoreRequestInput, actor: Actor | null = null): Promise<Task> {
+  async restoreBackup(backupId: string, request: RestoreRequestInput | RestoreRequest, actor: Actor | null = null): Promise<Task> {
     assertId(backupId, 'backup_id');
     const input = parseInput(RestoreRequestSchema, request);
     assertActor(actor);
@@ -179,6 +188,17 @@ export class RestoreService {
     });
     if (env.organization_id !== backup.organization_id) {
       throw new ValidationError([{ field: 'target_environment_id', message: 'belongs to another organisation than the backup' }]);
+    }
+    // A move by default only where it cannot surprise: the backup put back over its own environment.
+    const asCopy = input.as_copy ?? (input.mode === 'replace' && environmentId === backup.environment_id ? false : null);
+    if (asCopy === null) {
+      throw new ValidationError([
+        {
+          field: 'as_copy',
+          message:
+            "is required unless a replace restores the backup's own environment: true for a copy (new database.uuid and secret), false for a move",
+        },
+      ]);
     }
     if (backup.status !== 'completed' || (input.from === 'primary' && backup.database_key === null)) {
       throw new RestoreError(
@@ -223,7 +243,7 @@ export class RestoreService {
       task_id: taskId,
       backup_id: backup.id,
       target_environment_id: environmentId,
-      request: input,
+      request: { ...input, as_copy: asCopy },
       user_id: actor?.id ?? null,
     };
     try {
@@ -235,6 +255,95 @@ export class RestoreService {
       throw error;
     }
     return task;
+  }
+
+  /**
+   * Imports a file made elsewhere into an environment: Odoo's own backup ZIP (its database
+   * manager, Odoo.sh), a bare `pg_dump -Fc` file, or an archive of this SDK, told apart by
+   * `detectArchiveFormat`. It runs as a restore (a Task `task_type: 'restore'` with
+   * `backup_id: null`, whose journal records the source), through the same checks, temporaries,
+   * pre-restore backup, swap, rollback, recovery and permission (`project.backups.restore` on the
+   * target) as {@link RestoreService.restoreBackup}, and one at a time per environment with
+   * restores. No Backup record is made. See docs/restore.md, "Imports".
+   *
+   * `source` is a file in one of the organisation's storage configs (`{ storage_config_id, key }`,
+   * left in place), or a stream, first stored in the organisation's default storage under
+   * `organizations/{org}/imports/{task_id}` and removed when the import ends, whichever way.
+   * `request` is a restore request whose `target_environment_id` and `as_copy` are required,
+   * plus `allow_privileged_role` ({@link ImportRequestSchema}).
+   *
+   * Refused before any task exists: bad input (`E_VALIDATION`), a file of no known format
+   * (`E_IMPORT_FORMAT`, the uploaded copy removed), a second restore or import onto the
+   * environment (`E_RESTORE_IN_PROGRESS`), a taken name (`E_RESTORE_TARGET_EXISTS`). What only the
+   * whole file shows (`E_IMPORT_UNSAFE`, a hostile ZIP, a newer PostgreSQL) fails the task, with
+   * nothing created on the target.
+   *
+   * @throws ValidationError bad input, or a storage config of another organisation
+   * @throws NotFoundError unknown environment or storage config
+   * @throws PermissionDeniedError the authorize hook said no
+   * @throws ArchiveError `E_IMPORT_FORMAT`
+   * @throws RestoreError `E_RESTORE_IN_PROGRESS`, `E_RESTORE_TARGET_EXISTS`
+   */
+  async importOdooArchive(source: ImportSource, request: ImportRequestInput, actor: Actor | null = null): Promise<Task> {
+    const input = parseInput(ImportRequestSchema, request);
+    assertActor(actor);
+    const environmentId = input.target_environment_id;
+    const env = await this.options.environments.resolve(environmentId);
+    if (!env) throw new NotFoundError('environment', environmentId);
+    await authorizeCall(this.options.authorize, {
+      actor,
+      permission: Permission.BACKUPS_RESTORE,
+      environment_id: environmentId,
+      organization_id: env.organization_id,
+    });
+    const createExclusive = this.exclusiveCreate();
+    if (input.mode === 'new_database') await this.assertNewNamesFree(env, input);
+    const taskId = this.ids();
+    const staged = await stageImport(this.jobDeps, source, env.organization_id, taskId);
+    try {
+      const at = this.clock.now().toISOString();
+      let task = await createExclusive({
+        id: taskId,
+        task_type: 'restore',
+        status: 'pending',
+        environment_id: environmentId,
+        organization_id: env.organization_id,
+        project_id: env.project_id,
+        backup_id: null,
+        job_id: taskId,
+        attempts: 0,
+        // Until the job's journal replaces it: what recovery of a lost job removes.
+        result: { source: staged },
+        error_message: null,
+        created_by: actor?.id ?? null,
+        created_at: at,
+        started_at: null,
+        completed_at: null,
+        updated_at: at,
+      });
+      emitTaskCreated(this.jobDeps, task);
+      task = await moveTask(this.jobDeps, task, { status: 'queued' });
+      const payload: RestoreJobPayload = {
+        task_id: taskId,
+        backup_id: null,
+        source: staged,
+        allow_privileged_role: input.allow_privileged_role,
+        target_environment_id: environmentId,
+        request: input,
+        user_id: actor?.id ?? null,
+      };
+      try {
+        await this.options.queue.enqueue(RESTORE_JOB_NAME, payload, { jobId: taskId, attempts: 1 });
+      } catch (error) {
+        const message = `Could not enqueue the import job: ${errorMessageOf(error)}`;
+        await moveTask(this.jobDeps, task, { status: 'failed', error_message: message, completed_at: at }, message);
+        throw error;
+      }
+      return task;
+    } catch (error) {
+      await removeUploadedSource(this.jobDeps, staged);
+      throw error;
+    }
   }
 
   /** The job handler any queue calls for {@link RESTORE_JOB_NAME} jobs (bound: pass it as is). */

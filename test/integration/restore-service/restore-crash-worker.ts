@@ -77,7 +77,7 @@ const service = new RestoreService({
 });
 service.startWorker({ concurrency: 1 });
 taskId = service
-  .restoreBackup(config.backupId, { mode: 'replace', target_environment_id: config.targetEnvironmentId }, null)
+  .restoreBackup(config.backupId, { mode: 'replace', target_environment_id: config.targetEnvironmentId, as_copy: false }, null)
   .then((task) => task.id);
 await taskId;
 // Stay alive until killed.

@@ -160,6 +160,7 @@ describe.concurrent.each(PROVIDERS)('restore from %s storage', (provider) => {
     const beside = environment('rs_src', source.source);
     const task = await restore(backupIds.get(provider)!, {
       mode: 'new_database',
+      as_copy: false,
       database_name: name,
       target_environment_id: beside.environment_id,
       jobs: provider === 's3' ? 2 : 1,
@@ -180,7 +181,7 @@ describe.concurrent.each(PROVIDERS)('restore from %s storage', (provider) => {
       seed: 7,
     });
     const target = environment(name, localSource(name, fixture.filestorePath));
-    const task = await restore(backupIds.get(provider)!, { mode: 'replace', target_environment_id: target.environment_id });
+    const task = await restore(backupIds.get(provider)!, { mode: 'replace', target_environment_id: target.environment_id, as_copy: false });
     expect(task.status, task.error_message ?? '').toBe('completed');
     expect(await snapshotOf(pg, name, fixture.filestorePath)).toEqual(sourceSnapshot);
     const pre = (await backups.get(journalOf(task)!.pre_restore_backup_id!))!;
@@ -215,7 +216,7 @@ describe('refusals and targets', () => {
     bytes[Math.floor(bytes.length / 3)]! ^= 0x01;
     writeFileSync(join(work, 'storage', copyKey), bytes);
     const copy = await backups.create({ ...original, id: crypto.randomUUID(), database_key: copyKey });
-    const task = await restore(copy.id, { mode: 'replace', target_environment_id: target.environment_id });
+    const task = await restore(copy.id, { mode: 'replace', target_environment_id: target.environment_id, as_copy: false });
     expect(task.status).toBe('failed');
     expect(journalOf(task)!.error!.code).toMatch(/^E_(ARCHIVE|CHECKSUM_MISMATCH|SOURCE_PG_RESTORE)/);
     expect(journalOf(task)!.begun).not.toContain('pre_restore_backup');
@@ -255,6 +256,7 @@ describe('refusals and targets', () => {
     ] as const) {
       const task = await restore(backupIds.get('local')!, {
         mode: 'new_database',
+        as_copy: false,
         database_name: name,
         target_environment_id: env.environment_id,
       });

@@ -38,18 +38,20 @@ describe('typed inputs (compile-time)', () => {
   });
 
   it('restoreBackup takes one shape per mode', () => {
-    expectTypeOf<Parameters<RestoreService['restoreBackup']>[1]>().toEqualTypeOf<RestoreRequestInput>();
+    expectTypeOf<Parameters<RestoreService['restoreBackup']>[1]>().toEqualTypeOf<RestoreRequestInput | RestoreRequest>();
     const calls = [
       () => restores.restoreBackup('b', { mode: 'replace' }),
+      () => restores.restoreBackup('b', { mode: 'new_database', database_name: 'copy', as_copy: true }),
+      // @ts-expect-error a new database is a copy or a move: as_copy has no default
       () => restores.restoreBackup('b', { mode: 'new_database', database_name: 'copy' }),
       // @ts-expect-error replace restores over the environment's own database: no database_name
       () => restores.restoreBackup('b', { mode: 'replace', database_name: 'x' }),
       // @ts-expect-error nor a filestore_path
       () => restores.restoreBackup('b', { mode: 'replace', filestore_path: '/srv/x' }),
       // @ts-expect-error new_database needs its database_name
-      () => restores.restoreBackup('b', { mode: 'new_database' }),
+      () => restores.restoreBackup('b', { mode: 'new_database', as_copy: true }),
       // @ts-expect-error a new database has nothing to back up first
-      () => restores.restoreBackup('b', { mode: 'new_database', database_name: 'x', pre_restore_backup: true }),
+      () => restores.restoreBackup('b', { mode: 'new_database', database_name: 'x', as_copy: true, pre_restore_backup: true }),
       // @ts-expect-error the mode is required
       () => restores.restoreBackup('b', {}),
       // @ts-expect-error a misspelt field
@@ -57,12 +59,11 @@ describe('typed inputs (compile-time)', () => {
       // An HTTP layer's way in: parse the body, then the typed call.
       () => restores.restoreBackup('b', parseInput(RestoreRequestSchema, body)),
     ];
-    expect(calls.length).toBe(9);
+    expect(calls.length).toBe(10);
   });
 
   it('the typed inputs are ones the schemas accept, and a parsed request narrows by mode', () => {
     expectTypeOf<RestoreRequestInput>().toExtend<z.input<typeof RestoreRequestSchema>>();
-    expectTypeOf<RestoreRequest>().toExtend<RestoreRequestInput>();
     expectTypeOf<BackupCreateInput>().toExtend<z.input<typeof BackupCreateSchema>>();
     const name = (r: RestoreRequest) => (r.mode === 'new_database' ? r.database_name : null);
     expectTypeOf(name).returns.toEqualTypeOf<string | null>();

@@ -32,7 +32,8 @@ async function dieAt(hold: { step?: RestoreStep; call?: HeldCall; when?: (args: 
     };
   }
   const worker = h.restores.startWorker();
-  const task = await h.restores.restoreBackup(h.backup.id, { mode: 'replace' });
+  // copy_identity runs for copies only.
+  const task = await h.restores.restoreBackup(h.backup.id, { mode: 'replace', as_copy: hold.step === 'copy_identity' });
   await held;
   void worker; // never closed: it is the dead process's
   expect((await h.tasks.get(task.id))!.status).toBe('running');

@@ -25,13 +25,13 @@ describe('RestoreService: new_database', () => {
     const h = await makeRestoreHarness({
       hooks: { beforeSwap: () => void order.push('beforeSwap'), afterSwap: () => void order.push('afterSwap') },
     });
-    expect((await h.run({ mode: 'new_database', database_name: 'copy_db' })).status).toBe('completed');
+    expect((await h.run({ mode: 'new_database', as_copy: false, database_name: 'copy_db' })).status).toBe('completed');
     expect(order).toEqual([]);
   });
 
   it('restores into a new database and a folder beside the filestore; the environment is untouched', async () => {
     const h = await makeRestoreHarness();
-    const task = await h.run({ mode: 'new_database', database_name: 'copy_db' });
+    const task = await h.run({ mode: 'new_database', as_copy: false, database_name: 'copy_db' });
     expect(task).toMatchObject({ status: 'completed', task_type: 'restore', backup_id: h.backup.id, environment_id: h.env.environment_id });
     expect(h.target.databases.get('copy_db')!.content.toString()).toBe(RESTORED_DUMP);
     expect(filesOf(h, '/var/lib/odoo/filestore/copy_db')).toEqual(RESTORED_FILES);
@@ -80,18 +80,20 @@ describe('RestoreService: new_database', () => {
 
   it('takes filestore_path inside the root, skips the filestore on request, and refuses names that exist', async () => {
     const h = await makeRestoreHarness();
-    await h.run({ mode: 'new_database', database_name: 'a_copy', filestore_path: '/var/lib/odoo/filestore/elsewhere' });
+    await h.run({ mode: 'new_database', as_copy: false, database_name: 'a_copy', filestore_path: '/var/lib/odoo/filestore/elsewhere' });
     expect(filesOf(h, '/var/lib/odoo/filestore/elsewhere')).toEqual(RESTORED_FILES);
-    await h.run({ mode: 'new_database', database_name: 'no_files', include_filestore: false });
+    await h.run({ mode: 'new_database', as_copy: false, database_name: 'no_files', include_filestore: false });
     expect(h.target.databases.has('no_files')).toBe(true);
     expect(h.target.folders.has('/var/lib/odoo/filestore/no_files')).toBe(false);
 
     const written = h.tasks.created.length;
-    await expect(h.restores.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'a_copy' })).rejects.toMatchObject({
+    await expect(
+      h.restores.restoreBackup(h.backup.id, { mode: 'new_database', as_copy: false, database_name: 'a_copy' }),
+    ).rejects.toMatchObject({
       code: 'E_RESTORE_TARGET_EXISTS',
     });
     await expect(
-      h.restores.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'x', filestore_path: '/etc/x' }),
+      h.restores.restoreBackup(h.backup.id, { mode: 'new_database', as_copy: false, database_name: 'x', filestore_path: '/etc/x' }),
     ).rejects.toBeInstanceOf(ValidationError);
     expect(h.tasks.created.length).toBe(written);
   });
@@ -183,10 +185,12 @@ describe('RestoreService: refusals before anything is touched', () => {
     await expect(h.restores.restoreBackup(h.backup.id, { mode: 'replace' })).rejects.toMatchObject({ code: 'E_RESTORE_NOT_RESTORABLE' });
     await h.backups.update(h.backup.id, { status: 'completed' });
     const first = await h.restores.restoreBackup(h.backup.id, { mode: 'replace' });
-    await expect(h.restores.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'b' })).rejects.toMatchObject({
-      code: 'E_RESTORE_IN_PROGRESS',
-      details: { task_id: first.id },
-    });
+    await expect(h.restores.restoreBackup(h.backup.id, { mode: 'new_database', as_copy: false, database_name: 'b' })).rejects.toMatchObject(
+      {
+        code: 'E_RESTORE_IN_PROGRESS',
+        details: { task_id: first.id },
+      },
+    );
   });
 
   it.each([2, 10])('of %i requests at once onto one environment (records 20 ms late) exactly one is accepted', async (count) => {
@@ -319,7 +323,7 @@ describe('RestoreService: rollback of every prefix of the swap', () => {
       hooks: { onStep: (step) => (step === 'swap_db_in' ? box.h!.target.createDatabase('copy_db') : undefined) },
     });
     const h = box.h;
-    const task = await h.run({ mode: 'new_database', database_name: 'copy_db' });
+    const task = await h.run({ mode: 'new_database', as_copy: false, database_name: 'copy_db' });
     expect(task.status).toBe('failed');
     expect(h.target.databases.get('copy_db')!.content.toString()).toBe('');
     expect(h.leftovers()).toEqual({ databases: [], folders: [] });

@@ -9,7 +9,7 @@ const user = { id: 'user-1' };
 describe('RestoreService.waitForRestore', () => {
   it('resolves with the completed task, its journal inside, once the worker ran it', async () => {
     const h = await makeRestoreHarness();
-    const queued = await h.restores.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'copy_db' }, user);
+    const queued = await h.restores.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'copy_db', as_copy: false }, user);
     const waiting = h.restores.waitForRestore(queued.id, { timeoutMs: 60_000 }, user);
     h.restores.startWorker();
     const task = await waiting;
@@ -44,7 +44,7 @@ describe('RestoreService.waitForRestore', () => {
     // The "other process": a second service over the same records, with its own queue and in-process signals.
     const otherQueue = new InMemoryJobQueue({ clock: h.clock });
     const elsewhere = h.build(otherQueue);
-    const queued = await elsewhere.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'copy_db' }, user);
+    const queued = await elsewhere.restoreBackup(h.backup.id, { mode: 'new_database', database_name: 'copy_db', as_copy: false }, user);
     let outcome: unknown = 'waiting';
     const waiting = h.restores.waitForRestore(queued.id, {}, user).then((t) => (outcome = t));
     const worker = elsewhere.startWorker();
