@@ -217,44 +217,14 @@ export class RestoreService {
     const createExclusive = this.exclusiveCreate();
     if (input.mode === 'new_database') await this.assertNewNamesFree(env, input);
 
-    const at = this.clock.now().toISOString();
     const taskId = this.ids();
-    let task = await createExclusive({
-      id: taskId,
-      task_type: 'restore',
-      status: 'pending',
-      environment_id: environmentId,
-      organization_id: env.organization_id,
-      project_id: env.project_id,
-      backup_id: backup.id,
-      job_id: taskId,
-      attempts: 0,
-      result: null,
-      error_message: null,
-      created_by: actor?.id ?? null,
-      created_at: at,
-      started_at: null,
-      completed_at: null,
-      updated_at: at,
-    });
-    emitTaskCreated(this.jobDeps, task);
-    task = await moveTask(this.jobDeps, task, { status: 'queued' });
-    const payload: RestoreJobPayload = {
+    return this.admit(createExclusive, env, actor, null, {
       task_id: taskId,
       backup_id: backup.id,
       target_environment_id: environmentId,
       request: { ...input, as_copy: asCopy },
       user_id: actor?.id ?? null,
-    };
-    try {
-      // One try: a restore that failed was rolled back; trying again is the person's call.
-      await this.options.queue.enqueue(RESTORE_JOB_NAME, payload, { jobId: taskId, attempts: 1 });
-    } catch (error) {
-      const message = `Could not enqueue the restore job: ${errorMessageOf(error)}`;
-      await moveTask(this.jobDeps, task, { status: 'failed', error_message: message, completed_at: at }, message);
-      throw error;
-    }
-    return task;
+    });
   }
 
   /**
@@ -301,45 +271,22 @@ export class RestoreService {
     const taskId = this.ids();
     const staged = await stageImport(this.jobDeps, source, env.organization_id, taskId);
     try {
-      const at = this.clock.now().toISOString();
-      let task = await createExclusive({
-        id: taskId,
-        task_type: 'restore',
-        status: 'pending',
-        environment_id: environmentId,
-        organization_id: env.organization_id,
-        project_id: env.project_id,
-        backup_id: null,
-        job_id: taskId,
-        attempts: 0,
-        // Until the job's journal replaces it: what recovery of a lost job removes.
-        result: { source: staged },
-        error_message: null,
-        created_by: actor?.id ?? null,
-        created_at: at,
-        started_at: null,
-        completed_at: null,
-        updated_at: at,
-      });
-      emitTaskCreated(this.jobDeps, task);
-      task = await moveTask(this.jobDeps, task, { status: 'queued' });
-      const payload: RestoreJobPayload = {
-        task_id: taskId,
-        backup_id: null,
-        source: staged,
-        allow_privileged_role: input.allow_privileged_role,
-        target_environment_id: environmentId,
-        request: input,
-        user_id: actor?.id ?? null,
-      };
-      try {
-        await this.options.queue.enqueue(RESTORE_JOB_NAME, payload, { jobId: taskId, attempts: 1 });
-      } catch (error) {
-        const message = `Could not enqueue the import job: ${errorMessageOf(error)}`;
-        await moveTask(this.jobDeps, task, { status: 'failed', error_message: message, completed_at: at }, message);
-        throw error;
-      }
-      return task;
+      // Until the job's journal replaces it, the task's result names the upload recovery removes.
+      return await this.admit(
+        createExclusive,
+        env,
+        actor,
+        { source: staged },
+        {
+          task_id: taskId,
+          backup_id: null,
+          source: staged,
+          allow_privileged_role: input.allow_privileged_role,
+          target_environment_id: environmentId,
+          request: input,
+          user_id: actor?.id ?? null,
+        },
+      );
     } catch (error) {
       await removeUploadedSource(this.jobDeps, staged);
       throw error;
@@ -442,6 +389,49 @@ export class RestoreService {
     assertId(taskId, 'task_id');
     const task = await this.options.tasks.get(taskId);
     if (!task || task.task_type !== 'restore') throw new NotFoundError('task', taskId);
+    return task;
+  }
+
+  /**
+   * Creates the restore task (in the one atomic step of `createExclusive`), queues it and enqueues
+   * its job (one try: a restore that failed was rolled back; trying again is the person's call).
+   * A job that cannot be enqueued fails the task and rethrows.
+   */
+  private async admit(
+    createExclusive: (task: Task) => Promise<Task>,
+    env: ResolvedEnvironment,
+    actor: Actor | null,
+    result: Task['result'],
+    payload: RestoreJobPayload,
+  ): Promise<Task> {
+    const at = this.clock.now().toISOString();
+    let task = await createExclusive({
+      id: payload.task_id,
+      task_type: 'restore',
+      status: 'pending',
+      environment_id: payload.target_environment_id,
+      organization_id: env.organization_id,
+      project_id: env.project_id,
+      backup_id: payload.backup_id,
+      job_id: payload.task_id,
+      attempts: 0,
+      result,
+      error_message: null,
+      created_by: actor?.id ?? null,
+      created_at: at,
+      started_at: null,
+      completed_at: null,
+      updated_at: at,
+    });
+    emitTaskCreated(this.jobDeps, task);
+    task = await moveTask(this.jobDeps, task, { status: 'queued' });
+    try {
+      await this.options.queue.enqueue(RESTORE_JOB_NAME, payload, { jobId: payload.task_id, attempts: 1 });
+    } catch (error) {
+      const message = `Could not enqueue the ${payload.backup_id === null ? 'import' : 'restore'} job: ${errorMessageOf(error)}`;
+      await moveTask(this.jobDeps, task, { status: 'failed', error_message: message, completed_at: at }, message);
+      throw error;
+    }
     return task;
   }
 

@@ -102,7 +102,10 @@ async function databaseExists(name: string): Promise<boolean> {
 }
 
 /** Whether an import's uploaded copy is still in storage (it is removed when the import ends). */
-const uploadLeft = (task: Task) => existsSync(join(storageRoot, journalOf(task)!.source!.key));
+const uploadLeft = (task: Task) => {
+  const source = journalOf(task)!.source!;
+  return source.uploaded && existsSync(join(storageRoot, source.key));
+};
 
 beforeAll(async () => {
   pg = await startPostgres();
