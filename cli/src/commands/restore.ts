@@ -99,7 +99,8 @@ export async function restoreCommand(
     const task = await sdk.restores.restoreBackup(
       backupId,
       flags.newDatabase
-        ? { mode: 'new_database', database_name: flags.newDatabase, include_filestore: includeFilestore, jobs: flags.jobs }
+        ? // A move (as_copy: false): the database keeps its Odoo identity under its new name.
+          { mode: 'new_database', database_name: flags.newDatabase, include_filestore: includeFilestore, jobs: flags.jobs, as_copy: false }
         : { mode: 'replace', include_filestore: includeFilestore, jobs: flags.jobs },
     );
     out.info(`restore ${task.id} started (backup ${backupId})`);

@@ -148,7 +148,7 @@ describe('secrets by reference', () => {
       environments.set(target);
       const restore = await sdk.restores.restoreBackup(
         done.id,
-        { mode: 'new_database', database_name: 'sr_restored', target_environment_id: target.environment_id },
+        { mode: 'new_database', database_name: 'sr_restored', target_environment_id: target.environment_id, as_copy: false },
         { id: 'user-1' },
       );
       await queue.idle();
