@@ -734,8 +734,8 @@ async function recoverFromJournal(
       journal.outcome = 'rollback_failed';
       journal.error = { code: failure.code, message: failure.message, details: failure.details };
       await endTask({ status: 'failed', error_message: failure.message, result: { restore: journal, error: journal.error } });
-      const backup = await deps.backups.get(journal.backup_id);
-      if (backup) await notify(deps, 'restore.failed', env, backup, failure.message);
+      const backup = journal.backup_id ? await deps.backups.get(journal.backup_id) : null;
+      if (backup || journal.source) await notify(deps, 'restore.failed', env, backup, failure.message);
       return 'rollback_failed';
     }
     journal.outcome = 'rolled_back';

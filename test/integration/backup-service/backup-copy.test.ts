@@ -97,7 +97,13 @@ describe('a second copy from local storage to S3', () => {
         environments.set(beside);
         const asked = await sdk.restores.restoreBackup(
           b.id,
-          { mode: 'new_database', database_name: 'cp_from_copy', target_environment_id: beside.environment_id, from: 'copy' },
+          {
+            mode: 'new_database',
+            database_name: 'cp_from_copy',
+            target_environment_id: beside.environment_id,
+            from: 'copy',
+            as_copy: false,
+          },
           { id: 'admin' },
         );
         await queue.idle();
