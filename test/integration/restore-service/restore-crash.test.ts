@@ -204,7 +204,7 @@ describe('two restores of one environment whose swaps interleave (the one-per-en
       },
     });
     const worker = live.startWorker({ concurrency: 2 });
-    const request = { mode: 'replace', target_environment_id: target.environment_id, pre_restore_backup: false } as const;
+    const request = { mode: 'replace', target_environment_id: target.environment_id, pre_restore_backup: false, as_copy: false } as const;
     const first = await live.restoreBackup(backupId, request, null);
     expect(await firstHeld).toBe(first.id);
     const second = await live.restoreBackup(backupId, request, null);

@@ -222,7 +222,11 @@ describe('an encrypted backup altered in storage, or opened with the wrong key: 
         keys: keys(identities),
       });
       const worker = restores.startWorker();
-      const asked = await restores.restoreBackup(id, { mode: 'replace', target_environment_id: target.environment_id }, { id: 'admin' });
+      const asked = await restores.restoreBackup(
+        id,
+        { mode: 'replace', target_environment_id: target.environment_id, as_copy: false },
+        { id: 'admin' },
+      );
       await queue.idle();
       await worker.close();
       const task = (await tasks.get(asked.id))!;
