@@ -234,7 +234,7 @@ export class RestoreService {
    * `backup_id: null`, whose journal records the source), through the same checks, temporaries,
    * pre-restore backup, swap, rollback, recovery and permission (`project.backups.restore` on the
    * target) as {@link RestoreService.restoreBackup}, and one at a time per environment with
-   * restores. No Backup record is made. See docs/restore.md, "Imports".
+   * restores. No Backup record is made. See docs/import-export.md, "Import: a file made elsewhere".
    *
    * `source` is a file in one of the organisation's storage configs (`{ storage_config_id, key }`,
    * left in place), or a stream, first stored in the organisation's default storage under
