@@ -99,7 +99,7 @@ it('recoverStale in another process with BullMqJobQueue defaults leaves a runnin
     });
     const reports = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, { recovered: unknown[]; errors: unknown[] }>;
     expect(reports.restores).toEqual({ recovered: [], errors: [] });
-    expect(reports.backups).toEqual({ recovered: [], errors: [] });
+    expect(reports.backups).toEqual({ recovered: [], copies: [], errors: [] });
     expect(await repos.tasks.get(task.id), 'recovery did not touch the running task').toEqual(before);
 
     release();

@@ -14,9 +14,11 @@ afterAll(async () => {
   await secure.stop();
 });
 
+// Paging is not FTP's concern (one LIST per folder): 500 keys prove what 2,500 did, in a third of
+// the time (2,500 one-line uploads took 33 s of npm test's budget).
 await runStorageProviderContract('ftp (plain, passive) on ftp-srv', () => provider(plain), {
   largeObjectBytes: 64 * 1024 * 1024,
-  listKeyCount: 2500,
+  listKeyCount: 500,
   leftovers: async () => plain.tempFiles(),
   serverCrash: {
     kill: () => plain.kill(),
@@ -31,7 +33,7 @@ await runStorageProviderContract('ftp (plain, passive) on ftp-srv', () => provid
 });
 
 // FTPS: every data connection is a TLS handshake, which makes 2,500 one-line uploads take over a
-// minute here; paging is not FTP's concern (one LIST per folder), so 500 keys prove the same.
+// minute here.
 await runStorageProviderContract('ftp (explicit FTPS, passive) on ftp-srv', () => provider(secure), {
   largeObjectBytes: 64 * 1024 * 1024,
   listKeyCount: 500,
