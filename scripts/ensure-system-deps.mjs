@@ -1,6 +1,8 @@
 // Makes sure the system servers and tools the integration tests need are installed.
 // As root on Debian/Ubuntu it installs the missing packages with apt-get; anywhere else it
-// stops and prints the exact command to run. Used by `npm test` and `.ci/run`.
+// stops and prints the exact command to run. Used by `npm test` and `.ci/run`; `npm run demo`
+// passes --demo, which asks only for what the demo runs: PostgreSQL's programs and tar (with
+// DATABASE_URL set, the client programs only).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -46,9 +48,16 @@ const needs = [
   { ok: () => onPath('age'), what: 'age (file encryption)', pkg: 'age' },
 ];
 
-const missing = needs.filter((n) => !n.ok());
+const forDemo = process.argv.includes('--demo');
+const demoPackages = process.env.DATABASE_URL
+  ? ['postgresql-client', 'tar gzip']
+  : ['postgresql', 'postgresql-client', 'util-linux', 'tar gzip'];
+const wanted = forDemo ? needs.filter((n) => demoPackages.includes(n.pkg)) : needs;
+
+const missing = wanted.filter((n) => !n.ok());
 if (missing.length === 0) {
-  console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, igzip, openssl, unzip, python3, vsftpd and age are installed');
+  if (!forDemo)
+    console.log('ensure-system-deps: PostgreSQL, OpenSSH, Redis, tar, pigz, igzip, openssl, unzip, python3, vsftpd and age are installed');
   process.exit(0);
 }
 
@@ -86,7 +95,7 @@ try {
 } catch {
   /* nothing to stop */
 }
-const still = needs.filter((n) => !n.ok());
+const still = wanted.filter((n) => !n.ok());
 if (still.length > 0) {
   console.error(`ensure-system-deps: still missing after install: ${still.map((m) => m.what).join(', ')}`);
   process.exit(1);
