@@ -15,7 +15,8 @@ import { archiveFailure, checkChecksum, type OpenedBackupArchive } from './backu
 import { guardFilestoreTar } from './filestore-tar-guard.js';
 import { MeasuringStream } from './measuring-stream.js';
 import { DEFAULT_RESTORE_LIMITS } from './restore-limits.js';
-import { openRecordedArchive, type RestoreArchiveOptions } from './restore-runner.js';
+import { openRecordedArchive } from './recorded-archive.js';
+import type { RestoreArchiveOptions } from './restore-runner.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 

@@ -1,14 +1,15 @@
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { BackupManifest } from '../domain/manifest.js';
-import { ARCHIVE_ENTRIES } from '../domain/manifest.js';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import { AbortedError, ConflictError, ValidationError } from '../errors/errors.js';
 import type { RestoreTarget } from '../ports/restore-target.js';
 import type { StorageProvider } from '../ports/storage-provider.js';
 import type { RestoreProgress } from '../domain/restore-progress.js';
 import { checkAbsolutePath, checkRestoreDatabaseName } from '../sources/restore-names.js';
-import { archiveError, archiveFailure, checkChecksum, openBackupArchive, type OpenedBackupArchive } from './backup-archive-reader.js';
+import { archiveFailure, checkChecksum, type OpenedBackupArchive } from './backup-archive-reader.js';
+import type { ArchiveExpectation } from './archive-expectation.js';
+import { openRecordedArchive } from './recorded-archive.js';
 import { guardFilestoreTar, type FilestoreGuardResult } from './filestore-tar-guard.js';
 import { MeasuringStream } from './measuring-stream.js';
 import { DEFAULT_RESTORE_LIMITS, type RestoreLimits } from './restore-limits.js';
@@ -31,12 +32,7 @@ export interface RestoreArchiveOptions {
    * created. `size` is the bytes stored (`compressed_size`); non-empty `encryption_recipients`
    * say the object is age-encrypted.
    */
-  expected?: {
-    size?: number | null;
-    database_checksum?: string | null;
-    filestore_checksum?: string | null;
-    encryption_recipients?: readonly string[] | null;
-  };
+  expected?: ArchiveExpectation;
   /** `AGE-SECRET-KEY-1…` identities for an encrypted backup; none for one of its recipients is `E_ENCRYPTION_KEY`. */
   identities?: readonly string[];
   /** `pg_restore -j` (default 1: the dump streams; above, the target stages it in a temp file). */
@@ -143,51 +139,6 @@ function checkOptions(options: RestoreArchiveOptions): void {
   for (const [field, value] of Object.entries(options.limits ?? {}))
     if (typeof value !== 'number' || !(value > 0))
       throw new ValidationError([{ field: `limits.${field}`, message: 'must be a positive number' }]);
-}
-
-/**
- * Opens a backup's archive as its record describes it (`expected`: encrypted to its recipients,
- * its stored size; decrypted with `identities`) and checks that the record and the manifest agree,
- * before anything is created or sent. Closes the archive when the check fails.
- */
-export async function openRecordedArchive(
-  storage: StorageProvider,
-  key: string,
-  options: Pick<RestoreArchiveOptions, 'expected' | 'identities'> & { signal: AbortSignal },
-): Promise<OpenedBackupArchive> {
-  const archive = await openBackupArchive(storage, key, {
-    signal: options.signal,
-    recipients: options.expected?.encryption_recipients ?? null,
-    storedSize: options.expected?.size ?? null,
-    ...(options.identities ? { identities: options.identities } : {}),
-  });
-  try {
-    crossCheckArchive(archive, options.expected);
-  } catch (error) {
-    archive.close();
-    throw error;
-  }
-  return archive;
-}
-
-/** The Backup record and the manifest must agree before anything is created (or exported). */
-function crossCheckArchive(archive: OpenedBackupArchive, expected: RestoreArchiveOptions['expected']): void {
-  if (!expected) return;
-  const { manifest } = archive;
-  if (typeof expected.size === 'number' && expected.size !== archive.stored_size)
-    throw archiveError(`${archive.key} is ${archive.stored_size} bytes but the backup record says ${expected.size}`, {
-      key: archive.key,
-      size: archive.stored_size,
-      expected_size: expected.size,
-    });
-  if (expected.database_checksum)
-    checkChecksum(`${ARCHIVE_ENTRIES.DUMP} (manifest against the backup record)`, expected.database_checksum, manifest.database.checksum);
-  if (expected.filestore_checksum)
-    checkChecksum(
-      `${ARCHIVE_ENTRIES.FILESTORE} (manifest against the backup record)`,
-      expected.filestore_checksum,
-      manifest.filestore?.checksum ?? 'none',
-    );
 }
 
 /**
