@@ -267,5 +267,5 @@ export interface ImportRequestExtras {
   allow_privileged_role?: boolean;
 }
 
-/** A validated {@link ImportRequestSchema}: a {@link RestoreRequest} with its target, `as_copy` and `allow_privileged_role` set. */
+/** A validated import request: a {@link RestoreRequest} with its target, `as_copy` and `allow_privileged_role` set. */
 export type ImportRequest = RestoreRequest & { target_environment_id: string; as_copy: boolean; allow_privileged_role: boolean };

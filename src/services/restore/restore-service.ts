@@ -240,7 +240,7 @@ export class RestoreService {
    * left in place), or a stream, first stored in the organisation's default storage under
    * `organizations/{org}/imports/{task_id}` and removed when the import ends, whichever way.
    * `request` is a restore request whose `target_environment_id` and `as_copy` are required,
-   * plus `allow_privileged_role` ({@link ImportRequestSchema}).
+   * plus `allow_privileged_role` (`ImportRequestSchema`).
    *
    * Refused before any task exists: bad input (`E_VALIDATION`), a file of no known format
    * (`E_IMPORT_FORMAT`, the uploaded copy removed), a second restore or import onto the
