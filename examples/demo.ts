@@ -87,6 +87,15 @@ async function seed(pg: PgConnection, db: string, filestore: string): Promise<vo
     db,
     `CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, res_model varchar, res_id int, store_fname varchar, checksum varchar(40), file_size int, mimetype varchar)`,
   );
+  // Odoo's module registry: the backup's manifest records the installed modules and base's version from it.
+  await pg.query(
+    db,
+    `CREATE TABLE ir_module_module (id serial PRIMARY KEY, name varchar NOT NULL UNIQUE, state varchar, latest_version varchar)`,
+  );
+  await pg.query(
+    db,
+    `INSERT INTO ir_module_module (name, state, latest_version) VALUES ('base', 'installed', '17.0.1.3'), ('web', 'installed', '17.0.1.0'), ('contacts', 'installed', '17.0.1.0')`,
+  );
   await pg.query(
     db,
     `INSERT INTO res_partner (name, email, is_company, comment) SELECT 'Partner ' || g, 'p' || g || '@example.com', g % 7 = 0, repeat('Loyal customer. ', 1 + g % 20) FROM generate_series(1, 20000) g`,

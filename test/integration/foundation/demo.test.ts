@@ -32,9 +32,12 @@ function expectAProvenCopy(stdout: string) {
   expect(stdout.includes('\u001b') || stdout.includes('\r')).toBe(false);
   expect(stdout).toMatch(/^ {2}backup : \d+\.\d\d MiB ZIP in [\d.]+ s \(dump\.sql \d+\.\d\d MiB, filestore\.tar\.gz \d+\.\d\d MiB\)$/m);
   expect(stdout.match(/^ {2}verify : /gm)).toHaveLength(1);
-  expect(stdout).toMatch(/^ {2}verify : ok in [\d.]+ s: .* pg_restore --list \(\d+ entries, 3 with table data\)$/m);
+  expect(stdout).toMatch(/^ {2}verify : ok in [\d.]+ s: .* pg_restore --list \(\d+ entries, 4 with table data\)$/m);
+  // An Odoo-shaped database: the manifest has its odoo facts, no W_NOT_ODOO_DATABASE warning.
+  expect(stdout).not.toMatch(/W_NOT_ODOO_DATABASE/);
   for (const [table, rows] of [
     ['ir_attachment', 200],
+    ['ir_module_module', 3],
     ['res_partner', 20000],
     ['res_users', 100],
   ])
