@@ -14,7 +14,7 @@ const FAST_GZIP_TOOLS = ['igzip', 'pigz'] as const;
  * the option is off. The folder is removed when the process exits.
  */
 export function hideFastGzip(): readonly string[] | null {
-  if (!/^(1|true|yes)$/i.test(process.env.BENCH_HIDE_FAST_GZIP ?? '')) return null;
+  if (!fastGzipHidden()) return null;
   const dir = mkdtempSync(join(tmpdir(), 'obsdk-bench-stock-path-'));
   for (const tool of FAST_GZIP_TOOLS) {
     writeFileSync(join(dir, tool), `#!/bin/sh\necho "${tool}: not found (hidden by BENCH_HIDE_FAST_GZIP)" >&2\nexit 127\n`, {
@@ -24,4 +24,9 @@ export function hideFastGzip(): readonly string[] | null {
   process.env.PATH = `${dir}:${process.env.PATH ?? ''}`;
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return FAST_GZIP_TOOLS;
+}
+
+/** Whether `BENCH_HIDE_FAST_GZIP` asks for a stock server (the pipeline and restore benches then write `<name>-stock-server.json`). */
+export function fastGzipHidden(): boolean {
+  return /^(1|true|yes)$/i.test(process.env.BENCH_HIDE_FAST_GZIP ?? '');
 }

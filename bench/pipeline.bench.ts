@@ -9,6 +9,9 @@
  *   of the two is "the fastest raw tools"), alternated with ours to the local provider
  *   (no post-upload verification) BENCH_REPS times (default 3); the median round is held against
  *   the targets: ours <= 0.70x the naive tools and <= 1.05x the fastest, peak RSS <= 200 MB;
+ * - in each of those rounds, ours encrypted with age (one X25519 recipient) beside ours plain, the
+ *   two alternating which goes first: the median round's encrypted/plain ratio is held against
+ *   <= 1.10x, and its peak RSS against the same 200 MB;
  * - the filestore's gzip level: `tar | pigz -1/-3/-6`, `tar | igzip -1/-2/-3` and `tar -czf`
  *   (gzip -6, one core), time and size;
  * - overlap ceiling: the raw pg_dump and filestore tarball run at the same time (what a pipeline
@@ -33,7 +36,8 @@
  *   the count(*) of every table alone; `BENCH_ROW_COUNTS=only` measures just that (and writes
  *   bench/results/pipeline-row-counts.json).
  *
- * Figures go to bench/results/pipeline.json and are printed.
+ * Figures go to bench/results/pipeline.json (pipeline-stock-server.json with
+ * `BENCH_HIDE_FAST_GZIP=1`) and are printed.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -92,6 +96,8 @@ interface ChildJob {
   verify?: boolean;
   /** `recordRowCounts` of the runner (default false). */
   recordRowCounts?: boolean;
+  /** An age recipient (`age1…`) to encrypt the archive to: the runner's KeyProvider gives it. */
+  recipient?: string;
 }
 
 /** Drains uploads: measures the pipeline without any storage cost. */
@@ -125,6 +131,7 @@ async function child(job: ChildJob): Promise<void> {
     storageProviders: storage,
     compressionLevel: job.level,
     recordRowCounts: job.recordRowCounts === true,
+    ...(job.recipient ? { keys: { recipients: () => [job.recipient!], identities: () => [] } } : {}),
   });
   const backup = await backups.create(makeBackup(env, config.id, { created_at: new Date().toISOString() }));
   const started = performance.now();
@@ -154,6 +161,7 @@ async function child(job: ChildJob): Promise<void> {
       filestore_size: done.filestore_size,
       compressed_size: done.compressed_size,
       key: done.database_key,
+      encrypted: (done.encryption_recipients?.length ?? 0) > 0,
     }) + '\n',
   );
 }
@@ -209,6 +217,7 @@ function runChild(job: ChildJob): {
   filestore_size: number;
   compressed_size: number;
   key: string;
+  encrypted: boolean;
 } {
   const result = spawnSync(process.execPath, [childScript, '--child', JSON.stringify(job)], {
     encoding: 'utf8',
@@ -435,7 +444,14 @@ async function main(): Promise<void> {
       ratio_fastest: number;
       /** Ours against pg_dump + tar | pigz (null when pigz is hidden). */
       ratio_pigz: number | null;
+      /** Ours with the archive encrypted to one age recipient, in the same round. */
+      encrypted: ReturnType<typeof runChild>;
+      /** Encrypted against plain, same round. */
+      ratio_encrypted: number;
     }[] = [];
+    // One X25519 recipient for the encrypted runs (its identity is not needed: verify is off).
+    const age = await import('age-encryption');
+    const ageRecipient = await age.identityToRecipient(await age.generateX25519Identity());
     for (let i = 0; i < REPS; i++) {
       await settle();
       const rawDumpRun = await timed(pgArgs(full.source.connection.database, level), pgEnv);
@@ -446,8 +462,23 @@ async function main(): Promise<void> {
       const fastestTool = fastTools.reduce((a, b) => (rawFast[b]!.seconds < rawFast[a]!.seconds ? b : a));
       const fastest = rawDumpRun.seconds + rawFast[fastestTool]!.seconds;
       const withPigz = rawFast.pigz ? rawDumpRun.seconds + rawFast.pigz.seconds : null;
-      await settle();
-      const ours = runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level });
+      // Ours plain and ours encrypted with age, alternating which goes first.
+      const oursTo = (recipient?: string) =>
+        runChild({ source: full.source, storage: { kind: 'local', root: storageRoot }, level, ...(recipient ? { recipient } : {}) });
+      let ours: ReturnType<typeof runChild>;
+      let encrypted: ReturnType<typeof runChild>;
+      if (i % 2 === 0) {
+        await settle();
+        ours = oursTo();
+        await settle();
+        encrypted = oursTo(ageRecipient);
+      } else {
+        await settle();
+        encrypted = oursTo(ageRecipient);
+        await settle();
+        ours = oursTo();
+      }
+      if (!encrypted.encrypted || ours.encrypted) throw new Error('the encrypted and plain runs were not what they claim');
       pairs.push({
         raw_dump: rawDumpRun,
         raw_tar: rawTarRun,
@@ -459,13 +490,16 @@ async function main(): Promise<void> {
         ratio: ours.seconds / rawSeconds,
         ratio_fastest: ours.seconds / fastest,
         ratio_pigz: withPigz === null ? null : ours.seconds / withPigz,
+        encrypted,
+        ratio_encrypted: encrypted.seconds / ours.seconds,
       });
       log(
         `round ${i + 1}/${REPS}: pg_dump ${rawDumpRun.seconds.toFixed(1)} s; tar -czf ${rawTarRun.seconds.toFixed(1)} s; ` +
           fastTools.map((tool) => `tar | ${tool} -${fsLevel} ${rawFast[tool]!.seconds.toFixed(1)} s; `).join('') +
           `ours -> local ${ours.seconds.toFixed(1)} s = ${(ours.seconds / rawSeconds).toFixed(3)}x naive, ` +
           (withPigz === null ? '' : `${(ours.seconds / withPigz).toFixed(3)}x with pigz, `) +
-          `${(ours.seconds / fastest).toFixed(3)}x fastest (${fastestTool}); filestore ${(ours.filestore_size / MB).toFixed(1)} MB; peak RSS ${ours.max_rss_mb} MB`,
+          `${(ours.seconds / fastest).toFixed(3)}x fastest (${fastestTool}); filestore ${(ours.filestore_size / MB).toFixed(1)} MB; peak RSS ${ours.max_rss_mb} MB; ` +
+          `encrypted ${encrypted.seconds.toFixed(1)} s = ${(encrypted.seconds / ours.seconds).toFixed(3)}x plain, peak RSS ${encrypted.max_rss_mb} MB`,
       );
     }
     const median = [...pairs].sort((a, b) => a.ratio_fastest - b.ratio_fastest)[Math.floor(pairs.length / 2)]!;
@@ -475,6 +509,28 @@ async function main(): Promise<void> {
     const oursLocal = median.ours;
     log(
       `median round: naive raw ${raw.toFixed(1)} s, fastest raw ${median.fastest_seconds.toFixed(1)} s, ours -> local ${oursLocal.seconds.toFixed(1)} s: ${median.ratio.toFixed(3)}x naive, ${median.ratio_fastest.toFixed(3)}x fastest`,
+    );
+
+    // Encryption: the median of the rounds' encrypted/plain ratios, and what it stores more.
+    const encryptedMedian = [...pairs].sort((a, b) => a.ratio_encrypted - b.ratio_encrypted)[Math.floor(pairs.length / 2)]!;
+    results.encryption = {
+      payload: `age v1, X25519 recipient; payload ChaCha20-Poly1305 in 64 KiB chunks by node:crypto (OpenSSL ${process.versions.openssl})`,
+      rounds: pairs.map((q) => ({
+        plain_seconds: q.ours.seconds,
+        encrypted_seconds: q.encrypted.seconds,
+        ratio: q.ratio_encrypted,
+        plain_node_cpu_seconds: q.ours.node_cpu_seconds,
+        encrypted_node_cpu_seconds: q.encrypted.node_cpu_seconds,
+        encrypted_max_rss_mb: q.encrypted.max_rss_mb,
+      })),
+      ratio_median: encryptedMedian.ratio_encrypted,
+      stored_bytes_plain: encryptedMedian.ours.compressed_size,
+      stored_bytes_encrypted: encryptedMedian.encrypted.compressed_size,
+      peak_rss_mb: Math.max(...pairs.map((q) => q.encrypted.max_rss_mb)),
+    };
+    log(
+      `encrypted (age) vs plain, median of ${pairs.length} rounds: ${encryptedMedian.ratio_encrypted.toFixed(3)}x ` +
+        `(${pairs.map((q) => q.ratio_encrypted.toFixed(3)).join(', ')}); peak RSS ${(results.encryption as { peak_rss_mb: number }).peak_rss_mb} MB`,
     );
 
     // Overlap ceiling: the raw dump and filestore tarball started together (an unbounded buffer
@@ -515,7 +571,8 @@ async function main(): Promise<void> {
           source: full.source,
           storage: {
             kind: 's3',
-            settings: { bucket: s3.bucket, endpoint: s3.endpoint, part_size_mb: 16, queue_size: 2 },
+            // The S3 defaults (part size, queue), as a host that sets neither gets them.
+            settings: { bucket: s3.bucket, endpoint: s3.endpoint },
             credentials: { access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey },
           },
           level,
@@ -559,6 +616,8 @@ async function main(): Promise<void> {
       ratio_pigz: q.ratio_pigz,
       ours_filestore_bytes: q.ours.filestore_size,
       max_rss_mb: q.ours.max_rss_mb,
+      ours_encrypted_seconds: q.encrypted.seconds,
+      encrypted_max_rss_mb: q.encrypted.max_rss_mb,
     }));
     results.ours = { discard: oursNull, local: oursLocal, local_quarter: oursLocalQuarter, s3: oursS3 };
     // What verification after upload (the services' default) adds to a backup, measured on its own.
@@ -581,6 +640,7 @@ async function main(): Promise<void> {
     results.peak_rss_mb = {
       full: Math.max(...pairs.map((q) => q.ours.max_rss_mb)),
       quarter: oursLocalQuarter.max_rss_mb,
+      encrypted_full: Math.max(...pairs.map((q) => q.encrypted.max_rss_mb)),
       discard_full: oursNull.max_rss_mb,
       s3_full: oursS3?.max_rss_mb ?? null,
     };
@@ -595,6 +655,7 @@ async function main(): Promise<void> {
       filestore_le_1_02x_gzip_1_size: sizeVsGzip1 === null ? null : sizeVsGzip1 <= 1.02,
       peak_rss_le_200mb: peakRss <= 200,
       staged_ge_1_8x: stagedDeflate.seconds / oursLocal.seconds >= 1.8,
+      encrypted_backup_le_1_10x_plain: encryptedMedian.ratio_encrypted <= 1.1,
     };
     if (rowCountsMode === '1') results.row_counts = await measureRowCounts(pg, full.source, level, log);
     const verdict = (ok: boolean | null) => (ok === null ? 'NOT MEASURED' : ok ? 'PASS' : 'FAIL');
@@ -611,7 +672,10 @@ async function main(): Promise<void> {
         `target filestore within 2 % of gzip -${fsLevel}'s size: ${sizeVsGzip1.toFixed(4)}x ${verdict(t.filestore_le_1_02x_gzip_1_size!)}`,
       );
     log(`target peak RSS <= 200 MB: ${peakRss} MB ${verdict(t.peak_rss_le_200mb!)}`);
-    writeBenchResults('pipeline', results);
+    log(
+      `target encrypted backup <= 1.10x plain: ${encryptedMedian.ratio_encrypted.toFixed(3)}x ${verdict(t.encrypted_backup_le_1_10x_plain!)}`,
+    );
+    writeBenchResults(hidden ? 'pipeline-stock-server' : 'pipeline', results);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     await pg.stop();

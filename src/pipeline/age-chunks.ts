@@ -22,21 +22,28 @@ export function agePayloadKey(fileKey: Uint8Array, nonce: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', fileKey, nonce, 'payload', 32));
 }
 
+/** One nonce buffer for every chunk: the cipher copies it when it is created, and sealing is synchronous. */
+const nonceScratch = Buffer.alloc(12);
+
 /** Chunk `index`'s 12-byte nonce: the index as an 11-byte big-endian counter, then 1 for the last chunk. */
 function chunkNonce(index: number, last: boolean): Buffer {
-  const nonce = Buffer.alloc(12);
-  // 48 bits hold any index a real file reaches (2^48 chunks of 64 KiB is 16 EiB).
-  nonce.writeUIntBE(index, 5, 6);
-  nonce[11] = last ? 1 : 0;
-  return nonce;
+  // 48 bits hold any index a real file reaches (2^48 chunks of 64 KiB is 16 EiB); bytes 0-4 stay 0.
+  nonceScratch.writeUIntBE(index, 5, 6);
+  nonceScratch[11] = last ? 1 : 0;
+  return nonceScratch;
 }
 
-/** Seals chunk `index` (at most {@link AGE_CHUNK_BYTES}): ciphertext then tag, in a new buffer. */
-export function sealAgeChunk(key: Buffer, index: number, last: boolean, plain: Uint8Array): Buffer {
+/**
+ * Seals chunk `index` (at most {@link AGE_CHUNK_BYTES}) into `out` at `at`: ciphertext then tag.
+ * Returns the bytes written (the chunk's length + {@link AGE_TAG_BYTES}); `out` must have room.
+ */
+export function sealAgeChunkInto(key: Buffer, index: number, last: boolean, plain: Uint8Array, out: Buffer, at: number): number {
   const cipher = createCipheriv('chacha20-poly1305', key, chunkNonce(index, last), { authTagLength: AGE_TAG_BYTES });
   const body = cipher.update(plain);
   cipher.final();
-  return Buffer.concat([body, cipher.getAuthTag()]);
+  body.copy(out, at);
+  cipher.getAuthTag().copy(out, at + body.length);
+  return body.length + AGE_TAG_BYTES;
 }
 
 /** Opens sealed chunk `index`; null when its tag does not authenticate under that index and flag. */

@@ -1,20 +1,29 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { BackupSdkError } from '../errors/backup-sdk-error.js';
 import { STREAM_BUFFER_BYTES } from '../streams/stream-buffer.js';
-import { AGE_CHUNK_BYTES, agePayloadKey, sealAgeChunk } from './age-chunks.js';
+import { AGE_CHUNK_BYTES, AGE_SEALED_CHUNK_BYTES, agePayloadKey, sealAgeChunkInto } from './age-chunks.js';
 import { AGE_MAGIC, type SealedAgeHeader } from './age-header.js';
+
+/** Sealed chunks gathered into one buffer before it is passed on (about 1 MiB, as every stage holds). */
+const CHUNKS_PER_OUTPUT = Math.max(1, Math.floor(STREAM_BUFFER_BYTES / AGE_CHUNK_BYTES));
 
 /**
  * The encryption stage: turns the archive's bytes into an age v1 file (header, nonce, sealed
  * 64 KiB chunks), in flight. A full chunk is held until the next byte arrives or the input ends,
  * since only then is it known whether it is the last one.
+ *
+ * Chunks are sealed straight from the input where a whole one lies in it with more bytes after
+ * (only a chunk that spans inputs, or may be the last, is copied aside), and the sealed chunks are
+ * packed into about 1 MiB per buffer passed on: sealing a 1.1 GB archive a chunk at a time, each in
+ * its own buffer, cost 1.35 s of the main thread, where OpenSSL's cipher alone takes 0.8 s.
  */
 export class AgeEncryptStream extends Transform {
   private readonly key: Buffer;
   private readonly chunk = Buffer.allocUnsafe(AGE_CHUNK_BYTES);
   private filled = 0;
   private index = 0;
-  private started = false;
+  private out: Buffer | null = null;
+  private outFilled = 0;
 
   constructor(private readonly sealed: SealedAgeHeader) {
     super({ writableHighWaterMark: STREAM_BUFFER_BYTES, readableHighWaterMark: STREAM_BUFFER_BYTES });
@@ -22,9 +31,19 @@ export class AgeEncryptStream extends Transform {
   }
 
   private start(): void {
-    if (this.started) return;
-    this.started = true;
+    if (this.out !== null) return;
     this.push(Buffer.concat([this.sealed.header, this.sealed.nonce]));
+    this.out = Buffer.allocUnsafe(CHUNKS_PER_OUTPUT * AGE_SEALED_CHUNK_BYTES);
+  }
+
+  /** Seals one chunk into the output buffer, passing the buffer on when it is full. */
+  private seal(plain: Uint8Array, last: boolean): void {
+    this.outFilled += sealAgeChunkInto(this.key, this.index++, last, plain, this.out!, this.outFilled);
+    if (last || this.outFilled + AGE_SEALED_CHUNK_BYTES > this.out!.length) {
+      this.push(this.out!.subarray(0, this.outFilled));
+      this.out = last ? this.out : Buffer.allocUnsafe(CHUNKS_PER_OUTPUT * AGE_SEALED_CHUNK_BYTES);
+      this.outFilled = 0;
+    }
   }
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -32,9 +51,15 @@ export class AgeEncryptStream extends Transform {
       this.start();
       let offset = 0;
       while (offset < data.length) {
+        // More bytes follow a held full chunk: it is not the last.
         if (this.filled === AGE_CHUNK_BYTES) {
-          this.push(sealAgeChunk(this.key, this.index++, false, this.chunk));
+          this.seal(this.chunk, false);
           this.filled = 0;
+        }
+        if (this.filled === 0 && data.length - offset > AGE_CHUNK_BYTES) {
+          this.seal(data.subarray(offset, offset + AGE_CHUNK_BYTES), false);
+          offset += AGE_CHUNK_BYTES;
+          continue;
         }
         const n = Math.min(AGE_CHUNK_BYTES - this.filled, data.length - offset);
         data.copy(this.chunk, this.filled, offset, offset + n);
@@ -50,7 +75,7 @@ export class AgeEncryptStream extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       this.start();
-      this.push(sealAgeChunk(this.key, this.index, true, this.chunk.subarray(0, this.filled)));
+      this.seal(this.chunk.subarray(0, this.filled), true);
       callback();
     } catch (error) {
       callback(error as Error);

@@ -14,6 +14,7 @@ import {
 import { AGE_MAGIC, ageHeaderLength, openAgeHeader, type AgeHeaderKey } from './age-header.js';
 import { encryptionTamperedError, encryptionTruncatedError } from './encryption-errors.js';
 import { downloadRange, loadYauzl, type StorageRangeReader } from './storage-range-reader.js';
+import { STREAM_BUFFER_BYTES } from '../streams/stream-buffer.js';
 
 /** Bytes read from the object's start to find its header: room for well over a hundred recipients. */
 const HEADER_PROBE_BYTES = 16 * 1024;
@@ -120,7 +121,7 @@ class ChunkOpener extends Transform {
     private readonly rangeStart: number,
     private readonly rangeEnd: number,
   ) {
-    super();
+    super({ writableHighWaterMark: STREAM_BUFFER_BYTES, readableHighWaterMark: STREAM_BUFFER_BYTES });
     this.index = first;
   }
 
@@ -135,6 +136,14 @@ class ChunkOpener extends Transform {
     while (offset < data.length) {
       if (this.index > this.last) return callback(encryptionTamperedError(this.key, 'storage sent more bytes than asked for'));
       const want = this.sealedLength(this.index);
+      // A whole chunk in this input is opened where it lies; only one split across inputs is copied.
+      if (this.filled === 0 && data.length - offset >= want) {
+        const error = this.openOne(data.subarray(offset, offset + want));
+        if (error) return callback(error);
+        offset += want;
+        this.index++;
+        continue;
+      }
       const n = Math.min(want - this.filled, data.length - offset);
       data.copy(this.sealed, this.filled, offset, offset + n);
       this.filled += n;

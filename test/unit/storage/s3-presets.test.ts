@@ -72,7 +72,7 @@ describe('S3 presets', () => {
     const o = resolveS3Options(config('s3', { bucket: 'b', part_size_mb: 64, queue_size: 2 }));
     expect(o.partSize).toBe(64 * 1024 * 1024);
     expect(o.queueSize).toBe(2);
-    expect(resolveS3Options(config('s3', { bucket: 'b' })).partSize).toBe(16 * 1024 * 1024);
+    expect(resolveS3Options(config('s3', { bucket: 'b' })).partSize).toBe(8 * 1024 * 1024);
     expect(() => resolveS3Options(config('s3', { bucket: 'b', part_size_mb: 4 }))).toThrow(/part_size_mb/);
     expect(() => resolveS3Options(config('s3', { bucket: 'b', queue_size: 0 }))).toThrow(/queue_size/);
   });
