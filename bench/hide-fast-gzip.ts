@@ -26,7 +26,12 @@ export function hideFastGzip(): readonly string[] | null {
   return FAST_GZIP_TOOLS;
 }
 
-/** Whether `BENCH_HIDE_FAST_GZIP` asks for a stock server (the pipeline and restore benches then write `<name>-stock-server.json`). */
+/** The results name of the pipeline or restore bench: `<name>-stock-server` while {@link fastGzipHidden}. */
+export function stockServerResultsName(name: string): string {
+  return fastGzipHidden() ? `${name}-stock-server` : name;
+}
+
+/** Whether `BENCH_HIDE_FAST_GZIP` asks for a stock server. */
 export function fastGzipHidden(): boolean {
   return /^(1|true|yes)$/i.test(process.env.BENCH_HIDE_FAST_GZIP ?? '');
 }

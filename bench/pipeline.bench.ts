@@ -70,7 +70,7 @@ import {
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
 import { writeBenchResults } from './bench-results.js';
-import { hideFastGzip } from './hide-fast-gzip.js';
+import { hideFastGzip, stockServerResultsName } from './hide-fast-gzip.js';
 import { settle } from './settle.js';
 import { toolVersion } from './tool-version.js';
 import { compiledChild, runBench } from './compiled-child.js';
@@ -675,7 +675,7 @@ async function main(): Promise<void> {
     log(
       `target encrypted backup <= 1.10x plain: ${encryptedMedian.ratio_encrypted.toFixed(3)}x ${verdict(t.encrypted_backup_le_1_10x_plain!)}`,
     );
-    writeBenchResults(hidden ? 'pipeline-stock-server' : 'pipeline', results);
+    writeBenchResults(stockServerResultsName('pipeline'), results);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     await pg.stop();

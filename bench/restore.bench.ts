@@ -58,7 +58,7 @@ import { startPostgres } from '../test/servers/postgres.js';
 import { makeBackup, makeStorageConfig } from '../test/unit/pipeline/harness.js';
 import { buildDatabase, buildFilestore } from './bench-data.js';
 import { writeBenchResults } from './bench-results.js';
-import { hideFastGzip } from './hide-fast-gzip.js';
+import { hideFastGzip, stockServerResultsName } from './hide-fast-gzip.js';
 import { settle } from './settle.js';
 import { toolVersion } from './tool-version.js';
 import { compiledChild, runBench } from './compiled-child.js';
@@ -366,7 +366,7 @@ async function main(): Promise<void> {
     log(
       `target peak RSS <= 200 MB: plain ${peak} MB, encrypted ${encryptedPeak} MB ${Math.max(peak, encryptedPeak) <= 200 ? 'PASS' : 'FAIL'}`,
     );
-    writeBenchResults(hidden ? 'restore-stock-server' : 'restore', results);
+    writeBenchResults(stockServerResultsName('restore'), results);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     await pg.stop();

@@ -110,7 +110,7 @@ export function resolveS3Options(config: StorageConfig): S3ProviderOptions {
     }
   }
   // 8 MiB x (4 in flight + 1 filling) keeps a backup to S3 within the 200 MB peak RSS budget: with
-  // 16 MiB parts it measured 204-213 MB on the bench (docs/pipeline.md, run 8).
+  // 16 MiB parts it measured 204-213 MB on the bench's quarter set (docs/storage-providers.md).
   const partSizeMb = r.number('part_size_mb', 5, 5120) ?? DEFAULT_PART_SIZE_MB;
   const queueSize = r.number('queue_size', 1, 32) ?? 4;
   if (!Number.isInteger(queueSize)) r.problem('settings.queue_size', 'must be a whole number');
