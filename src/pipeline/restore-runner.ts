@@ -98,15 +98,17 @@ export async function restoreArchive(options: RestoreArchiveOptions): Promise<Re
     await target.createDatabase(database, { signal });
     created.database = true;
     if (withFilestore) created.folder = true;
-    // One after the other, the filestore first. Measured on a 2-core host (docs/pipeline.md,
-    // "Restore"): the two at once took longer than in sequence, as tar, the checks here and
-    // PostgreSQL compete for the CPU and for page-cache writeback, and staging the dump while the
-    // filestore went in cost the filestore more than it saved. First, because its checks refuse a
-    // hostile archive before the long pg_restore, not after.
+    // One after the other, the database first, as an operator types them (createdb, pg_restore,
+    // then tar -x). Measured on a 2-core host (docs/pipeline.md, "Restore"): the two at once took
+    // longer than in sequence, as tar, the checks here and PostgreSQL compete for the CPU and for
+    // page-cache writeback; and pg_restore run after the filestore's gigabyte of small files was
+    // slower than run first, the kernel still writing those pages back under it. A hostile
+    // filestore is still refused before any of it reaches the target: only the temporaries'
+    // time is lost, and both are dropped.
+    const databaseBytes = await restoreDatabase(archive, options, signal);
     const filestore: FilestoreGuardResult = withFilestore
       ? await restoreFilestore(archive, options, filestoreFolder, limits, signal)
       : { bytes: 0, entries: 0 };
-    const databaseBytes = await restoreDatabase(archive, options, signal);
     return { manifest, database_bytes: databaseBytes, filestore_bytes: filestore.bytes, filestore_entries: filestore.entries };
   } catch (error) {
     controller.abort(error);

@@ -110,18 +110,18 @@ describe('restoreArchive', () => {
     expect(t.callsOf('restoreDump')[0]).toEqual([TEMP_DB, '<stream>', { jobs: 2 }]);
   });
 
-  it('fills the folder before pg_restore starts, and a refused filestore never reaches pg_restore', async () => {
+  it('runs pg_restore before it fills the folder, and a refused filestore drops the restored database', async () => {
     for (const jobs of [1, 2]) {
       const { storage } = await store();
       const t = target();
       const seen: number[] = [];
       const extract = t.extractFilestore.bind(t);
       t.extractFilestore = async (...args) => {
-        await extract(...args);
         seen.push(t.databases.get(TEMP_DB)!.content.length);
+        await extract(...args);
       };
       await restore(storage, t, { jobs });
-      expect(seen).toEqual([0]);
+      expect(seen).toEqual([DUMP.length]);
       expect(t.databases.get(TEMP_DB)!.content.equals(DUMP)).toBe(true);
 
       const bad = await store({ filestore: await tarGz([...FILES, { name: 'odoo/fifo', type: 'fifo' }]) });
@@ -133,7 +133,7 @@ describe('restoreArchive', () => {
         return drop(...args);
       };
       await expect(restore(bad.storage, t2, { jobs })).rejects.toMatchObject({ code: 'E_ARCHIVE' });
-      expect(dropped).toEqual([0]);
+      expect(dropped).toEqual([DUMP.length]);
       untouched(t2);
     }
   });
