@@ -21,6 +21,11 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts', 'cli/test/unit/**/*.test.ts'],
           sequence: { groupOrder: 0 },
           testTimeout: 20_000,
+          // Unit tests share no state (no module mocks, no fake timers: every service takes a clock),
+          // so the files of one worker share a module graph: importing the sources afresh for each of
+          // 94 files was two thirds of the project's time (217 s, against 60 s shared on 2 workers).
+          isolate: false,
+          maxWorkers: 2,
         },
       },
       {

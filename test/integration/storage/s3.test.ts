@@ -41,7 +41,8 @@ const provider = (settings: Record<string, unknown> = {}, credentials?: Record<s
 
 await runStorageProviderContract('s3 (minio preset) on s3rver', () => provider(), {
   largeObjectBytes: 64 * 1024 * 1024,
-  listKeyCount: 2500,
+  // S3 pages at 1,000 keys: 1,100 cross a page boundary (2,500 spent 28 s of npm test on s3rver).
+  listKeyCount: 1100,
   // Past two 5 MiB parts, so the abort and source-failure checks cover a started multipart upload.
   midUploadBytes: 12 * 1024 * 1024,
   leftovers: async () => server.pendingUploads(),
