@@ -18,7 +18,7 @@ afterAll(async () => {
 // the time (2,500 one-line uploads took 33 s of npm test's budget).
 await runStorageProviderContract('ftp (plain, passive) on ftp-srv', () => provider(plain), {
   largeObjectBytes: 64 * 1024 * 1024,
-  listKeyCount: 150,
+  listKeyCount: 500,
   leftovers: async () => plain.tempFiles(),
   serverCrash: {
     kill: () => plain.kill(),
@@ -37,7 +37,7 @@ await runStorageProviderContract('ftp (plain, passive) on ftp-srv', () => provid
 // so 150 prove that it comes back whole over TLS.
 await runStorageProviderContract('ftp (explicit FTPS, passive) on ftp-srv', () => provider(secure), {
   largeObjectBytes: 64 * 1024 * 1024,
-  listKeyCount: 500,
+  listKeyCount: 150,
   leftovers: async () => secure.tempFiles(),
 });
 
